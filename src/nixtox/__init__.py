@@ -1,0 +1,7 @@
+"""nixtox: tox-compatible test environments, built by Nix."""
+
+from __future__ import annotations
+
+__all__ = ["__version__"]
+
+__version__ = "0.1.0"

@@ -1,0 +1,67 @@
+"""The one way nixtox starts a subprocess: argv lists, a clear "not found", a frozen outcome."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from nixtox.errors import NixtoxError
+
+__all__ = ["ProcessOutcome", "find_program", "run_process"]
+
+
+@dataclass(frozen=True)
+class ProcessOutcome:
+    argv: tuple[str, ...]
+    exit_code: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+
+def find_program(name: str, path: str | None = None, *, what: str = "") -> str:
+    """Absolute path of ``name`` on ``path`` (default: PATH), or a NixtoxError saying what to install."""
+    if os.sep in name:
+        if os.access(name, os.X_OK):
+            return name
+        found = None
+    else:
+        found = shutil.which(name, path=path)
+    if found is None:
+        hint = f" ({what})" if what else ""
+        raise NixtoxError(f"program {name!r} not found on PATH{hint}")
+    return found
+
+
+def run_process(
+    argv: Sequence[str],
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    input_text: str | None = None,
+    check_program: bool = True,
+) -> ProcessOutcome:
+    """Run ``argv`` to completion with output captured."""
+    args = list(argv)
+    if check_program:
+        args[0] = find_program(args[0], (env or os.environ).get("PATH"))
+    start = time.monotonic()
+    proc = subprocess.run(  # noqa: PLW1510 - the exit code is part of the outcome
+        args,
+        cwd=cwd,
+        env=dict(env) if env is not None else None,
+        input=input_text,
+        capture_output=True,
+        text=True,
+        errors="replace",
+    )
+    return ProcessOutcome(tuple(args), proc.returncode, proc.stdout, proc.stderr, time.monotonic() - start)

@@ -1,0 +1,40 @@
+"""The ``nixtox`` command line: one module per command, this module only assembles them."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import click
+
+from nixtox import __version__
+
+__all__ = ["cli", "main"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="nixtox")
+def cli() -> None:
+    """tox-compatible test environments, built by Nix."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: returns the exit code instead of raising SystemExit."""
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="nixtox", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("interrupted", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except SystemExit as exc:  # --help, --version
+        return int(exc.code or 0)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

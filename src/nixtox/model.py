@@ -135,6 +135,8 @@ class Interpreter:
     free_threaded: bool = False
     #: supported wheel tags, most preferred first (``cp312-cp312-manylinux_2_17_x86_64`` ...).
     tags: tuple[str, ...] = ()
+    #: PEP 508 marker environment of the interpreter (``python_full_version``, ``sys_platform`` ...).
+    marker_env: tuple[tuple[str, str], ...] = ()
 
     @property
     def major_minor(self) -> str:
@@ -167,6 +169,8 @@ class LockedEnv:
     dists: tuple[LockedDist, ...]
     #: the isolated build environment of the project's package (build-system.requires + packagedef extras).
     build_dists: tuple[LockedDist, ...] = ()
+    #: the interpreter that builds the package (``build_interpreter``); None: the env's own.
+    build_interpreter: Interpreter | None = None
     #: hash of (requirements, interpreter identity, index): the key of this entry in the lock file.
     lock_key: str = ""
 

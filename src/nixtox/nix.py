@@ -8,6 +8,7 @@ users group and sandbox are switched off, and the default substituter is replace
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,9 @@ from typing import Protocol
 from nixtox._process import ProcessOutcome, find_program, run_process
 from nixtox.errors import BuildError, NixError
 
-__all__ = ["NixBackend", "NixOptions", "RealNix", "nix_options_argv"]
+__all__ = ["NixBackend", "NixOptions", "RealNix", "RealiseOutcome", "nix_options_argv"]
+
+_FAILED_DRV = re.compile(r"builder for '(/nix/store/[^']+\.drv)' failed")
 
 
 @dataclass(frozen=True)
@@ -55,8 +58,28 @@ def nix_options_argv(options: NixOptions) -> list[str]:
     return argv
 
 
+@dataclass(frozen=True)
+class RealiseOutcome:
+    """What one ``nix-store --realise --keep-going`` call did."""
+
+    ok: bool
+    #: derivations whose builder failed (parsed from Nix's messages).
+    failed_drvs: tuple[str, ...]
+    #: paths Nix reported it would build / fetch (parsed from its dry-run style messages).
+    log_tail: str
+    seconds: float
+
+
 class NixBackend(Protocol):
     def instantiate(self, expr_file: Path, attrs: Sequence[str]) -> list[str]: ...
+
+    def output_path(self, drv: str) -> Path: ...
+
+    def realise(self, drvs: Sequence[str]) -> RealiseOutcome: ...
+
+    def requisites(self, drv: str) -> set[str]: ...
+
+    def build_log(self, drv: str) -> str: ...
 
     def build(self, expr_file: Path, attrs: Sequence[str]) -> list[Path]: ...
 
@@ -100,6 +123,24 @@ class RealNix:
         for attr in attrs:
             argv += ["-A", attr]
         return [Path(p) for p in self._run(argv, "nix-build").stdout.split()]
+
+    def output_path(self, drv: str) -> Path:
+        out = self._run(["nix-store", "--query", "--outputs", drv], "nix-store --query").stdout.split()
+        return Path(out[0])
+
+    def realise(self, drvs: Sequence[str]) -> RealiseOutcome:
+        argv = ["nix-store", "--realise", "--keep-going", *nix_options_argv(self.options), *drvs]
+        outcome = run_process(argv, env=_nix_env())
+        failed = tuple(dict.fromkeys(_FAILED_DRV.findall(outcome.stderr)))
+        tail = "\n".join(outcome.stderr.strip().splitlines()[-40:])
+        return RealiseOutcome(outcome.ok, failed, tail, outcome.seconds)
+
+    def requisites(self, drv: str) -> set[str]:
+        return set(self._run(["nix-store", "--query", "--requisites", drv], "nix-store -qR").stdout.split())
+
+    def build_log(self, drv: str) -> str:
+        outcome = run_process(["nix-store", "--read-log", drv], env=_nix_env())
+        return outcome.stdout if outcome.ok else ""
 
     def is_valid(self, path: Path) -> bool:
         return run_process(["nix-store", "--check-validity", str(path)], env=_nix_env()).ok

@@ -38,3 +38,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
+
+
+def _register() -> None:
+    from nixtox.cli.gc_cmd import gc
+    from nixtox.cli.run_cmd import run
+
+    cli.add_command(run)
+    cli.add_command(run, name="r")
+    cli.add_command(gc)
+
+
+_register()

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Sets up a development checkout of nixtox on a fresh Debian/Ubuntu machine (or any machine with Nix):
+#   - Nix (Debian's nix-bin) when nix-build is missing,
+#   - .venv with nixtox installed editable plus the test tools.
+# Idempotent: a second run only checks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v nix-build >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    echo "setup: installing Nix (apt-get install nix-bin)"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nix-bin >/dev/null
+  else
+    echo "setup: nix-build not found; install Nix (https://nixos.org/download) and re-run" >&2
+    exit 1
+  fi
+fi
+
+python=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv with $($python --version)"
+  "$python" -m venv .venv
+fi
+if ! .venv/bin/python -c "import nixtox, pytest, hypothesis, uv" >/dev/null 2>&1; then
+  echo "setup: installing nixtox and its test tools into .venv"
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e '.[test]'
+fi
+echo "setup: ok ($(nix-build --version), $(.venv/bin/nixtox --version))"

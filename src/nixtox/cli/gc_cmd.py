@@ -1,0 +1,41 @@
+"""``nixtox gc``: drop GC roots, rendered files and state of envs that are no longer configured."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from nixtox.config import load_project
+from nixtox.state import State, locked_work_dir
+
+__all__ = ["gc"]
+
+
+@click.command()
+@click.option("-c", "--conf", "config_file", type=click.Path(path_type=Path), help="config file to use")
+@click.option("--root", type=click.Path(path_type=Path, file_okay=False), help="project root")
+@click.option("--all", "drop_all", is_flag=True, help="drop every env's root, configured or not")
+def gc(config_file: Path | None, root: Path | None, drop_all: bool) -> None:
+    """Drop the GC roots of envs no longer configured, so nix-collect-garbage can free them."""
+    project = load_project(root, config_file=config_file)
+    work_dir = project.core.root / ".nixtox"
+    keep = set() if drop_all else {spec.key for spec in project.envs}
+    dropped: list[str] = []
+    with locked_work_dir(work_dir):
+        state = State.read(work_dir)
+        roots = {p.name for p in (work_dir / "gcroots").glob("*")} | set(state.envs)
+        for key in sorted(roots - keep):
+            for path in (work_dir / "gcroots" / key, work_dir / "nix" / f"{key}.nix"):
+                if path.is_symlink() or path.exists():
+                    path.unlink()
+            state.envs.pop(key, None)
+            dropped.append(key)
+        state.write()
+        if (work_dir / "nix").is_dir():
+            from nixtox.render import write_default_nix
+
+            write_default_nix(work_dir)
+    for key in dropped:
+        click.echo(f"dropped {key}")
+    click.echo(f"{len(dropped)} env root(s) dropped; run nix-collect-garbage to free the store paths")

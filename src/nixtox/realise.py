@@ -1,0 +1,124 @@
+"""Realise stage: rendered envs -> store paths, with the fingerprint fast path.
+
+An env whose fingerprint matches ``.nixtox/state.json`` and whose store path and GC root exist costs no
+Nix call. All others are instantiated and realised in one ``nix-store --realise --keep-going`` call; a
+failing env is reported with its builder's log while the other envs keep their results.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from nixtox.errors import BuildError
+from nixtox.model import RealisedEnv
+from nixtox.nix import NixBackend
+from nixtox.render import EnvInputs, write_default_nix, write_env_file
+from nixtox.state import EnvState, State
+
+__all__ = ["RealiseResult", "realise_envs"]
+
+
+@dataclass(frozen=True)
+class RealiseResult:
+    realised: dict[str, RealisedEnv]
+    #: env key -> one-paragraph reason (evaluation error, builder log tail)
+    failed: dict[str, str]
+
+
+def _gcroot(work_dir: Path, key: str) -> Path:
+    return work_dir / "gcroots" / key
+
+
+def _up_to_date(state: State, work_dir: Path, env: EnvInputs) -> EnvState | None:
+    key = env.rendered.locked.spec.key
+    known = state.envs.get(key)
+    if known is None or known.fingerprint != env.rendered.fingerprint:
+        return None
+    root = _gcroot(work_dir, key)
+    if not Path(known.store_path).exists() or not root.is_symlink():
+        return None
+    return known
+
+
+def realise_envs(
+    envs: Sequence[EnvInputs], *, work_dir: Path, nix: NixBackend, recreate: bool = False
+) -> RealiseResult:
+    """Bring every env to a valid store path; the caller holds the work-dir lock."""
+    state = State.read(work_dir)
+    realised: dict[str, RealisedEnv] = {}
+    pending: list[EnvInputs] = []
+    for env in envs:
+        known = None if recreate else _up_to_date(state, work_dir, env)
+        if known is None:
+            pending.append(env)
+            continue
+        realised[env.rendered.locked.spec.key] = RealisedEnv(
+            env.rendered, Path(known.store_path), known.drv_path or None, cached=True, setup_seconds=0.0
+        )
+    failed: dict[str, str] = {}
+    if pending:
+        built, failed = _build(pending, work_dir=work_dir, nix=nix, state=state)
+        realised.update(built)
+        state.write()
+    return RealiseResult(realised, failed)
+
+
+def _instantiate(envs: Sequence[EnvInputs], default_nix: Path, nix: NixBackend) -> tuple[dict[str, str], dict[str, str]]:
+    """env key -> drv path; evaluation errors are attributed to their env by retrying one by one."""
+    keys = [e.rendered.locked.spec.key for e in envs]
+    attrs = [e.rendered.attr for e in envs]
+    try:
+        return dict(zip(keys, nix.instantiate(default_nix, attrs), strict=True)), {}
+    except BuildError:
+        if len(envs) == 1:
+            raise
+    drvs: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    for key, attr in zip(keys, attrs, strict=True):
+        try:
+            drvs[key] = nix.instantiate(default_nix, [attr])[0]
+        except BuildError as exc:
+            errors[key] = exc.message
+    return drvs, errors
+
+
+def _build(
+    envs: Sequence[EnvInputs], *, work_dir: Path, nix: NixBackend, state: State
+) -> tuple[dict[str, RealisedEnv], dict[str, str]]:
+    start = time.monotonic()
+    for env in envs:
+        write_env_file(work_dir, env.rendered.locked.spec.key, env.text)
+    default_nix = write_default_nix(work_dir)
+    try:
+        drvs, failed = _instantiate(envs, default_nix, nix)
+    except BuildError as exc:
+        return {}, {envs[0].rendered.locked.spec.key: exc.message}
+    outcome = nix.realise(list(drvs.values())) if drvs else None
+    seconds = time.monotonic() - start
+    realised: dict[str, RealisedEnv] = {}
+    by_key = {e.rendered.locked.spec.key: e for e in envs}
+    for key, drv in drvs.items():
+        out = nix.output_path(drv)
+        if not out.exists():
+            failed[key] = _failure_reason(drv, outcome.failed_drvs if outcome else (), nix, outcome)
+            continue
+        nix.add_root(out, _gcroot(work_dir, key))
+        env = by_key[key]
+        state.envs[key] = EnvState(env.rendered.fingerprint, str(out), drv, env.rendered.locked.spec.label)
+        realised[key] = RealisedEnv(env.rendered, out, drv, cached=False, setup_seconds=seconds)
+    return realised, failed
+
+
+def _failure_reason(drv: str, failed_drvs: Sequence[str], nix: NixBackend, outcome: object) -> str:
+    closure = nix.requisites(drv)
+    culprits = [d for d in failed_drvs if d in closure]
+    if not culprits:
+        tail = getattr(outcome, "log_tail", "")
+        return f"build failed:\n{tail}"
+    culprit = culprits[0]
+    log = nix.build_log(culprit).strip().splitlines()[-30:]
+    name = culprit.split("-", 1)[-1].removesuffix(".drv")
+    return f"building {name} failed:\n" + "\n".join(log)

@@ -1,0 +1,183 @@
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import jinja2
+
+from nixtox import __version__
+from nixtox.model import Interpreter, LockedDist, LockedEnv, RenderedEnv
+from nixtox.plugins import PackageContext, get_plugin_manager
+from nixtox.plugins._manager import package_format
+from nixtox.source import metadata_hash, source_hash
+
+__all__ = ["EnvInputs", "nix_library_path", "nix_path", "nix_string", "render_env", "write_default_nix", "write_env_file"]
+
+
+def nix_string(value: str) -> str:
+    """A Nix double-quoted string literal holding exactly ``value``."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("${", "\\${")
+    escaped = escaped.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+    return f'"{escaped}"'
+
+
+def nix_path(path: Path | str) -> str:
+    """A Nix path expression for an absolute path, safe for any characters in it."""
+    return f"(/. + {nix_string(str(Path(path).resolve()))})"
+
+
+def nix_library_path() -> Path:
+    """``nix/`` of a source checkout, or ``nixtox/_nix`` inside an installed wheel."""
+    here = Path(__file__).resolve().parent.parent
+    for candidate in (here / "_nix", here.parent.parent / "nix"):
+        if (candidate / "default.nix").is_file():
+            return candidate
+    raise FileNotFoundError(f"nixtox's Nix library is missing (looked in {here / '_nix'})")
+
+
+@cache
+def nix_library_hash() -> str:
+    """Content hash of the Nix library: a new nixtox with a changed builder rebuilds every env."""
+    root = nix_library_path()
+    digest = hashlib.sha256()
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+        for name in sorted(filenames):
+            path = Path(dirpath, name)
+            digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+_ENV = jinja2.Environment(
+    loader=jinja2.PackageLoader("nixtox.render", "templates"),
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+    autoescape=False,  # noqa: S701 - Nix, not HTML; values go through the nix filter
+)
+_ENV.filters["nix"] = nix_string
+_ENV.filters["nixpath"] = nix_path
+
+
+def python_expr(interpreter: Interpreter) -> str:
+    """The ``python`` attrset the Nix library takes: executable, version, fingerprint."""
+    version = ".".join(map(str, interpreter.version))
+    fields = f"version = {nix_string(version)}; fingerprint = {nix_string(interpreter.fingerprint)};"
+    if interpreter.provider == "nixpkgs" and interpreter.nix_attr:
+        nixpkgs = nix_path(interpreter.nixpkgs) if interpreter.nixpkgs else "<nixpkgs>"
+        binary = nix_string("/bin/" + interpreter.executable.name)
+        return (
+            f"(let drv = (import {nixpkgs} {{ }}).{interpreter.nix_attr}; in"
+            f' {{ executable = "${{drv}}" + {binary}; {fields} }})'
+        )
+    return f"{{ executable = {nix_string(str(interpreter.executable))}; {fields} }}"
+
+
+@dataclass(frozen=True)
+class EnvInputs:
+    """A rendered env: the file's text and the fingerprint of everything it depends on."""
+
+    rendered: RenderedEnv
+    text: str
+
+
+def _var(dist: LockedDist) -> str:
+    safe = "".join(c if c.isalnum() else "_" for c in f"{dist.name}_{dist.version}")
+    return f"sdist_{safe}"
+
+
+def _dist_view(dist: LockedDist) -> dict[str, object]:
+    return {
+        "name": dist.name,
+        "filename": dist.filename,
+        "url": dist.url,
+        "sha256": dist.sha256,
+        "var": _var(dist),
+        "build_requires": [_dist_view(b) for b in dist.build_requires],
+    }
+
+
+def _dist_list(dists: tuple[LockedDist, ...]) -> str:
+    items = " ".join(
+        f"(fetch {{ filename = {nix_string(d.filename)}; url = {nix_string(d.url)};"
+        f" sha256 = {nix_string(d.sha256)}; }})"
+        for d in sorted(dists, key=lambda d: d.filename)
+    )
+    return f"[ {items} ]"
+
+
+def render_env(locked: LockedEnv, *, root: Path, project_name: str) -> EnvInputs:
+    """Render one environment's Nix file and compute its fingerprint."""
+    spec = locked.spec
+    fmt = package_format(spec.package_format, env=spec.label)
+    python = python_expr(locked.interpreter)
+    build_python = python_expr(locked.build_interpreter) if locked.build_interpreter else python
+    settings = spec.packagedef.config_settings if spec.packagedef else ()
+    context = PackageContext(
+        pname=nix_string(project_name),
+        source=f"(lib.projectSource {{ path = {nix_path(root)}; }})",
+        python="buildPython",
+        build_requires=_dist_list(locked.build_dists),
+        config_settings="{ " + " ".join(f"{nix_string(k)} = {nix_string(v)};" for k, v in settings) + " }",
+        project_root=nix_string(str(root)),
+        metadata_hash=nix_string(metadata_hash(root) if fmt.tracks_metadata else ""),
+    )
+    package = None if spec.config.skip_install else fmt.render(context)
+    wheels = sorted((d for d in locked.dists if d.kind == "wheel"), key=lambda d: d.filename)
+    sdists = sorted((d for d in locked.dists if d.kind == "sdist"), key=lambda d: d.filename)
+    text = _ENV.get_template("env.nix.j2").render(
+        version=__version__,
+        label=spec.label,
+        python_request=spec.python or "default",
+        python_version=locked.interpreter.major_minor,
+        python=python,
+        build_python=build_python,
+        sdist_deps=[_dist_view(d) for d in sdists],
+        wheels=[_dist_view(d) for d in wheels],
+        package=package or "null",
+        has_package=package is not None,
+        env_name=f"nixtox-env-{spec.key}",
+        shell_name=f"nixtox-shell-{spec.key}",
+    )
+    override = get_plugin_manager().hook.nixtox_env_render(spec=spec, default=text)
+    if override is not None:
+        text = override
+    inputs = {
+        "text": text,
+        "nix_library": nix_library_hash(),
+        "source": source_hash(root) if fmt.tracks_source and package else "",
+        "metadata": metadata_hash(root) if fmt.tracks_metadata and package else "",
+    }
+    fingerprint = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+    return EnvInputs(RenderedEnv(locked=locked, attr=f"envs.{spec.key}", fingerprint=fingerprint), text)
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    if path.is_file() and path.read_text(encoding="utf-8") == text:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_env_file(work_dir: Path, key: str, text: str) -> Path:
+    path = work_dir / "nix" / f"{key}.nix"
+    _write_if_changed(path, text)
+    return path
+
+
+def write_default_nix(work_dir: Path) -> Path:
+    """(Re)write ``default.nix`` joining every env file present under ``nix/``."""
+    keys = sorted(p.stem for p in (work_dir / "nix").glob("*.nix"))
+    text = _ENV.get_template("default.nix.j2").render(
+        version=__version__, nix_lib=nix_library_path(), keys=keys
+    )
+    path = work_dir / "default.nix"
+    _write_if_changed(path, text)
+    return path

@@ -1,0 +1,41 @@
+"""Run stage: a realised env's commands on the host, with tox's semantics."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from nixtox.model import EnvResult, RealisedEnv
+from nixtox.run._commands import OutputSink, run_commands
+from nixtox.run._environ import DEFAULT_PASS_ENV, command_environ
+
+__all__ = ["DEFAULT_PASS_ENV", "OutputSink", "command_environ", "run_env"]
+
+
+def run_env(
+    realised: RealisedEnv, *, work_dir: Path, hash_seed: str, sink: OutputSink, setup_seconds: float
+) -> EnvResult:
+    spec = realised.rendered.locked.spec
+    env_dir = work_dir / "envs" / spec.key
+    env_dir.mkdir(parents=True, exist_ok=True)
+    environ = command_environ(
+        spec, store_path=realised.store_path, env_dir=env_dir, hash_seed=hash_seed
+    )
+    start = time.monotonic()
+    outcomes = run_commands(
+        spec, environ=environ, store_path=realised.store_path, cwd=spec.config.change_dir, sink=sink
+    )
+    command_seconds = time.monotonic() - start
+    failed = next((o for o in outcomes if not o.ok), None)
+    status = "ok" if failed is None else "fail"
+    exit_code = 0 if failed is None else (failed.exit_code or 1)
+    return EnvResult(
+        spec=spec,
+        status=status,
+        reason="" if failed is None else f"exit {failed.exit_code} from {' '.join(failed.command.argv)}",
+        realised=realised,
+        commands=outcomes,
+        setup_seconds=setup_seconds,
+        command_seconds=command_seconds,
+        exit_code=exit_code,
+    )

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nixtox.realise import realise_envs
+from nixtox.render import render_env
+from tests.unit._values import ATTRS, SDIST_ONLY, locked, spec
+from tests.unit.fake_nix import FakeNix
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "proj"
+    (root / "pkg").mkdir(parents=True)
+    (root / "pyproject.toml").write_text('[project]\nname = "demo"\nversion = "1"\n')
+    (root / "pkg" / "__init__.py").write_text("")
+    return root
+
+
+def _render(root: Path, *names: str, dists: tuple = (ATTRS,)) -> list:  # type: ignore[type-arg]
+    return [render_env(locked(spec(n), dists=dists), root=root, project_name="demo") for n in names]
+
+
+def test_first_run_builds_all_in_one_call_second_run_calls_no_nix(project: Path, tmp_path: Path) -> None:
+    nix = FakeNix(tmp_path / "store")
+    work = project / ".nixtox"
+    first = realise_envs(_render(project, "py311", "py312"), work_dir=work, nix=nix)
+    assert not first.failed
+    assert [c.split()[0] for c in nix.calls] == ["instantiate", "realise", "add_root", "add_root"]
+    assert all(not r.cached for r in first.realised.values())
+    assert (work / "gcroots" / "py312").resolve() == first.realised["py312"].store_path
+    nix.calls.clear()
+    second = realise_envs(_render(project, "py311", "py312"), work_dir=work, nix=nix)
+    assert nix.calls == []
+    assert all(r.cached for r in second.realised.values())
+    assert second.realised["py312"].store_path == first.realised["py312"].store_path
+
+
+def test_changed_deps_rebuild_only_that_env(project: Path, tmp_path: Path) -> None:
+    nix = FakeNix(tmp_path / "store")
+    work = project / ".nixtox"
+    realise_envs(_render(project, "py311", "py312"), work_dir=work, nix=nix)
+    nix.calls.clear()
+    envs = _render(project, "py311") + _render(project, "py312", dists=(ATTRS, SDIST_ONLY))
+    result = realise_envs(envs, work_dir=work, nix=nix)
+    assert nix.calls[0] == "instantiate envs.py312"
+    assert result.realised["py311"].cached and not result.realised["py312"].cached
+
+
+def test_recreate_forces_a_build(project: Path, tmp_path: Path) -> None:
+    nix = FakeNix(tmp_path / "store")
+    work = project / ".nixtox"
+    realise_envs(_render(project, "py312"), work_dir=work, nix=nix)
+    nix.calls.clear()
+    realise_envs(_render(project, "py312"), work_dir=work, nix=nix, recreate=True)
+    assert nix.calls[0].startswith("instantiate")
+
+
+def test_deleted_store_path_is_rebuilt(project: Path, tmp_path: Path) -> None:
+    nix = FakeNix(tmp_path / "store")
+    work = project / ".nixtox"
+    out = realise_envs(_render(project, "py312"), work_dir=work, nix=nix).realised["py312"].store_path
+    out.rmdir()
+    nix.calls.clear()
+    realise_envs(_render(project, "py312"), work_dir=work, nix=nix)
+    assert nix.calls and nix.calls[0].startswith("instantiate")
+
+
+def test_a_failing_build_fails_only_its_env(project: Path, tmp_path: Path) -> None:
+    nix = FakeNix(tmp_path / "store", failing={"envs.py311"})
+    result = realise_envs(_render(project, "py311", "py312"), work_dir=project / ".nixtox", nix=nix)
+    assert set(result.failed) == {"py311"} and "boom" in result.failed["py311"]
+    assert set(result.realised) == {"py312"}
+
+
+def test_an_evaluation_error_is_attributed_to_its_env(project: Path, tmp_path: Path) -> None:
+    nix = FakeNix(tmp_path / "store", broken_eval={"envs.py311"})
+    result = realise_envs(_render(project, "py311", "py312"), work_dir=project / ".nixtox", nix=nix)
+    assert set(result.failed) == {"py311"} and "evaluation of envs.py311" in result.failed["py311"]
+    assert set(result.realised) == {"py312"}
+
+
+def test_state_survives_a_corrupt_file(project: Path, tmp_path: Path) -> None:
+    nix = FakeNix(tmp_path / "store")
+    work = project / ".nixtox"
+    realise_envs(_render(project, "py312"), work_dir=work, nix=nix)
+    (work / "state.json").write_text("{not json")
+    result = realise_envs(_render(project, "py312"), work_dir=work, nix=nix)
+    assert "py312" in result.realised

@@ -242,6 +242,14 @@ class CoreConfig:
     min_version: str = ""
     requires: tuple[str, ...] = ()
     extra: Mapping[str, object] = field(default_factory=dict)
+    #: an env name implying another python than its base_python uses the name's python (tox semantics).
+    ignore_base_python_conflict: bool = False
+    #: the positional arguments ``{posargs}`` was resolved with (None: none given, defaults apply).
+    posargs: tuple[str, ...] | None = None
+    #: non-fatal config findings (unknown keys ...), one line each; the CLI prints them as ``warning:``.
+    warnings: tuple[str, ...] = ()
+    #: env names dropped because ``exclude_package_formats`` removed every format, with the reason.
+    dropped_envs: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from pathlib import Path
 from nixtox.config import load_project
 from nixtox.errors import InterpreterNotFound, NixtoxError
 from nixtox.interpreters import resolve_interpreter
-from nixtox.lock import LockFile, lock_env
+from nixtox.lock import LOCK_FILE_NAME, LockFile, Locker, default_engine, effective_index_url, lock_env
 from nixtox.model import EnvResult, EnvSpec, Interpreter, LockedEnv, Project
 from nixtox.nix import NixBackend, NixOptions, RealNix
 from nixtox.plugins import get_plugin_manager
@@ -70,22 +70,29 @@ def _resolve(project: Project, spec: EnvSpec, cache: dict[str | None, Interprete
 def _lock_all(
     project: Project, specs: Sequence[EnvSpec], done: dict[str, EnvResult], *, locked: bool
 ) -> list[LockedEnv]:
-    lock_path = project.core.root / "nixtox.lock"
+    lock_path = project.core.root / LOCK_FILE_NAME
     lock_file = LockFile.read(lock_path)
+    before = lock_file.dumps()
+    locker: Locker | None = None
     interpreters: dict[str | None, Interpreter] = {}
     result: list[LockedEnv] = []
     for spec in specs:
         try:
             interpreter, build_interpreter = _resolve(project, spec, interpreters)
+            if locker is None:
+                locker = Locker(default_engine(), effective_index_url(None))
             result.append(
-                lock_env(project, spec, interpreter, build_interpreter=build_interpreter, lock=lock_file, locked=locked)
+                lock_env(
+                    project, spec, interpreter, build_interpreter=build_interpreter, lock=lock_file,
+                    locked=locked, locker=locker,
+                )
             )
         except InterpreterNotFound as exc:
             status = "skip" if project.core.skip_missing_interpreters else "error"
             done[spec.key] = EnvResult(spec=spec, status=status, reason=exc.message, exit_code=0 if status == "skip" else 1)
         except NixtoxError as exc:
             done[spec.key] = EnvResult(spec=spec, status="error", reason=exc.message, exit_code=1)
-    if lock_file.changed:
+    if not locked and lock_file.dumps() != before:
         lock_file.write(lock_path)
     return result
 

@@ -50,3 +50,12 @@ def _register() -> None:
 
 
 _register()
+
+from nixtox.cli.config_cmd import config_cmd  # noqa: E402 - commands register after the group exists
+from nixtox.cli.list_cmd import list_cmd  # noqa: E402
+
+cli.add_command(list_cmd)
+cli.add_command(config_cmd)
+from nixtox.cli.lock_cmd import lock_cmd  # noqa: E402
+
+cli.add_command(lock_cmd)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -48,7 +49,7 @@ def _run_one(
 ) -> CommandOutcome:  # fmt: skip
     started = time.time()
     start = time.monotonic()
-    shown = " ".join(command.as_json())
+    shown = shlex.join(command.as_json())
     sink(f"{spec.label}: {phase}> {shown}\n")
     program, reason = _resolve_program(
         command.argv[0], env_bin=env_bin, path=environ["PATH"], allowlist=spec.config.allowlist_externals

@@ -1,0 +1,124 @@
+# Building a distribution (the project, or a dependency published only as an sdist) with its PEP 517
+# backend, in an isolated build environment that holds only the declared build requirements.
+{ names, pythonLib }:
+let
+  formats = [
+    "wheel"
+    "sdist"
+    "editable"
+  ];
+
+  metadataFiles = [
+    "pyproject.toml"
+    "setup.cfg"
+    "setup.py"
+  ];
+
+  /*
+    The hash of a project's metadata files (pyproject.toml, setup.cfg, setup.py; the ones that exist),
+    read at evaluation time. An editable build depends on this, not on the source tree.
+
+    Type: metadataHashOf :: String -> String
+
+    Example:
+      metadataHashOf "/home/me/proj"
+      => "0c5b…"
+  */
+  metadataHashOf =
+    root:
+    builtins.hashString "sha256" (
+      builtins.concatStringsSep "\n" (
+        map (f: "${f} ${builtins.hashFile "sha256" "${root}/${f}"}") (
+          builtins.filter (f: builtins.pathExists "${root}/${f}") metadataFiles
+        )
+      )
+    );
+
+  /*
+    Build one wheel with the project's PEP 517 backend.
+
+    The build environment is a venv (`--without-pip`) of `python` holding exactly `buildRequires`;
+    the backend's `get_requires_for_build_*` answers are checked against it, and anything missing is
+    named in the error. The output is a directory holding exactly one `.whl` and
+    `nix-support/nixtox-dist.json` (name, version, wheel file name, format).
+
+    * format "wheel": build the wheel from the `src` tree.
+    * format "sdist": build the sdist from the `src` tree, then the wheel from that sdist (a file
+      missing from the sdist shows up); the sdist is kept in the output next to the wheel.
+    * `src` may also be an sdist file (a `fetchDist` result): it is unpacked and a wheel built from it.
+    * format "editable": PEP 660 `build_editable` on the real tree at `projectRoot`, an absolute path
+      string that is NOT copied to the store. The derivation depends on `metadataHash` (computed from
+      the metadata files when not given), so source edits do not rebuild it. Needs a build without
+      sandbox (nixtox's daemonless root mode); a sandboxed daemon cannot see `projectRoot`.
+
+    Type: buildDist :: {
+      pname :: String, src :: (Path | Derivation)?, format :: String ? "wheel", python :: AttrSet,
+      buildRequires :: [ Derivation ] ? [ ], configSettings :: AttrSet ? { },
+      projectRoot :: String? , metadataHash :: String? } -> Derivation
+
+    Example:
+      buildDist {
+        pname = "myproj";
+        src = projectSource { path = ./.; };
+        format = "sdist";
+        python = { executable = "/usr/bin/python3.11"; version = "3.11.2"; fingerprint = "…"; };
+        buildRequires = [ setuptoolsWheel ];
+      }
+      => «derivation /nix/store/…-myproj-sdist.drv»
+  */
+  buildDist =
+    {
+      pname,
+      src ? null,
+      format ? "wheel",
+      python,
+      buildRequires ? [ ],
+      configSettings ? { },
+      projectRoot ? null,
+      metadataHash ? null,
+    }:
+    let
+      editable = format == "editable";
+      root = toString projectRoot; # toString: a path value must not be copied to the store
+      srcAttrs =
+        if editable then
+          {
+            projectRoot = root;
+            metadataHash = if metadataHash != null then metadataHash else metadataHashOf root;
+          }
+        else
+          {
+            src = "${src}";
+            srcFilename = if builtins.isAttrs src then src.filename or "" else "";
+          };
+      drv = pythonLib.pythonDerivation {
+        name = "${pname}-${format}";
+        inherit python;
+        script = "build_dist.py";
+        attrs = srcAttrs // {
+          inherit pname format;
+          buildRequiresJson = pythonLib.distsJson buildRequires;
+          configSettingsJson = builtins.toJSON configSettings;
+        };
+      };
+    in
+    if !builtins.isString pname || pname == "" then
+      throw "nixtox: buildDist: pname must be a non-empty string, got ${builtins.toJSON pname}"
+    else if !builtins.elem format formats then
+      throw "nixtox: buildDist: format of ${pname} must be one of wheel, sdist, editable, got ${builtins.toJSON format}"
+    else if editable && (projectRoot == null || builtins.substring 0 1 root != "/") then
+      throw "nixtox: buildDist: an editable build of ${pname} needs projectRoot, an absolute path string, got ${builtins.toJSON projectRoot}"
+    else if !editable && src == null then
+      throw "nixtox: buildDist: ${pname} (${format}) needs src (a projectSource tree or an sdist file)"
+    else if !builtins.isAttrs configSettings then
+      throw "nixtox: buildDist: configSettings of ${pname} must be an attrset, got ${builtins.toJSON configSettings}"
+    else
+      drv
+      // {
+        inherit pname format python;
+        nixtoxKind = "built-dist";
+      };
+in
+{
+  inherit buildDist metadataHashOf;
+}

@@ -1,0 +1,43 @@
+# Interactive shells over an environment, for `nix develop -f FILE ATTR` and `nix-shell -A ATTR FILE`.
+let
+  /*
+    A derivation that puts `env` first on PATH and sets VIRTUAL_ENV. `nix develop` requires a builder
+    whose base name is `bash` and `outputs = [ "out" ]`; no stdenv is needed, so the host's /bin/bash
+    is the builder. Building it just writes a small file naming the environment.
+
+    Type: mkShell :: { env :: Derivation, name :: String ? "<env>-shell", shellHook :: String ? "" } -> Derivation
+
+    Example:
+      mkShell { env = mkEnv { … }; shellHook = "export MY_VAR=1"; }
+      => «derivation /nix/store/…-py312-shell.drv»
+  */
+  mkShell =
+    {
+      env,
+      name ? "${env.envName or env.name or "nixtox-env"}-shell",
+      shellHook ? "",
+    }:
+    if !(builtins.isAttrs env && env ? outPath) then
+      throw "nixtox: mkShell: env must be an mkEnv derivation, got ${builtins.typeOf env}"
+    else
+      derivation {
+        inherit name;
+        system = builtins.currentSystem;
+        builder = "/bin/bash";
+        args = [
+          "-c"
+          "echo \"$VIRTUAL_ENV\" > \"$out\""
+        ];
+        outputs = [ "out" ];
+        PATH = "${env}/bin:/usr/bin:/bin";
+        VIRTUAL_ENV = "${env}";
+        nixtoxEnv = "${env}";
+        shellHook = ''
+          echo "nixtox: environment ${name} active (${env})" >&2
+          ${shellHook}
+        '';
+      };
+in
+{
+  inherit mkShell;
+}

@@ -1,0 +1,110 @@
+"""``nixtox list``: the envs of the project, like ``tox l``, one line per (env, package format)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from nixtox.config import load_project
+from nixtox.model import EnvSpec, Project
+from nixtox.select import Selection, select_envs
+
+__all__ = ["list_cmd", "selection_options"]
+
+
+def selection_options(func: click.decorators.FC) -> click.decorators.FC:
+    """``-c``, ``-e``, ``-m``, ``-f``: shared by commands that pick envs."""
+    func = click.option(
+        "-f",
+        "--factor",
+        "factors",
+        multiple=True,
+        metavar="FACTORS",
+        help="envs with all these factors (space/dash separated); repeat to OR",
+    )(func)
+    func = click.option(
+        "-m", "--label", "labels", multiple=True, metavar="LABEL", help="envs with this label"
+    )(func)
+    func = click.option(
+        "-e",
+        "--env",
+        "env",
+        metavar="ENVS",
+        help="comma list of envs (braces allowed) or ALL; default: env_list",
+    )(func)
+    return click.option(
+        "-c",
+        "--conf",
+        "config_file",
+        type=click.Path(path_type=Path),
+        metavar="FILE",
+        help="configuration file or directory to use",
+    )(func)
+
+
+def make_selection(env: str | None, labels: tuple[str, ...], factors: tuple[str, ...]) -> Selection:
+    groups = tuple(tuple(f.replace(",", " ").split()) for f in factors)
+    return Selection(env=env, labels=labels, factors=tuple(g for g in groups if g))
+
+
+def echo_warnings(project: Project) -> None:
+    for warning in project.core.warnings:
+        click.echo(f"warning: {warning}", err=True)
+
+
+def env_json(spec: EnvSpec) -> dict[str, object]:
+    return {
+        "name": spec.name,
+        "package_format": spec.package_format,
+        "label": spec.label,
+        "factors": list(spec.factors),
+        "python": spec.python,
+        "default": spec.default,
+        "description": spec.config.description,
+    }
+
+
+@click.command("list")
+@selection_options
+@click.option("--json", "as_json", is_flag=True, help="print a JSON array, one object per (env, format)")
+@click.option("-d", "--no-desc", is_flag=True, help="names only")
+def list_cmd(  # noqa: PLR0917 - click passes every option positionally
+    config_file: Path | None,
+    env: str | None,
+    labels: tuple[str, ...],
+    factors: tuple[str, ...],
+    as_json: bool,
+    no_desc: bool,
+) -> None:
+    """List environments: the default ones (env_list), then the additional ones."""
+    project = load_project(config_file=config_file)
+    echo_warnings(project)
+    chosen = (
+        select_envs(project, make_selection(env, labels, factors))
+        if env or labels or factors
+        else list(project.envs)
+    )
+    if as_json:
+        click.echo(json.dumps([env_json(spec) for spec in chosen], indent=2))
+        return
+    if no_desc:
+        for spec in chosen:
+            click.echo(spec.label)
+        return
+    width = max((len(spec.label) for spec in chosen), default=0)
+    groups = (
+        ("default environments:", [s for s in chosen if s.default]),
+        ("additional environments:", [s for s in chosen if not s.default]),
+    )
+    first = True
+    for title, specs in groups:
+        if not specs:
+            continue
+        if not first:
+            click.echo("")
+        first = False
+        click.echo(title)
+        for spec in specs:
+            click.echo(f"{spec.label.ljust(width)} -> {spec.config.description or '[no description]'}")

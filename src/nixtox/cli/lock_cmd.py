@@ -1,0 +1,72 @@
+"""``nixtox lock``: pin every selected env's requirements into ``nixtox.lock`` (the file users commit)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from nixtox.cli.list_cmd import echo_warnings, make_selection, selection_options
+from nixtox.config import load_project
+from nixtox.errors import InterpreterNotFound
+from nixtox.interpreters import resolve_interpreter
+from nixtox.lock import lock_envs, write_lock
+from nixtox.lock._requirements import packagedef_of
+from nixtox.model import EnvSpec, Interpreter, Project
+from nixtox.select import select_envs
+
+__all__ = ["lock_cmd"]
+
+
+def _interpreters(project: Project, specs: list[EnvSpec]) -> tuple[
+    list[EnvSpec], dict[str, Interpreter], dict[str, Interpreter]
+]:  # fmt: skip
+    core = project.core
+    kept: list[EnvSpec] = []
+    interpreters: dict[str, Interpreter] = {}
+    build: dict[str, Interpreter] = {}
+    for spec in specs:
+        try:
+            interpreters[spec.key] = resolve_interpreter(spec.python, core, env_name=spec.name)
+        except InterpreterNotFound as exc:
+            if not core.skip_missing_interpreters:
+                raise
+            click.echo(f"warning: {spec.label}: skipped, {exc.message}", err=True)
+            continue
+        packagedef = packagedef_of(spec, core)
+        build_request = spec.config.build_interpreter or (
+            packagedef.build_interpreter if packagedef else None
+        )
+        if build_request:
+            build[spec.key] = resolve_interpreter(build_request, core, env_name=spec.name)
+        kept.append(spec)
+    return kept, interpreters, build
+
+
+@click.command("lock")
+@selection_options
+@click.option("--upgrade", is_flag=True, help="resolve again even where the lock is current")
+@click.option("--check", is_flag=True, help="fail when nixtox.lock is stale; write nothing")
+@click.option(
+    "-i", "--index-url", metavar="URL", help="package index (default: PyPI, or UV_INDEX_URL/PIP_INDEX_URL)"
+)
+def lock_cmd(  # noqa: PLR0917 - click passes every option positionally
+             config_file: Path | None, env: str | None, labels: tuple[str, ...], factors: tuple[str, ...],
+             upgrade: bool, check: bool, index_url: str | None) -> None:  # fmt: skip
+    """Pin every env's requirements (for its interpreter) to exact files in nixtox.lock."""
+    project = load_project(config_file=config_file)
+    echo_warnings(project)
+    chosen = (
+        select_envs(project, make_selection(env, labels, factors))
+        if env or labels or factors
+        else list(project.envs)
+    )
+    specs, interpreters, build = _interpreters(project, chosen)
+    if check:
+        lock_envs(project, specs, interpreters, build_interpreters=build, index_url=index_url, locked=True)
+        click.echo(f"nixtox.lock is current for {len(specs)} env(s)")
+        return
+    path = write_lock(
+        project, specs, interpreters, build_interpreters=build, index_url=index_url, upgrade=upgrade
+    )
+    click.echo(f"wrote {path} ({len(specs)} env(s))")

@@ -1,0 +1,276 @@
+"""Every configuration key nixtox knows, declared once.
+
+The declarations drive loading (type conversion, aliases, defaults), ``nixtox config``, the unknown-key
+warnings and the generated reference page (``python -m nixtox.config._docs``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Literal
+
+__all__ = ["CORE_KEYS", "ENV_KEYS", "PACKAGEDEF_KEYS", "Key", "Kind", "Scope", "lookup"]
+
+#: how a raw value converts: ``list`` splits on commas or newlines, ``words`` on commas and whitespace,
+#: ``lines`` on newlines only (requirements).
+Kind = Literal[
+    "str", "bool", "int", "float", "list", "words", "lines", "commands", "dict", "path", "env_list", "labels"
+]
+Scope = Literal["core", "env", "packagedef"]
+
+
+@dataclass(frozen=True)
+class Key:
+    name: str
+    kind: Kind
+    description: str
+    #: the default as a display string for docs and ``nixtox config`` ("" = empty)
+    default: str = ""
+    aliases: tuple[str, ...] = ()
+    #: lines may carry tox factor conditions (``py312: value``)
+    conditional: bool = True
+    #: False: accepted for tox compatibility, but nixtox does not act on it (yet)
+    acted: bool = True
+    #: True: a nixtox addition that tox does not have
+    nixtox: bool = False
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
+
+
+def _k(
+    name: str,
+    kind: Kind,
+    description: str,
+    default: str = "",
+    *aliases: str,
+    acted: bool = True,
+    nixtox: bool = False,
+    conditional: bool = True,
+) -> Key:
+    return Key(name, kind, description, default, aliases, conditional, acted, nixtox)
+
+
+CORE_KEYS: Final[tuple[Key, ...]] = (
+    _k(
+        "env_list",
+        "env_list",
+        "environments run by default, tox factor syntax (`py3{11,12}-django`)",
+        "",
+        "envlist",
+    ),
+    _k("labels", "labels", "named groups of environments selected with `-m LABEL` (`test = py3{11,12}`)"),
+    _k(
+        "skip_missing_interpreters",
+        "bool",
+        "skip (instead of fail) environments whose interpreter is missing",
+        "false",
+    ),
+    _k(
+        "min_version",
+        "str",
+        "minimum tox version (recorded; nixtox does not provision)",
+        "",
+        "minversion",
+        acted=False,
+    ),
+    _k(
+        "requires",
+        "lines",
+        "tox plugins/requirements to provision (recorded; nixtox does not provision)",
+        acted=False,
+    ),
+    _k(
+        "ignore_base_python_conflict",
+        "bool",
+        "an env name that implies a python other than `base_python` "
+        "uses the name's python instead of failing",
+        "false",
+        "ignore_basepython_conflict",
+    ),
+    _k(
+        "skip_sdist",
+        "bool",
+        "the project is not a package: every env installs only its deps",
+        "false",
+        "skipsdist",
+        "no_package",
+    ),
+    _k("tox_root", "path", "the project root", "directory of the config file", "toxinidir", acted=False),
+    _k(
+        "work_dir",
+        "path",
+        "working directory (nixtox always uses `.nixtox`)",
+        "{tox_root}/.nixtox",
+        "toxworkdir",
+        acted=False,
+    ),
+    _k("temp_dir", "path", "temporary directory", "{work_dir}/.tmp", acted=False),
+    _k("package_root", "path", "directory of the package to build", "{tox_root}", "setupdir", acted=False),
+    _k("provision_tox_env", "str", "tox provisioning env name", ".tox", acted=False),
+    _k("isolated_build", "bool", "tox 3 leftover (always isolated)", "true", acted=False),
+    _k("isolated_build_env", "str", "tox 3 leftover", ".package", acted=False),
+    _k("distshare", "path", "tox 3 leftover", acted=False),
+    _k("args_are_paths", "bool", "tox 3 leftover", "true", acted=False),
+    _k("parallel_show_output", "bool", "show output of parallel envs", "false", acted=False),
+    _k(
+        "nixpkgs",
+        "str",
+        "nixpkgs used by the `nixpkgs` interpreter provider (path or `<nixpkgs>`)",
+        "NIX_PATH",
+        nixtox=True,
+        conditional=False,
+    ),
+    _k(
+        "interpreter_providers",
+        "words",
+        "providers tried in order to find interpreters (`host`, `nixpkgs`)",
+        "host",
+        nixtox=True,
+        conditional=False,
+    ),
+    _k("substituters", "list", "binary caches to pull from", nixtox=True, conditional=False),
+    _k(
+        "trusted_public_keys",
+        "list",
+        "public keys accepted for binary cache signatures",
+        nixtox=True,
+        conditional=False,
+    ),
+    _k("push_to", "str", "binary cache `nixtox cache push` writes to", nixtox=True, conditional=False),
+    _k(
+        "secret_key_file",
+        "path",
+        "signing key for pushing to the binary cache",
+        nixtox=True,
+        conditional=False,
+    ),
+)
+
+ENV_KEYS: Final[tuple[Key, ...]] = (
+    _k("description", "str", "shown by `nixtox list`", "[no description]"),
+    _k("base_python", "list", "interpreter request, first one found wins", "from the env name", "basepython"),
+    _k("deps", "lines", "requirements installed into the env (PEP 508, `-r file`, `-c file`)"),
+    _k("extras", "list", "extras of the project installed with it"),
+    _k("dependency_groups", "list", "PEP 735 dependency groups installed"),
+    _k("constraints", "lines", "constraints applied when resolving `deps`"),
+    _k("commands_pre", "commands", "commands run before `commands`"),
+    _k("commands", "commands", "the test commands; `-` prefix ignores the exit code, `!` inverts it"),
+    _k("commands_post", "commands", "commands run after `commands` (always)"),
+    _k("allowlist_externals", "list", "programs outside the env that commands may run (globs)"),
+    _k("set_env", "dict", "environment variables set for commands (`KEY = value` lines)", "", "setenv"),
+    _k("pass_env", "list", "host environment variables passed to commands (globs)", "", "passenv"),
+    _k("change_dir", "path", "working directory of commands", "{tox_root}", "changedir"),
+    _k("ignore_outcome", "bool", "a failure of this env is reported but does not fail the run", "false"),
+    _k("ignore_errors", "bool", "keep running commands after one fails", "false"),
+    _k("depends", "env_list", "envs that must run before this one (factor syntax)"),
+    _k("labels", "list", "labels this env belongs to (`-m LABEL`)"),
+    _k("skip_install", "bool", "do not install the project (package format `skip`)", "false"),
+    _k(
+        "package",
+        "str",
+        "tox package mode: sdist, wheel, sdist-wheel, editable, editable-legacy, deps-only, skip",
+        "sdist (skip without a pyproject.toml/setup.py)",
+    ),
+    _k("use_develop", "bool", "install the project editable (package = editable)", "false", "usedevelop"),
+    _k(
+        "package_formats",
+        "words",
+        "formats to build and test this env with; one env per format (`sdist wheel editable skip`)",
+        "from `package`",
+        nixtox=True,
+    ),
+    _k(
+        "exclude_package_formats",
+        "words",
+        "formats removed from `package_formats`; an env left with no format is dropped",
+        nixtox=True,
+    ),
+    _k(
+        "packagedef",
+        "str",
+        "name of a `[packagedef:NAME]` section that says how to build the package",
+        nixtox=True,
+    ),
+    _k("build_interpreter", "str", "interpreter that builds the package", "the env's own", nixtox=True),
+    _k(
+        "run_in",
+        "str",
+        "`host` runs commands on the host, `nix` inside a derivation (cached)",
+        "host",
+        nixtox=True,
+    ),
+    _k("suicide_timeout", "float", "seconds to wait after SIGINT before SIGKILL", "0.0"),
+    _k("interrupt_timeout", "float", "seconds to wait after SIGINT before SIGTERM", "0.3"),
+    _k("terminate_timeout", "float", "seconds to wait after SIGTERM before SIGKILL", "0.2"),
+    _k("skip_missing_interpreters", "bool", "per-env override of the core setting", "core value"),
+    _k("platform", "str", "run only when `sys.platform` matches this regex", acted=False),
+    _k("recreate", "bool", "always recreate (nixtox envs are immutable store paths)", "false", acted=False),
+    _k("parallel_show_output", "bool", "show output of this env when run in parallel", "false", acted=False),
+    _k("wheel_build_env", "str", "tox packaging env for wheels", ".pkg", acted=False),
+    _k("package_env", "str", "tox packaging env", ".pkg", acted=False),
+    _k("env_dir", "path", "env directory (nixtox: `.nixtox/envs/<env>`)", "", "envdir", acted=False),
+    _k("env_tmp_dir", "path", "per-env temporary directory", "", "envtmpdir", acted=False),
+    _k("env_log_dir", "path", "per-env log directory", "", "envlogdir", acted=False),
+    _k(
+        "system_site_packages",
+        "bool",
+        "give the env access to the interpreter's site-packages",
+        "false",
+        "sitepackages",
+        acted=False,
+    ),
+    _k("always_copy", "bool", "copy instead of symlink", "false", "alwayscopy", acted=False),
+    _k("download", "bool", "upgrade pip/setuptools/wheel in the env", "false", acted=False),
+    _k("install_command", "commands", "pip install command", acted=False),
+    _k("list_dependencies_command", "commands", "pip freeze command", acted=False),
+    _k("pip_pre", "bool", "allow pre-releases when resolving", "false", acted=False),
+    _k("constrain_package_deps", "bool", "constrain the package's deps with deps", "false", acted=False),
+    _k("use_frozen_constraints", "bool", "use pip freeze output as constraints", "false", acted=False),
+    _k("args_are_paths", "bool", "tox 3 leftover", "true", acted=False),
+    _k("fail_fast", "bool", "stop after the first failing command", "false", acted=False),
+    _k("commands_retry", "int", "retries of a failing command", "0", acted=False),
+    _k("extra_setup_commands", "commands", "commands run after install, before commands_pre", acted=False),
+    _k("pylock", "str", "PEP 751 lock file to install from", acted=False),
+    _k("runner", "str", "tox env runner (virtualenv, uv-venv-runner, ...)", acted=False),
+    _k("default_base_python", "list", "fallback interpreter", acted=False),
+    _k("base_python_file", "list", "files naming the interpreter (`.python-version`)", acted=False),
+    _k("base", "list", "ini sections this one inherits from", "testenv", acted=False),
+    _k("uv_seed", "bool", "tox-uv: seed pip into the env", "false", acted=False),
+    _k("uv_resolution", "str", "tox-uv: resolution strategy", acted=False),
+    _k("uv_python_preference", "str", "tox-uv: python preference", acted=False),
+    _k("uv_sync_flags", "list", "tox-uv: flags for uv sync", acted=False),
+    _k("virtualenv_spec", "str", "virtualenv version to use", acted=False),
+)
+
+PACKAGEDEF_KEYS: Final[tuple[Key, ...]] = (
+    _k(
+        "format",
+        "str",
+        "package format this definition builds (sdist, wheel, editable)",
+        "wheel",
+        nixtox=True,
+    ),
+    _k("build_interpreter", "str", "interpreter that builds the package", "the env's own", nixtox=True),
+    _k("build_requires", "lines", "requirements added to the isolated build environment", nixtox=True),
+    _k("config_settings", "dict", "PEP 517 config settings (`KEY = value` lines)", nixtox=True),
+)
+
+_BY_SCOPE: Final[dict[str, tuple[Key, ...]]] = {
+    "core": CORE_KEYS,
+    "env": ENV_KEYS,
+    "packagedef": PACKAGEDEF_KEYS,
+}
+_INDEX: Final[dict[tuple[str, str], Key]] = {
+    (scope, name): key for scope, keys in _BY_SCOPE.items() for key in keys for name in key.names
+}
+
+
+def lookup(scope: Scope, name: str) -> Key | None:
+    """The declaration of ``name`` (or one of its aliases) in a scope."""
+    return _INDEX.get((scope, name))
+
+
+def known_names(scope: Scope) -> list[str]:
+    return [name for key in _BY_SCOPE[scope] for name in key.names]

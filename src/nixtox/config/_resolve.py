@@ -1,0 +1,396 @@
+"""Resolve one key for one env: find the raw value, filter its factor conditions, substitute, convert.
+
+ini values follow tox 4's order: strip comments, keep the lines whose condition holds, join backslash
+continuations, substitute ``{...}``, convert. A value whose every line is conditioned away counts as unset,
+so the ``[testenv]`` value (or the default) applies. TOML values are native; nixtox also accepts tox-style
+conditional strings inside TOML lists (``deps = ["pytest", "py311: tomli"]``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Final
+
+from nixtox.errors import ConfigError
+
+from ._convert import convert
+from ._factors import active_factors, expand_factors, filter_for_env, interpreter_request, matches
+from ._keys import Key, Scope, lookup
+from ._sources import RawConfig, RawSection
+from ._subst import Substitutions
+
+__all__ = ["Resolver", "Resolvers", "stringify"]
+
+_COMMENT: Final = re.compile(r"(\s)*(?<!\\)#.*")
+_SECTION_REF: Final = re.compile(r"^\[(?P<section>[^\]]*)\](?P<key>.+)$")
+_MAX_DEPTH: Final = 60
+_LIST_KINDS: Final = frozenset({"list", "words", "lines", "env_list"})
+
+
+def process_ini(value: str, env_name: str | None) -> str | None:
+    """tox's ``IniLoader.process_raw``; None when every line was conditioned away."""
+    lines = [
+        _COMMENT.sub("", line).replace("\\#", "#") for line in value.split("\n") if not line.startswith("#")
+    ]
+    stripped = "\n".join(lines).replace("\r", "")
+    filtered = filter_for_env(stripped, env_name)
+    if not filtered and stripped.strip():
+        return None
+    return filtered.replace("\\\n", "")
+
+
+def stringify(value: object) -> str:
+    """A resolved value as tox prints it (lists one item per line)."""
+    from nixtox.model import Command  # noqa: PLC0415 - keep the module import light
+
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, Command):
+        return " ".join(value.as_json())
+    if isinstance(value, dict):
+        return "\n".join(f"{k}={stringify(v)}" for k, v in value.items())
+    if isinstance(value, (tuple, list)):
+        if value and all(isinstance(i, tuple) and len(i) == 2 and isinstance(i[0], str) for i in value):
+            return "\n".join(f"{k}={v}" for k, v in value)
+        return "\n".join(stringify(v) for v in value)
+    return "" if value is None else str(value)
+
+
+class Resolvers:
+    """One resolver per env name (None: the core section), sharing the raw config and a depth guard."""
+
+    def __init__(self, raw: RawConfig, posargs: Sequence[str] | None) -> None:
+        self.raw = raw
+        self.posargs = None if posargs is None else tuple(posargs)
+        self.depth = 0
+        self._cache: dict[str | None, Resolver] = {}
+
+    def __call__(self, env_name: str | None) -> Resolver:
+        if env_name not in self._cache:
+            self._cache[env_name] = Resolver(self, env_name)
+        return self._cache[env_name]
+
+
+class Resolver:
+    def __init__(self, owner: Resolvers, env_name: str | None, packagedef: RawSection | None = None) -> None:
+        self.owner = owner
+        self.raw = owner.raw
+        self.env_name = env_name
+        self.scope: Scope = "packagedef" if packagedef else "core" if env_name is None else "env"
+        self.sections: list[RawSection] = (
+            [packagedef]
+            if packagedef
+            else [self.raw.core]
+            if env_name is None
+            else [s for s in (self.raw.envs.get(env_name), self.raw.base) if s]
+        )
+        self._values: dict[str, object] = {}
+        self._active: set[str] = set()
+        self._env_stack: set[str] = set()
+
+    # --- public -----------------------------------------------------------------------------------------
+
+    def is_set(self, name: str) -> bool:
+        key = self._key(name)
+        return self._find(key) is not None
+
+    def where(self, name: str) -> str:
+        """The title of the section that sets ``name`` (the first section when none does)."""
+        found = self._find(self._key(name))
+        if found is not None:
+            return found[0].title
+        return self.sections[0].title if self.sections else self.raw.core.title
+
+    def fail(self, name: str, reason: str) -> ConfigError:
+        return ConfigError(f"{self.raw.label}: {self.where(name)} key '{name}': {reason}")
+
+    def get(self, name: str) -> object:
+        key = self._key(name)
+        if key.name in self._values:
+            return self._values[key.name]
+        if key.name in self._active or self.owner.depth > _MAX_DEPTH:
+            self._fail(key, self.sections[0] if self.sections else self.raw.core, "circular reference")
+        self._active.add(key.name)
+        self.owner.depth += 1
+        try:
+            value = self._load(key)
+        finally:
+            self.owner.depth -= 1
+            self._active.discard(key.name)
+        self._values[key.name] = value
+        return value
+
+    def env_dir(self) -> Path:
+        return self.raw.root / ".nixtox" / "envs" / (self.env_name or "py")
+
+    # --- loading ----------------------------------------------------------------------------------------
+
+    def _key(self, name: str) -> Key:
+        key = lookup(self.scope, name)
+        if key is None:
+            msg = f"internal: undeclared {self.scope} key {name!r}"
+            raise KeyError(msg)
+        return key
+
+    def _find(self, key: Key) -> tuple[RawSection, str, object] | None:
+        for section in self.sections:
+            for name in key.names:
+                if name not in section.values:
+                    continue
+                value = section.values[name]
+                if self.raw.fmt == "ini" and isinstance(value, str):
+                    processed = process_ini(value, self.env_name) if key.conditional else value
+                    if processed is None:
+                        continue
+                    return section, name, processed
+                return section, name, value
+        return None
+
+    def _load(self, key: Key) -> object:
+        found = self._find(key)
+        if found is None:
+            return self._default(key)
+        section, name, value = found
+        try:
+            if self.raw.fmt == "ini" or isinstance(value, str):
+                if self.raw.fmt == "toml" and key.kind in _LIST_KINDS and key.conditional:
+                    value = filter_for_env(str(value), self.env_name)
+                value = self._subs(key).expand(str(value))
+            else:
+                value = self._toml(self._filter_items(key, value), key, 0)
+            return convert(key.kind, value, self.raw.root)
+        except ConfigError:
+            raise
+        except (ValueError, TypeError, KeyError, RecursionError) as exc:
+            reason = str(exc) or exc.__class__.__name__
+            self._fail(key, section, reason, name)
+        raise AssertionError  # pragma: no cover - _fail raises
+
+    def _fail(self, key: Key, section: RawSection, reason: str, name: str | None = None) -> None:
+        msg = f"{self.raw.label}: {section.title} key '{name or key.name}': {reason}"
+        raise ConfigError(msg)
+
+    def _default(self, key: Key) -> object:
+        root = self.raw.root
+        paths = {
+            "change_dir": root,
+            "tox_root": root,
+            "package_root": root,
+            "work_dir": root / ".nixtox",
+            "temp_dir": root / ".nixtox" / ".tmp",
+            "env_dir": self.env_dir(),
+            "env_tmp_dir": self.env_dir() / "tmp",
+            "env_log_dir": self.env_dir() / "log",
+        }
+        if key.name in paths:
+            return paths[key.name]
+        if key.name == "base_python" and self.env_name is not None:
+            try:
+                request = interpreter_request(self.env_name)
+            except ValueError:
+                request = None
+            return (request,) if request else ()
+        if key.name == "skip_missing_interpreters" and self.scope == "env":
+            return self.owner(None).get("skip_missing_interpreters")
+        if key.kind in {"bool", "int", "float"} or key.name == "interpreter_providers":
+            return convert(key.kind, key.default, root)
+        if key.kind == "path":
+            return root
+        return convert(key.kind, "" if key.kind in {"str", "dict", "labels"} else [], root)
+
+    def _filter_items(self, key: Key, value: object) -> object:
+        """nixtox extension: tox conditions inside TOML string list items."""
+        if not isinstance(value, list) or not key.conditional or key.kind == "commands":
+            return value
+        current = active_factors(self.env_name)
+        out: list[object] = []
+        for item in value:
+            if isinstance(item, str):
+                factors, content = next(expand_factors(item))
+                if factors is not None:
+                    if matches(factors, current):
+                        out.append(content)
+                    continue
+            out.append(item)
+        return out
+
+    # --- substitution -----------------------------------------------------------------------------------
+
+    def _subs(self, key: Key | None) -> Substitutions:
+        return Substitutions(
+            root=self.raw.root,
+            posargs=self.owner.posargs,
+            reference=self._reference,
+            environ=self._environ,
+            quote_posargs=self.raw.fmt == "ini" and key is not None and key.kind == "commands",
+        )
+
+    def _constants(self) -> dict[str, str]:
+        root = self.raw.root
+        consts = {
+            "tox_root": str(root),
+            "toxinidir": str(root),
+            "work_dir": str(root / ".nixtox"),
+            "toxworkdir": str(root / ".nixtox"),
+            "package_root": str(root),
+            "setupdir": str(root),
+            "temp_dir": str(root / ".nixtox" / ".tmp"),
+        }
+        if self.env_name is not None:
+            env_dir = self.env_dir()
+            consts.update(
+                env_name=self.env_name,
+                envname=self.env_name,
+                env_dir=str(env_dir),
+                envdir=str(env_dir),
+                env_tmp_dir=str(env_dir / "tmp"),
+                envtmpdir=str(env_dir / "tmp"),
+                env_log_dir=str(env_dir / "log"),
+                envlogdir=str(env_dir / "log"),
+                env_bin_dir=str(env_dir / "bin"),
+                envbindir=str(env_dir / "bin"),
+                env_python=str(env_dir / "bin" / "python"),
+                envpython=str(env_dir / "bin" / "python"),
+            )
+        return consts
+
+    def _reference(self, text: str) -> str | None:
+        match = _SECTION_REF.match(text)
+        if match is not None:
+            return self._section_reference(match["section"], match["key"])
+        consts = self._constants()
+        if text in consts:
+            return consts[text]
+        if self.env_name is not None and text in {"base_python", "basepython"}:
+            python = self.get("base_python")
+            return str(python[0]) if isinstance(python, tuple) and python else ""
+        for resolver in (self, self.owner(None)):
+            if lookup(resolver.scope, text) is not None:
+                return stringify(resolver.get(text))
+        return None
+
+    def _section_reference(self, section_name: str, key_name: str) -> str | None:
+        raw = self.raw
+        if raw.fmt == "ini":
+            section = raw.sections.get(section_name)
+        else:
+            section = {"env_run_base": raw.base, "": raw.core, "tox": raw.core}.get(section_name)
+            if section is None and section_name.startswith("env."):
+                section = raw.envs.get(section_name[4:])
+        if section is None or key_name not in section.values:
+            return None
+        value = section.values[key_name]
+        if not isinstance(value, str):
+            return stringify(value)
+        processed = process_ini(value, self.env_name) if raw.fmt == "ini" else value
+        self.owner.depth += 1
+        try:
+            if self.owner.depth > _MAX_DEPTH:
+                msg = "substitution nests too deep (circular reference?)"
+                raise ValueError(msg)
+            return self._subs(None).expand(processed or "")
+        finally:
+            self.owner.depth -= 1
+
+    def _environ(self, name: str) -> str | None:
+        if self.env_name is not None and name not in self._env_stack and "set_env" not in self._active:
+            raw_value = self._set_env_raw().get(name)
+            if raw_value is not None:
+                self._env_stack.add(name)
+                try:
+                    return self._subs(None).expand(raw_value)
+                finally:
+                    self._env_stack.discard(name)
+        return os.environ.get(name)
+
+    def _set_env_raw(self) -> dict[str, str]:
+        found = self._find(self._key("set_env"))
+        if found is None:
+            return {}
+        value = found[2]
+        if isinstance(value, dict):
+            return {str(k): v for k, v in value.items() if isinstance(v, str)}
+        if not isinstance(value, str):
+            return {}
+        pairs = (row.partition("=") for row in value.split("\n"))
+        return {k.strip(): v.strip() for k, sep, v in pairs if sep}
+
+    # --- TOML replace tables ----------------------------------------------------------------------------
+
+    def _toml(self, value: object, key: Key, depth: int) -> object:
+        if depth > _MAX_DEPTH:
+            msg = "replacements nest too deep (circular reference?)"
+            raise ValueError(msg)
+        if isinstance(value, str):
+            return self._subs(key).expand(value)
+        if isinstance(value, list):
+            out: list[object] = []
+            for item in value:
+                got = self._toml(item, key, depth + 1)
+                if isinstance(item, dict) and item.get("replace") and isinstance(got, list):
+                    out.extend(got)
+                else:
+                    out.append(got)
+            return out
+        if isinstance(value, dict):
+            return self._toml_table(value, key, depth)
+        return value
+
+    def _toml_table(self, value: dict[str, object], key: Key, depth: int) -> object:
+        kind = value.get("replace")
+        if kind == "posargs":
+            if self.owner.posargs is not None:
+                return list(self.owner.posargs)
+            return self._toml(value.get("default", []), key, depth + 1)
+        if kind == "env":
+            name = value.get("name")
+            if not isinstance(name, str):
+                msg = "replace = 'env' needs name = '...'"
+                raise ValueError(msg)
+            found = self._environ(name)
+            return found if found is not None else self._toml(value.get("default", ""), key, depth + 1)
+        if kind == "ref":
+            return self._toml(self._toml_ref(value, key), key, depth + 1)
+        if kind is not None:
+            msg = f"unsupported replace = {kind!r} (nixtox knows posargs, env, ref)"
+            raise ValueError(msg)
+        return {k: self._toml(v, key, depth + 1) for k, v in value.items()}
+
+    def _toml_ref(self, value: dict[str, object], key: Key) -> object:
+        env, ref_key, of = value.get("env"), value.get("key"), value.get("of")
+        if isinstance(env, str) and isinstance(ref_key, str):
+            if lookup("env", ref_key) is None:
+                msg = f"reference to unknown key {ref_key!r}"
+                raise ValueError(msg)
+            return _as_toml(self.owner(env).get(ref_key))
+        if isinstance(of, list) and of and all(isinstance(p, str) for p in of):
+            node: object = {
+                "env_run_base": self.raw.base.values,
+                **self.raw.core.values,
+                "env": {n: s.values for n, s in self.raw.envs.items()},
+            }
+            for part in of:
+                if not isinstance(node, dict) or part not in node:
+                    msg = f"reference {'.'.join(map(str, of))} not found"
+                    raise ValueError(msg)
+                node = node[part]
+            return self._filter_items(key, node)
+        msg = "replace = 'ref' needs env + key, or of = [...]"
+        raise ValueError(msg)
+
+
+def _as_toml(value: object) -> object:
+    from nixtox.model import Command  # noqa: PLC0415
+
+    if isinstance(value, tuple):
+        if value and all(isinstance(i, tuple) and len(i) == 2 and isinstance(i[0], str) for i in value):
+            return dict(value)
+        return [_as_toml(v) for v in value]
+    if isinstance(value, Command):
+        return value.as_json()
+    if isinstance(value, Path):
+        return str(value)
+    return value

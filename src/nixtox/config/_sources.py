@@ -1,0 +1,241 @@
+"""Find the configuration file and read it into a ``RawConfig`` (sections of raw, unconverted values).
+
+Order per directory (walking up from the project dir, as tox does): ``nixtox.toml``, ``pyproject.toml``
+``[tool.nixtox]``, then tox's own order: ``tox.ini``, ``setup.cfg [tox:tox]``, ``pyproject.toml [tool.tox]``
+(native, else ``legacy_tox_ini``), ``tox.toml``.
+"""
+
+from __future__ import annotations
+
+import configparser
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from nixtox.errors import ConfigError
+
+from ._factors import expand_env_names
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
+
+__all__ = ["RawConfig", "RawSection", "discover"]
+
+_TOML_RESERVED = frozenset({"env_run_base", "env_pkg_base", "env", "packagedef", "legacy_tox_ini"})
+
+
+@dataclass
+class RawSection:
+    #: how messages name it: ``[testenv:py312]``, ``[env.py312]``
+    title: str
+    values: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass
+class RawConfig:
+    path: Path
+    root: Path
+    fmt: Literal["ini", "toml"]
+    core: RawSection
+    base: RawSection
+    #: explicit env sections by env name, in file order (generative ini section names expanded)
+    envs: dict[str, RawSection]
+    packagedefs: dict[str, RawSection]
+    #: every ini section by its header, for ``{[section]key}`` references
+    sections: dict[str, RawSection] = field(default_factory=dict)
+    #: keys of the ini ``[DEFAULT]`` section: present in every section, never "unknown"
+    default_keys: frozenset[str] = frozenset()
+
+    @property
+    def label(self) -> str:
+        return self.path.name
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        msg = f"{path.name}: cannot read: {exc}"
+        raise ConfigError(msg) from exc
+
+
+def _read_toml(path: Path) -> dict[str, object]:
+    try:
+        data: dict[str, object] = tomllib.loads(_read_text(path))
+    except tomllib.TOMLDecodeError as exc:
+        msg = f"{path.name}: invalid TOML: {exc}"
+        raise ConfigError(msg) from exc
+    return data
+
+
+def _table(data: Mapping[str, object], *keys: str) -> dict[str, object] | None:
+    node: object = data
+    for key in keys:
+        if not isinstance(node, dict) or key not in node:
+            return None
+        node = node[key]
+    return node if isinstance(node, dict) else None
+
+
+def parse_ini(path: Path, text: str, core_name: str) -> RawConfig:
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read_string(text.removeprefix("\ufeff"), str(path.name))
+    except configparser.Error as exc:
+        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        msg = f"{path.name}: cannot parse: {first_line}"
+        raise ConfigError(msg) from exc
+    default_keys = frozenset(parser.defaults())
+    sections: dict[str, RawSection] = {}
+    for header in parser.sections():
+        sections[header] = RawSection(f"[{header}]", {k: parser[header][k] for k in parser[header]})
+    envs: dict[str, RawSection] = {}
+    packagedefs: dict[str, RawSection] = {}
+    for header, section in sections.items():
+        prefix, sep, name = header.partition(":")
+        if not sep or not name.strip():
+            continue
+        if prefix == "testenv":
+            try:
+                names = expand_env_names(name)
+            except ValueError:
+                names = [name.strip()]
+            for env in names:
+                envs.setdefault(env, section)
+        elif prefix == "packagedef":
+            packagedefs[name.strip()] = section
+    return RawConfig(
+        path=path,
+        root=path.parent,
+        fmt="ini",
+        core=sections.get(core_name, RawSection(f"[{core_name}]", dict(parser.defaults()))),
+        base=sections.get("testenv", RawSection("[testenv]", dict(parser.defaults()))),
+        envs=envs,
+        packagedefs=packagedefs,
+        sections=sections,
+        default_keys=default_keys,
+    )
+
+
+def parse_toml(path: Path, data: Mapping[str, object], prefix: str) -> RawConfig:
+    """``prefix`` is how messages spell the table: "" (tox.toml), "tool.tox." or "tool.nixtox."."""
+
+    def sub_tables(key: str) -> dict[str, RawSection]:
+        raw = data.get(key, {})
+        if not isinstance(raw, dict):
+            msg = f"{path.name}: [{prefix}{key}] must be a table"
+            raise ConfigError(msg)
+        out: dict[str, RawSection] = {}
+        for name, table in raw.items():
+            if not isinstance(table, dict):
+                msg = f"{path.name}: [{prefix}{key}.{name}] must be a table"
+                raise ConfigError(msg)
+            out[str(name)] = RawSection(f"[{prefix}{key}.{name}]", dict(table))
+        return out
+
+    base = data.get("env_run_base", {})
+    if not isinstance(base, dict):
+        msg = f"{path.name}: [{prefix}env_run_base] must be a table"
+        raise ConfigError(msg)
+    core = {k: v for k, v in data.items() if k not in _TOML_RESERVED}
+    return RawConfig(
+        path=path,
+        root=path.parent,
+        fmt="toml",
+        core=RawSection(f"[{prefix.rstrip('.')}]" if prefix else "top level", core),
+        base=RawSection(f"[{prefix}env_run_base]", dict(base)),
+        envs=sub_tables("env"),
+        packagedefs=sub_tables("packagedef"),
+    )
+
+
+# --- one loader per known file name; each returns None when the file holds no config for it ---------------
+
+
+def _nixtox_toml(path: Path) -> RawConfig | None:
+    return parse_toml(path, _read_toml(path), "")
+
+
+def _pyproject_nixtox(path: Path) -> RawConfig | None:
+    data = _read_toml(path)
+    table = _table(data, "tool", "nixtox")
+    return parse_toml(path, table, "tool.nixtox.") if table is not None else None
+
+
+def _tox_ini(path: Path) -> RawConfig | None:
+    return parse_ini(path, _read_text(path), "tox")
+
+
+def _setup_cfg(path: Path) -> RawConfig | None:
+    raw = parse_ini(path, _read_text(path), "tox:tox")
+    return raw if "tox:tox" in raw.sections else None
+
+
+def _pyproject_tox(path: Path) -> RawConfig | None:
+    data = _read_toml(path)
+    table = _table(data, "tool", "tox")
+    if table is None:
+        return None
+    if set(table) - {"legacy_tox_ini"}:
+        return parse_toml(path, table, "tool.tox.")
+    legacy = table.get("legacy_tox_ini")
+    if isinstance(legacy, str):
+        return parse_ini(path, legacy, "tox")
+    return None
+
+
+def _tox_toml(path: Path) -> RawConfig | None:
+    return parse_toml(path, _read_toml(path), "")
+
+
+_Loader = Callable[[Path], "RawConfig | None"]
+_SEARCH: tuple[tuple[str, _Loader], ...] = (
+    ("nixtox.toml", _nixtox_toml),
+    ("pyproject.toml", _pyproject_nixtox),
+    ("tox.ini", _tox_ini),
+    ("setup.cfg", _setup_cfg),
+    ("pyproject.toml", _pyproject_tox),
+    ("tox.toml", _tox_toml),
+)
+
+
+def _candidates(folder: Path) -> Iterator[RawConfig]:
+    for filename, loader in _SEARCH:
+        candidate = folder / filename
+        if candidate.is_file() and (raw := loader(candidate)) is not None:
+            yield raw
+
+
+def _exact(config_file: Path) -> RawConfig:
+    if config_file.is_dir():
+        found = next(_candidates(config_file), None)
+        if found is None:
+            msg = f"{config_file}: no nixtox or tox configuration found in this directory"
+            raise ConfigError(msg)
+        return found
+    if not config_file.is_file():
+        msg = f"{config_file}: config file does not exist (check the -c option)"
+        raise ConfigError(msg)
+    loaders = [loader for name, loader in _SEARCH if name == config_file.name]
+    if not loaders:
+        loaders = [_tox_toml] if config_file.suffix == ".toml" else [_tox_ini]
+    for loader in loaders:
+        if (raw := loader(config_file)) is not None:
+            return raw
+    msg = f"{config_file.name}: holds no nixtox or tox configuration"
+    raise ConfigError(msg)
+
+
+def discover(path: Path, config_file: Path | None) -> RawConfig:
+    """The configuration for a project directory (or the exact ``-c`` file)."""
+    if config_file is not None:
+        return _exact(config_file if config_file.is_absolute() else path / config_file)
+    for folder in (path, *path.parents):
+        found = next(_candidates(folder), None)
+        if found is not None:
+            return found
+    return parse_ini(path / "tox.ini", "", "tox")

@@ -1,0 +1,185 @@
+"""What an env asks for, gathered from its config and the project, and the lock key derived from it.
+
+* ``deps`` lines, with ``-r file`` inlined and ``-c file`` turned into constraints (paths relative to the
+  project root, nested files relative to the file that names them), as tox allows;
+* ``constraints``: specifier lines, or files;
+* the project's own dependencies + ``extras`` when the env installs the package (static metadata as lines;
+  dynamic metadata as ``name[extras] @ file:///root`` so the resolver asks the build backend);
+* ``dependency_groups`` (PEP 735; installed even with ``skip_install``, as in tox);
+* build requirements: ``[build-system] requires`` + the packagedef's ``build_requires``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from nixtox.errors import LockError
+from nixtox.model import CoreConfig, EnvSpec, Interpreter, PackageDef
+from nixtox.pyproject import dependency_group, read_pyproject
+
+__all__ = ["LOCK_SCHEMA", "EnvRequirements", "env_requirements", "interpreter_identity", "lock_key"]
+
+#: bump when the meaning of a lock entry changes: every key changes, every env relocks once.
+LOCK_SCHEMA = 1
+
+_FILE_OPTION = re.compile(r"^(-r|--requirement|-c|--constraint)(?:\s*=?\s*)(\S.*)$")
+_EDITABLE = re.compile(r"^(-e|--editable)\b")
+
+
+@dataclass(frozen=True)
+class EnvRequirements:
+    requirements: tuple[str, ...]
+    constraints: tuple[str, ...]
+    build_requirements: tuple[str, ...]
+    #: the project's distribution name when it is passed to the resolver as a local path (dropped after).
+    local_project: str | None = None
+    #: digest of the files a dynamic project's metadata comes from ("" for static metadata).
+    project_metadata: str = ""
+
+
+def _strip_comment(line: str) -> str:
+    return re.sub(r"(^|\s)#.*$", "", line).strip()
+
+
+def _read_lines(path: Path, env_name: str, seen: tuple[Path, ...]) -> tuple[list[str], list[str]]:
+    if path in seen:
+        raise LockError(
+            f"env {env_name}: requirement files include each other: {' -> '.join(map(str, seen))}"
+        )
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise LockError(f"env {env_name}: cannot read requirement file {path}: {exc.strerror}") from None
+    return _expand(text.replace("\\\n", "").splitlines(), path.parent, env_name, (*seen, path))
+
+
+def _expand(
+    lines: list[str] | tuple[str, ...], base: Path, env_name: str, seen: tuple[Path, ...] = ()
+) -> tuple[list[str], list[str]]:
+    """(requirements, constraints) with file references inlined."""
+    requirements: list[str] = []
+    constraints: list[str] = []
+    for raw in lines:
+        line = _strip_comment(raw)
+        if not line:
+            continue
+        match = _FILE_OPTION.match(line)
+        if match is not None:
+            reqs, cons = _read_lines((base / match[2].strip()).resolve(), env_name, seen)
+            if match[1] in ("-c", "--constraint"):
+                constraints += reqs + cons
+            else:
+                requirements += reqs
+                constraints += cons
+        elif _EDITABLE.match(line) or line.startswith((".", "/", "file:")):
+            raise LockError(
+                f"env {env_name}: deps line {line!r} is a local path; nixtox locks files from an index. "
+                "Install the project through package/extras, or publish the dependency to an index"
+            )
+        else:
+            requirements.append(line)
+    return requirements, constraints
+
+
+def _constraint_lines(spec: EnvSpec, root: Path) -> list[str]:
+    lines: list[str] = []
+    for item in spec.config.constraints:
+        stripped = item.strip()
+        if not stripped or _FILE_OPTION.match(stripped):
+            lines.append(stripped)
+        elif (root / stripped).is_file():
+            lines.append(f"-c {stripped}")
+        else:
+            lines.append(stripped)
+    return lines
+
+
+#: what well-known backends ask for from ``get_requires_for_build_*`` (PEP 517's dynamic build
+#: requirements), per format. nixtox pins build environments before any hook runs, so it adds these
+#: up front; anything else goes into the packagedef's ``build_requires``.
+DYNAMIC_BUILD_REQUIRES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("hatchling.build", "editable"): ("editables~=0.3",),
+    ("pdm.backend", "editable"): ("editables",),
+    ("scikit_build_core.build", "editable"): (),
+}
+
+
+def installs_package(spec: EnvSpec) -> bool:
+    return spec.package_format != "skip" and not spec.config.skip_install
+
+
+def packagedef_of(spec: EnvSpec, core: CoreConfig) -> PackageDef | None:
+    if spec.packagedef is not None:
+        return spec.packagedef
+    name = spec.config.packagedef
+    return core.packagedefs.get(name) if name else None
+
+
+def env_requirements(spec: EnvSpec, core: CoreConfig) -> EnvRequirements:
+    root = core.root
+    requirements, constraints = _expand(spec.config.deps, root, spec.name)
+    cons_reqs, cons_cons = _expand(_constraint_lines(spec, root), root, spec.name)
+    constraints += cons_reqs + cons_cons
+    build: list[str] = []
+    local_project = None
+    metadata_digest = ""
+    needs_metadata = installs_package(spec) or spec.config.dependency_groups
+    meta = read_pyproject(root) if needs_metadata else None
+    if meta is not None and installs_package(spec):
+        if meta.static:
+            requirements += meta.requirements(spec.config.extras)
+        else:
+            extras = f"[{','.join(spec.config.extras)}]" if spec.config.extras else ""
+            uri = root.resolve().as_uri()
+            requirements.append(f"{meta.name}{extras} @ {uri}" if meta.name else f"{root.resolve()}{extras}")
+            local_project = meta.name or ""
+            metadata_digest = meta.metadata_digest
+        packagedef = packagedef_of(spec, core)
+        build += [*meta.build_requires, *(packagedef.build_requires if packagedef else ())]
+        build += DYNAMIC_BUILD_REQUIRES.get((meta.build_backend, spec.package_format), ())
+    if meta is not None:
+        for group in spec.config.dependency_groups:
+            requirements += dependency_group(meta, group)
+    return EnvRequirements(
+        requirements=tuple(dict.fromkeys(requirements)),
+        constraints=tuple(dict.fromkeys(constraints)),
+        build_requirements=tuple(dict.fromkeys(build)),
+        local_project=local_project,
+        project_metadata=metadata_digest,
+    )
+
+
+def interpreter_identity(interpreter: Interpreter) -> str:
+    """Implementation, version and supported tags: equal on two machines with the same interpreter.
+
+    Not the executable path (it differs between machines) nor the binary's hash (it differs between builds
+    of the same version, which resolve identically).
+    """
+    version = ".".join(map(str, interpreter.version)) + ("t" if interpreter.free_threaded else "")
+    tags = hashlib.sha256("\n".join(interpreter.tags).encode()).hexdigest()[:16]
+    return f"{interpreter.implementation}-{version}-{tags}"
+
+
+def lock_key(
+    requirements: EnvRequirements,
+    interpreter: Interpreter,
+    index_url: str,
+    build_interpreter: Interpreter | None = None,
+) -> str:
+    payload = {
+        "schema": LOCK_SCHEMA,
+        "requirements": list(requirements.requirements),
+        "constraints": list(requirements.constraints),
+        "build": list(requirements.build_requirements),
+        "project-metadata": requirements.project_metadata,
+        "interpreter": interpreter_identity(interpreter),
+        "build-interpreter": (
+            interpreter_identity(build_interpreter or interpreter) if requirements.build_requirements else ""
+        ),
+        "index": index_url,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()

@@ -1,0 +1,228 @@
+"""`nixtox run` end to end: real config, real uv + PyPI, real nix-build, real interpreters and test suites.
+
+The fixture projects (setuptools, hatchling, flit-core) each run on two interpreters x {sdist, wheel,
+editable}; further tests check the up-to-date check (no Nix call on a warm run, precise rebuilds),
+reproducibility, secrets and error reporting.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from nixtox.nix import NixOptions, nix_options_argv
+
+pytestmark = pytest.mark.nix
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURES = REPO / "tests" / "fixtures" / "projects"
+
+MATRIX_INI = """\
+[tox]
+env_list = py3{11,12}
+
+[testenv]
+package_formats = sdist wheel editable
+deps = pytest
+commands = pytest -q -p no:cacheprovider {posargs} tests
+"""
+
+
+def make_project(tmp_path: Path, fixture: str, tox_ini: str = MATRIX_INI) -> Path:
+    root = tmp_path / fixture
+    shutil.copytree(FIXTURES / fixture, root)
+    (root / "tox.ini").write_text(tox_ini)
+    return root
+
+
+@pytest.fixture
+def nix_spy(tmp_path: Path) -> Path:
+    """A PATH directory whose nix-* programs log their argv and then run the real ones."""
+    spy = tmp_path / "spy"
+    spy.mkdir()
+    log = tmp_path / "nix-calls.log"
+    for program in ("nix-build", "nix-instantiate", "nix-store", "nix"):
+        real = shutil.which(program)
+        if real is None:
+            continue
+        script = spy / program
+        script.write_text(f'#!/bin/sh\necho "{program} $*" >> {log}\nexec {real} "$@"\n')
+        script.chmod(0o755)
+    return spy
+
+
+def nixtox(root: Path, *args: str, spy: Path | None = None, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    if spy is not None:
+        env["PATH"] = f"{spy}{os.pathsep}{env['PATH']}"
+    env.update(extra_env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "nixtox", *args], cwd=root, env=env, capture_output=True, text=True, check=False
+    )
+
+
+def results(path: Path) -> dict[str, dict]:  # type: ignore[type-arg]
+    return json.loads(path.read_text())["testenvs"]
+
+
+def nix_calls(spy: Path) -> list[str]:
+    log = spy.parent / "nix-calls.log"
+    return log.read_text().splitlines() if log.exists() else []
+
+
+@pytest.mark.parametrize("fixture", ["setuptools_proj", "hatchling_proj", "flit_proj"])
+def test_backend_matrix_passes_on_two_interpreters_and_three_formats(tmp_path: Path, fixture: str, nix_spy: Path) -> None:
+    root = make_project(tmp_path, fixture)
+    out = nixtox(root, "run", "--result-json", "r.json")
+    assert out.returncode == 0, out.stdout + out.stderr
+    envs = results(root / "r.json")
+    assert sorted(envs) == sorted(f"({f}) py3{v}" for v in (11, 12) for f in ("sdist", "wheel", "editable"))
+    for label, env in envs.items():
+        assert env["result"]["success"], label
+        assert env["store_path"].startswith("/nix/store/") and Path(env["store_path"], "bin", "python").exists()
+        assert env["python"]["version"].startswith("3.11" if "py311" in label else "3.12")
+    assert "congratulations :)" in out.stdout
+    # the warm run calls no Nix at all and reuses every store path
+    again = nixtox(root, "run", "--result-json", "r2.json", spy=nix_spy)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert nix_calls(nix_spy) == []
+    warm = results(root / "r2.json")
+    assert all(env["cached"] for env in warm.values())
+    assert {k: v["store_path"] for k, v in warm.items()} == {k: v["store_path"] for k, v in envs.items()}
+
+
+def test_source_edit_rebuilds_non_editable_envs_and_dep_change_one_env(tmp_path: Path) -> None:
+    root = make_project(tmp_path, "hatchling_proj")
+    assert nixtox(root, "run", "--result-json", "a.json").returncode == 0
+    before = {k: v["store_path"] for k, v in results(root / "a.json").items()}
+    init = next((root / "src").glob("*/__init__.py"))
+    init.write_text(init.read_text() + "\nEDITED = True\n")
+    assert nixtox(root, "run", "--result-json", "b.json").returncode == 0
+    after = {k: v["store_path"] for k, v in results(root / "b.json").items()}
+    for label in before:
+        if label.startswith("(editable)"):
+            assert after[label] == before[label], label
+        else:
+            assert after[label] != before[label], label
+    (root / "tox.ini").write_text(MATRIX_INI.replace("deps = pytest", "deps = pytest\n    py312: iniconfig"))
+    assert nixtox(root, "run", "--result-json", "c.json").returncode == 0
+    changed = {k: v["store_path"] for k, v in results(root / "c.json").items()}
+    for label in after:
+        assert (changed[label] != after[label]) == ("py312" in label), label
+
+
+def test_sdist_missing_a_file_fails_in_sdist_env_and_passes_in_wheel_env(tmp_path: Path) -> None:
+    ini = MATRIX_INI.replace("py3{11,12}", "py312").replace("sdist wheel editable", "sdist wheel")
+    root = make_project(tmp_path, "missing_in_sdist", ini)
+    out = nixtox(root, "run", "--result-json", "r.json")
+    assert out.returncode == 1, out.stdout + out.stderr
+    envs = results(root / "r.json")
+    assert envs["(wheel) py312"]["result"]["success"]
+    assert not envs["(sdist) py312"]["result"]["success"]
+    assert envs["(sdist) py312"]["result"]["status"] == "fail"
+
+
+def test_env_build_is_reproducible(tmp_path: Path) -> None:
+    ini = MATRIX_INI.replace("py3{11,12}", "py312").replace("sdist wheel editable", "wheel")
+    root = make_project(tmp_path, "flit_proj", ini)
+    assert nixtox(root, "run").returncode == 0
+    check = subprocess.run(
+        ["nix-build", str(root / ".nixtox" / "default.nix"), "-A", "envs.py312", "--check", "--no-out-link",
+         *nix_options_argv(NixOptions())],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert check.returncode == 0, check.stderr[-3000:]
+
+
+def test_pass_env_value_never_enters_the_store(tmp_path: Path) -> None:
+    secret = "nixtox-secret-value-4f1d0c"
+    ini = (
+        "[tox]\nenv_list = py312\n[testenv]\npackage_formats = wheel\npass_env = MY_TOKEN\ndeps = pytest\n"
+        "commands = python -c \"import os; print('token', os.environ['MY_TOKEN'])\"\n"
+    )
+    root = make_project(tmp_path, "setuptools_proj", ini)
+    out = nixtox(root, "run", "--result-json", "r.json", extra_env={"MY_TOKEN": secret})
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert f"token {secret}" in out.stdout  # the command saw it
+    env = results(root / "r.json")["py312"]
+    drv = env["drv_path"]
+    paths = set(subprocess.run(["nix-store", "-qR", drv], capture_output=True, text=True, check=True).stdout.split())
+    paths |= set(subprocess.run(["nix-store", "-qR", env["store_path"]], capture_output=True, text=True, check=True).stdout.split())
+    assert drv in paths and len(paths) > 5
+    # .nixtox holds the rendered expressions and state: the secret is not there either
+    paths.add(str(root / ".nixtox"))
+    grep = subprocess.run(["grep", "-rlF", secret, *sorted(paths)], capture_output=True, text=True, check=False)
+    assert grep.stdout == "", f"secret found in: {grep.stdout}"
+
+
+BAD_INI = """\
+[tox]
+env_list = good, nopython, unresolvable, notallowed, badbuild
+
+[testenv]
+package_formats = skip
+base_python = python3.12
+commands = python -c "print('fine')"
+
+[testenv:nopython]
+base_python = python3.99
+
+[testenv:unresolvable]
+deps = nixtox-this-package-does-not-exist-3b9c==1.0
+
+[testenv:notallowed]
+commands = make --version
+
+[testenv:badbuild]
+package_formats = wheel
+"""
+
+
+def test_bad_input_gives_one_clear_error_per_env_and_other_envs_still_run(tmp_path: Path) -> None:
+    root = make_project(tmp_path, "setuptools_proj", BAD_INI)
+    (root / "setup.py").write_text("raise SystemExit('this setup.py is broken on purpose')\n")
+    out = nixtox(root, "run", "--result-json", "r.json")
+    text = out.stdout + out.stderr
+    assert out.returncode == 1, text
+    assert "Traceback" not in text
+    envs = results(root / "r.json")
+    assert envs["good"]["result"]["success"]
+    assert {k: v["result"]["status"] for k, v in envs.items() if k != "good"} == {
+        "nopython": "error", "unresolvable": "error", "notallowed": "fail", "badbuild": "error",
+    }  # fmt: skip
+    assert re.search(r"nopython: .*python3\.99", text)
+    assert re.search(r"unresolvable: .*nixtox-this-package-does-not-exist-3b9c", text)
+    assert re.search(r"notallowed: .*allowlist_externals", text)
+    assert re.search(r"badbuild: .*broken on purpose", text, flags=re.S)
+
+
+def test_tampered_lock_is_refused_with_a_hash_mismatch(tmp_path: Path) -> None:
+    ini = "[tox]\nenv_list = py312\n[testenv]\npackage_formats = skip\ndeps = iniconfig\ncommands = python -c pass\n"
+    root = make_project(tmp_path, "setuptools_proj", ini)
+    assert nixtox(root, "lock").returncode == 0
+    lock = root / "nixtox.lock"
+    text = lock.read_text()
+    match = re.search(r'sha256 = "([0-9a-f]{64})"', text)
+    assert match is not None
+    tampered = ("0" if match.group(1)[0] != "0" else "1") + match.group(1)[1:]
+    lock.write_text(text.replace(match.group(1), tampered))
+    out = nixtox(root, "run")
+    assert out.returncode != 0
+    assert "hash mismatch" in (out.stdout + out.stderr).lower()
+    assert "Traceback" not in out.stdout + out.stderr
+
+
+def test_readme_example_runs(tmp_path: Path) -> None:
+    root = tmp_path / "demo"
+    shutil.copytree(REPO / "examples" / "demo", root)
+    out = nixtox(root, "run", "--result-json", "r.json")
+    assert out.returncode == 0, out.stdout + out.stderr
+    envs = results(root / "r.json")
+    assert {"(sdist) py312", "(wheel) py312", "py311", "py313", "lint"} <= set(envs)

@@ -1,0 +1,199 @@
+"""Differential tests: nixtox and the installed tox 4 read the same configs the same way.
+
+For each config, both list the envs and resolve deps/commands/description/... for every env; the
+answers must agree (nixtox deliberately does not list envs spelled only by factor conditions).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from nixtox.config import load_project
+from nixtox.select import Selection, select_envs
+
+from .conftest import ProjectFactory
+
+CASES: dict[str, dict[str, str]] = {
+    "factors": {
+        "tox.ini": """
+        [tox]
+        env_list = py3{11,12}-{a,b}, lint
+        [testenv]
+        description = run {env_name}
+        deps =
+            pytest
+            django: django
+            py311-a: foo
+            py3{11,12}: bar
+            !a: not-a
+        commands = pytest {posargs:tests}
+        [testenv:lint]
+        description = lint it
+        skip_install = true
+        commands =
+            - ruff check .
+            ruff format --check
+        [testenv:other]
+        deps = {[testenv]deps}
+            extra
+        """
+    },
+    "generative_sections_and_ranges": {
+        "tox.ini": """
+        [tox]
+        envlist = py3{10-13}, py3{13-12}-x
+        [testenv]
+        setenv =
+            A = 1
+            py312: B = 2
+        passenv = HOME, USER
+        changedir = {toxinidir}/sub
+        [testenv:py3{11,12}-{black,lint}]
+        deps =
+            black: black
+            lint: flake8
+        commands = echo {envname} {basepython}
+        """
+    },
+    "substitutions": {
+        "tox.ini": """
+        [tox]
+        env_list = a
+        [base]
+        deps = six
+        [testenv]
+        deps =
+            {[base]deps}
+            req-{env:NIXTOX_TEST_UNSET:dflt}
+        commands =
+            python -c 'print("\\{x\\}")'
+            echo {posargs} end
+            echo {env:NIXTOX_TEST_UNSET:{env_name}}
+            echo {/} a{:}b
+            echo \\# not a comment # a comment
+        allowlist_externals = echo, ls
+        """
+    },
+    "setup_cfg": {
+        "setup.cfg": """
+        [metadata]
+        name = x
+        [tox:tox]
+        envlist = py311, docs
+        [testenv]
+        deps = pytest
+        commands = pytest
+        [testenv:docs]
+        deps = sphinx
+        """
+    },
+    "legacy_toml": {
+        "pyproject.toml": '''
+        [tool.tox]
+        legacy_tox_ini = """
+        [tox]
+        env_list = py312, type
+        [testenv]
+        deps = pytest
+        commands = pytest {posargs}
+        [testenv:type]
+        deps = mypy
+        """
+        '''
+    },
+    "tox_toml": {
+        "tox.toml": """
+        env_list = [
+            "lint",
+            {product = [{prefix = "py3", start = 11, stop = 12}, ["a", "b"]], exclude = ["py312-b"]},
+        ]
+        [env_run_base]
+        description = "run {env_name}"
+        deps = ["pytest", "six"]
+        commands = [["pytest", {replace = "posargs", default = ["tests"], extend = true}]]
+        set_env = { A = "1" }
+        [env.lint]
+        skip_install = true
+        deps = [{replace = "ref", of = ["env_run_base", "deps"], extend = true}, "ruff"]
+        commands = [["ruff", "check"], ["-", "ruff", "format"]]
+        [env.extra]
+        deps = ["{env:NIXTOX_TEST_UNSET:zzz}"]
+        """
+    },
+}
+
+KEYS = (
+    "deps",
+    "commands",
+    "commands_pre",
+    "description",
+    "allowlist_externals",
+    "pass_env",
+    "change_dir",
+    "skip_install",
+    "base_python",
+)
+
+
+def _tox(root: Path, *args: str) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TOX_", "NIXTOX_"))}
+    proc = subprocess.run(
+        [sys.executable, "-m", "tox", *args],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout
+
+
+@pytest.mark.parametrize("posargs", [None, ["a b", "c"]])
+@pytest.mark.parametrize("case", list(CASES))
+def test_same_as_tox(case: str, posargs: list[str] | None, nixtox_project: ProjectFactory) -> None:
+    root = nixtox_project(CASES[case])
+    project = load_project(root, posargs=posargs)
+    names = list(dict.fromkeys(spec.name for spec in project.envs))
+    tox_names = _tox(root, "l", "--no-desc").split()
+    conditions = project.core.extra["condition_envs"]
+    assert isinstance(conditions, tuple)
+    assert [n for n in tox_names if n not in conditions or n in names] == names
+    specs = {spec.name: spec for spec in select_envs(project, Selection(env="ALL"))}
+    extra = ["--", *posargs] if posargs is not None else []
+    tox_conf = json.loads(
+        _tox(root, "config", "-e", ",".join(names), "--format", "json", "-k", *KEYS, *extra)
+    )
+    for name in names:
+        ours, theirs = specs[name].config, tox_conf["env"][name]
+        assert list(ours.deps) == theirs["deps"], name
+        assert [c.as_json() for c in ours.commands] == [_tox_command(c) for c in theirs["commands"]], name
+        assert ours.description == theirs["description"], name
+        assert list(ours.allowlist_externals) == theirs["allowlist_externals"], name
+        assert str(ours.change_dir) == theirs["change_dir"], name
+        assert ours.skip_install == theirs["skip_install"], name
+        if specs[name].python is not None:
+            assert list(ours.base_python) == theirs["base_python"], name
+        assert set(ours.pass_env) <= set(theirs["pass_env"]), name
+
+
+def _tox_command(text: str) -> list[str]:
+    return shlex.split(text)
+
+
+def test_set_env_same_as_tox(nixtox_project: ProjectFactory) -> None:
+    root = nixtox_project(CASES["generative_sections_and_ranges"])
+    project = load_project(root)
+    tox_conf = json.loads(_tox(root, "config", "-e", "py312,py310", "--format", "json", "-k", "set_env"))
+    for spec in project.envs:
+        if spec.name in {"py312", "py310"}:
+            theirs = tox_conf["env"][spec.name]["set_env"]
+            assert {k: theirs[k] for k, _ in spec.config.set_env} == dict(spec.config.set_env)

@@ -1,0 +1,132 @@
+"""The stdlib-only builder scripts in nix/builders/, exercised directly (no Nix)."""
+
+from __future__ import annotations
+
+import csv
+import importlib
+import io
+import json
+import sys
+import tarfile
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+BUILDERS = Path(__file__).resolve().parents[2] / "nix" / "builders"
+
+
+@pytest.fixture(scope="module")
+def builders() -> Iterator[tuple[ModuleType, ModuleType]]:
+    """``(_common, build_dist)``, imported without leaving pycs next to them."""
+    saved_path, saved_flag = list(sys.path), sys.dont_write_bytecode
+    sys.dont_write_bytecode = True
+    sys.path.insert(0, str(BUILDERS))
+    try:
+        yield importlib.import_module("_common"), importlib.import_module("build_dist")
+    finally:
+        sys.path[:] = saved_path
+        sys.dont_write_bytecode = saved_flag
+        for name in ("_common", "build_dist"):
+            sys.modules.pop(name, None)
+
+
+def test_dist_filename_strips_the_store_hash(builders: tuple[ModuleType, ModuleType]) -> None:
+    common, _ = builders
+    store = "/nix/store/0c5b8vw40dy178xlpddw65q9gf1h2186-pytest-8.3.4-py3-none-any.whl"
+    assert common.dist_filename(store, None) == "pytest-8.3.4-py3-none-any.whl"
+    assert common.dist_filename(store, "pkg-1!2-py3-none-any.whl") == "pkg-1!2-py3-none-any.whl"
+    assert common.dist_filename("/tmp/a-1.0.tar.gz", None) == "a-1.0.tar.gz"
+
+
+def test_resolve_wheels_links_real_names_and_takes_the_wheel_of_a_build_output(
+    builders: tuple[ModuleType, ModuleType], tmp_path: Path
+) -> None:
+    common, _ = builders
+    fetched = tmp_path / "0c5b8vw40dy178xlpddw65q9gf1h2186-x.whl"
+    fetched.write_bytes(b"zip")
+    built = tmp_path / "built"
+    built.mkdir()
+    (built / "p-1.0-py3-none-any.whl").write_bytes(b"zip")
+    (built / "p-1.0.tar.gz").write_bytes(b"tar")
+    entries = json.dumps(
+        [{"path": str(fetched), "filename": "a-1.0-py3-none-any.whl"}, {"path": str(built), "filename": None}]
+    )
+    wheels = common.resolve_wheels(entries, str(tmp_path / "links"))
+    assert [name for _, name in wheels] == ["a-1.0-py3-none-any.whl", "p-1.0-py3-none-any.whl"]
+    assert [Path(link).name for link, _ in wheels] == ["a-1.0-py3-none-any.whl", "p-1.0-py3-none-any.whl"]
+    assert Path(wheels[0][0]).resolve() == fetched
+
+
+def test_resolve_wheels_refuses_an_sdist(builders: tuple[ModuleType, ModuleType], tmp_path: Path) -> None:
+    common, _ = builders
+    sdist = tmp_path / "a-1.0.tar.gz"
+    sdist.write_bytes(b"tar")
+    with pytest.raises(common.BuilderError, match="not a wheel; build sdists with buildDist first"):
+        common.resolve_wheels(
+            json.dumps([{"path": str(sdist), "filename": "a-1.0.tar.gz"}]), str(tmp_path / "l")
+        )
+
+
+def test_self_referencing_hashes_are_blanked(builders: tuple[ModuleType, ModuleType], tmp_path: Path) -> None:
+    common, _ = builders
+    site = tmp_path / "out" / "lib" / "site-packages"
+    (site / "d-1.dist-info").mkdir(parents=True)
+    (tmp_path / "out" / "bin").mkdir()
+    (tmp_path / "out" / "bin" / "tool").write_text(f"#!{tmp_path}/out/bin/python\n")
+    (site / "d.py").write_text("x = 1\n")
+    record = site / "d-1.dist-info" / "RECORD"
+    record.write_text("../../bin/tool,sha256=AAA,30\nd.py,sha256=BBB,6\nd-1.dist-info/RECORD,,\n")
+    common.blank_self_referencing_hashes(str(record), f"{tmp_path}/out")
+    rows = list(csv.reader(io.StringIO(record.read_text())))
+    assert rows == [
+        ["../../bin/tool", "", "30"],
+        ["d.py", "sha256=BBB", "6"],
+        ["d-1.dist-info/RECORD", "", ""],
+    ]
+
+
+def test_build_system_falls_back_to_setuptools_legacy(
+    builders: tuple[ModuleType, ModuleType], tmp_path: Path
+) -> None:
+    _, build_dist = builders
+    assert build_dist.read_build_system(str(tmp_path)) == (
+        "setuptools.build_meta:__legacy__",
+        None,
+        ["setuptools>=40.8.0"],
+    )
+    (tmp_path / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["flit_core"]\n'
+        'build-backend = "flit_core.buildapi"\nbackend-path = ["."]\n'
+    )
+    assert build_dist.read_build_system(str(tmp_path)) == ("flit_core.buildapi", ["."], ["flit_core"])
+
+
+def test_invalid_pyproject_is_a_clear_error(builders: tuple[ModuleType, ModuleType], tmp_path: Path) -> None:
+    common, build_dist = builders
+    (tmp_path / "pyproject.toml").write_text("[build-system\n")
+    with pytest.raises(common.BuilderError, match="is not valid TOML"):
+        build_dist.read_build_system(str(tmp_path))
+
+
+def test_unpack_sdist_returns_its_single_top_directory(
+    builders: tuple[ModuleType, ModuleType], tmp_path: Path
+) -> None:
+    common, build_dist = builders
+    top = tmp_path / "p-1.0"
+    (top / "src").mkdir(parents=True)
+    (top / "pyproject.toml").write_text("")
+    sdist = tmp_path / "p-1.0.tar.gz"
+    with tarfile.open(sdist, "w:gz") as archive:
+        archive.add(top, arcname="p-1.0")
+    unpacked = build_dist.unpack_sdist(str(sdist), str(tmp_path / "unpacked"))
+    assert Path(unpacked).name == "p-1.0"
+    assert (Path(unpacked) / "pyproject.toml").is_file()
+    assert (Path(unpacked) / "pyproject.toml").stat().st_mtime == common.SOURCE_DATE_EPOCH
+
+    flat = tmp_path / "flat.tar.gz"
+    with tarfile.open(flat, "w:gz") as archive:
+        archive.add(top / "pyproject.toml", arcname="pyproject.toml")
+    with pytest.raises(common.BuilderError, match="one top-level directory"):
+        build_dist.unpack_sdist(str(flat), str(tmp_path / "flat"))

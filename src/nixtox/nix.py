@@ -7,6 +7,7 @@ users group and sandbox are switched off, and the default substituter is replace
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -17,9 +18,20 @@ from typing import Protocol
 from nixtox._process import ProcessOutcome, find_program, run_process
 from nixtox.errors import BuildError, NixError
 
-__all__ = ["NixBackend", "NixOptions", "RealNix", "RealiseOutcome", "nix_options_argv"]
+__all__ = [
+    "NixBackend",
+    "NixOptions",
+    "RealNix",
+    "RealiseOutcome",
+    "nix_options_argv",
+    "parse_realise_errors",
+]
 
 _FAILED_DRV = re.compile(r"builder for '(/nix/store/[^']+\.drv)' failed")
+_HASH_MISMATCH = re.compile(
+    r"hash mismatch in fixed-output derivation '(?P<drv>/nix/store/[^']+)':\s*"
+    r"specified:\s*(?P<wanted>\S+)\s*got:\s*(?P<got>\S+)"
+)
 
 
 @dataclass(frozen=True)
@@ -65,9 +77,27 @@ class RealiseOutcome:
     ok: bool
     #: derivations whose builder failed (parsed from Nix's messages).
     failed_drvs: tuple[str, ...]
-    #: paths Nix reported it would build / fetch (parsed from its dry-run style messages).
+    #: fixed-output derivations whose download did not match the pinned hash: drv -> (wanted, got).
+    hash_mismatches: Mapping[str, tuple[str, str]]
     log_tail: str
     seconds: float
+
+
+def _hex(nix_hash: str) -> str:
+    """``sha256-<base64>`` (SRI, what Nix prints) -> hex, the form nixtox.lock uses."""
+    if nix_hash.startswith("sha256-"):
+        try:
+            return "sha256:" + base64.b64decode(nix_hash.removeprefix("sha256-")).hex()
+        except ValueError:
+            return nix_hash
+    return nix_hash
+
+
+def parse_realise_errors(stderr: str) -> tuple[tuple[str, ...], dict[str, tuple[str, str]]]:
+    """(derivations whose builder failed, fixed-output hash mismatches: drv -> (pinned, downloaded))."""
+    failed = tuple(dict.fromkeys(_FAILED_DRV.findall(stderr)))
+    mismatches = {m["drv"]: (_hex(m["wanted"]), _hex(m["got"])) for m in _HASH_MISMATCH.finditer(stderr)}
+    return failed, mismatches
 
 
 class NixBackend(Protocol):
@@ -131,9 +161,9 @@ class RealNix:
     def realise(self, drvs: Sequence[str]) -> RealiseOutcome:
         argv = ["nix-store", "--realise", "--keep-going", *nix_options_argv(self.options), *drvs]
         outcome = run_process(argv, env=_nix_env())
-        failed = tuple(dict.fromkeys(_FAILED_DRV.findall(outcome.stderr)))
+        failed, mismatches = parse_realise_errors(outcome.stderr)
         tail = "\n".join(outcome.stderr.strip().splitlines()[-40:])
-        return RealiseOutcome(outcome.ok, failed, tail, outcome.seconds)
+        return RealiseOutcome(outcome.ok, failed, mismatches, tail, outcome.seconds)
 
     def requisites(self, drv: str) -> set[str]:
         return set(self._run(["nix-store", "--query", "--requisites", drv], "nix-store -qR").stdout.split())
@@ -146,10 +176,14 @@ class RealNix:
         return run_process(["nix-store", "--check-validity", str(path)], env=_nix_env()).ok
 
     def add_root(self, store_path: Path, link: Path) -> None:
+        """An indirect GC root ``link`` -> ``store_path`` (replacing an older link of that name)."""
         link.parent.mkdir(parents=True, exist_ok=True)
-        if link.is_symlink():
-            link.unlink()
-        self._run(
-            ["nix-store", "--realise", str(store_path), "--add-root", str(link), "--indirect"],
-            f"adding GC root {link}",
-        )
+        argv = ["nix-store", "--realise", str(store_path), "--add-root", str(link), "--indirect"]
+        for attempt in (1, 2):
+            link.unlink(missing_ok=True)
+            try:
+                self._run(argv, f"adding GC root {link}")
+                return
+            except BuildError:
+                if attempt == 2:
+                    raise

@@ -8,14 +8,14 @@ failing env is reported with its builder's log while the other envs keep their r
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from nixtox.errors import BuildError
 from nixtox.model import RealisedEnv
-from nixtox.nix import NixBackend
-from nixtox.render import EnvInputs, write_default_nix, write_env_file
+from nixtox.nix import NixBackend, RealiseOutcome
+from nixtox.render import EnvInputs, write_default_nix, write_env_file, write_work_file
 from nixtox.state import EnvState, State
 
 __all__ = ["RealiseResult", "realise_envs"]
@@ -44,9 +44,17 @@ def _up_to_date(state: State, work_dir: Path, env: EnvInputs) -> EnvState | None
 
 
 def realise_envs(
-    envs: Sequence[EnvInputs], *, work_dir: Path, nix: NixBackend, recreate: bool = False
+    envs: Sequence[EnvInputs],
+    *,
+    work_dir: Path,
+    nix: NixBackend,
+    recreate: bool = False,
+    shared_files: Mapping[str, str] | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> RealiseResult:
-    """Bring every env to a valid store path; the caller holds the work-dir lock."""
+    """Bring every env to a valid store path; the caller holds the work-dir lock.
+
+    ``shared_files`` (name -> text) are written into the work dir before Nix reads the env files."""
     state = State.read(work_dir)
     realised: dict[str, RealisedEnv] = {}
     pending: list[EnvInputs] = []
@@ -60,6 +68,11 @@ def realise_envs(
         )
     failed: dict[str, str] = {}
     if pending:
+        if notify is not None:
+            labels = ", ".join(e.rendered.locked.spec.label for e in pending)
+            notify(f"nixtox: building {len(pending)} env(s) with Nix: {labels}\n")
+        for name, text in (shared_files or {}).items():
+            write_work_file(work_dir, name, text)
         built, failed = _build(pending, work_dir=work_dir, nix=nix, state=state)
         realised.update(built)
         state.write()
@@ -103,7 +116,7 @@ def _build(
     for key, drv in drvs.items():
         out = nix.output_path(drv)
         if not out.exists():
-            failed[key] = _failure_reason(drv, outcome.failed_drvs if outcome else (), nix, outcome)
+            failed[key] = _failure_reason(drv, nix, outcome)
             continue
         nix.add_root(out, _gcroot(work_dir, key))
         env = by_key[key]
@@ -112,13 +125,25 @@ def _build(
     return realised, failed
 
 
-def _failure_reason(drv: str, failed_drvs: Sequence[str], nix: NixBackend, outcome: object) -> str:
+def _failure_reason(drv: str, nix: NixBackend, outcome: RealiseOutcome | None) -> str:
+    """One summary line naming what failed, then the failing builder's log tail."""
     closure = nix.requisites(drv)
-    culprits = [d for d in failed_drvs if d in closure]
+    if outcome is not None:
+        for bad, (wanted, got) in outcome.hash_mismatches.items():
+            if bad in closure:
+                name = _store_name(bad)
+                return (
+                    f"hash mismatch for {name}: nixtox.lock pins {wanted} but the download is {got}"
+                    " (the lock was edited or the file changed upstream; run `nixtox lock --upgrade`)"
+                )
+    culprits = [d for d in (outcome.failed_drvs if outcome else ()) if d in closure]
     if not culprits:
-        tail = getattr(outcome, "log_tail", "")
-        return f"build failed:\n{tail}"
-    culprit = culprits[0]
-    log = nix.build_log(culprit).strip().splitlines()[-30:]
-    name = culprit.split("-", 1)[-1].removesuffix(".drv")
-    return f"building {name} failed:\n" + "\n".join(log)
+        return "build failed:\n" + (outcome.log_tail if outcome else "")
+    log = nix.build_log(culprits[0]).strip().splitlines()
+    said = [line.removeprefix("nixtox: ") for line in log if line.startswith("nixtox: ")]
+    summary = said[-1] if said else f"building {_store_name(culprits[0])} failed"
+    return summary + "\n" + "\n".join(log[-30:])
+
+
+def _store_name(path: str) -> str:
+    return Path(path).name.split("-", 1)[-1].removesuffix(".drv")

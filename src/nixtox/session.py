@@ -21,9 +21,10 @@ from nixtox.nix import NixBackend, NixOptions, RealNix
 from nixtox.plugins import get_plugin_manager
 from nixtox.pyproject import read_pyproject
 from nixtox.realise import realise_envs
-from nixtox.render import EnvInputs, render_env
+from nixtox.render import EnvInputs, render_env, source_files_nix
 from nixtox.run import OutputSink, run_env
 from nixtox.select import Selection, select_envs
+from nixtox.source import scan_source
 from nixtox.state import locked_work_dir
 
 __all__ = ["RunOptions", "SessionResult", "prepare_envs", "run_session"]
@@ -53,6 +54,8 @@ class Prepared:
     """Envs ready to run (realised) and envs that already have their result (skip/error)."""
 
     project: Project
+    #: the selected envs, in selection order
+    specs: tuple[EnvSpec, ...]
     ready: tuple[EnvResult, ...]
     done: dict[str, EnvResult]
 
@@ -68,15 +71,22 @@ def _resolve(project: Project, spec: EnvSpec, cache: dict[str | None, Interprete
 
 
 def _lock_all(
-    project: Project, specs: Sequence[EnvSpec], done: dict[str, EnvResult], *, locked: bool
+    project: Project,
+    specs: Sequence[EnvSpec],
+    done: dict[str, EnvResult],
+    seconds: dict[str, float],
+    *,
+    locked: bool,
 ) -> list[LockedEnv]:
+    """Resolve each env's interpreter and lock it; a failing env gets its result, the others go on."""
     lock_path = project.core.root / LOCK_FILE_NAME
     lock_file = LockFile.read(lock_path)
-    before = lock_file.dumps()
+    before = dict(lock_file.entries)
     locker: Locker | None = None
     interpreters: dict[str | None, Interpreter] = {}
     result: list[LockedEnv] = []
     for spec in specs:
+        start = time.monotonic()
         try:
             interpreter, build_interpreter = _resolve(project, spec, interpreters)
             if locker is None:
@@ -88,35 +98,47 @@ def _lock_all(
                 )
             )
         except InterpreterNotFound as exc:
-            status = "skip" if project.core.skip_missing_interpreters else "error"
-            done[spec.key] = EnvResult(spec=spec, status=status, reason=exc.message, exit_code=0 if status == "skip" else 1)
+            skip = project.core.skip_missing_interpreters
+            done[spec.key] = EnvResult(
+                spec=spec, status="skip" if skip else "error", reason=exc.message, exit_code=0 if skip else 1
+            )
         except NixtoxError as exc:
             done[spec.key] = EnvResult(spec=spec, status="error", reason=exc.message, exit_code=1)
-    if not locked and lock_file.dumps() != before:
+        seconds[spec.key] = time.monotonic() - start
+    if not locked and lock_file.entries != before:
         lock_file.write(lock_path)
     return result
 
 
-def prepare_envs(options: RunOptions, *, nix: NixBackend | None = None) -> Prepared:
+def prepare_envs(
+    options: RunOptions, *, nix: NixBackend | None = None, notify: OutputSink | None = None
+) -> Prepared:
     """Every stage up to a realised store path per selected env."""
     project = load_project(options.path, config_file=options.config_file, posargs=options.posargs)
     specs = select_envs(project, options.selection)
     done: dict[str, EnvResult] = {}
-    started = time.monotonic()
-    locked = _lock_all(project, specs, done, locked=options.locked)
+    seconds: dict[str, float] = {}
+    locked = _lock_all(project, specs, done, seconds, locked=options.locked)
     name = read_pyproject(project.core.root).name or project.core.root.name
+    tree = scan_source(project.core.root)
     rendered: list[EnvInputs] = []
     for env in locked:
+        start = time.monotonic()
         try:
-            rendered.append(render_env(env, root=project.core.root, project_name=name))
+            rendered.append(render_env(env, root=project.core.root, project_name=name, tree=tree))
         except NixtoxError as exc:
             done[env.spec.key] = EnvResult(spec=env.spec, status="error", reason=exc.message, exit_code=1)
+        seconds[env.spec.key] += time.monotonic() - start
     work_dir = project.core.root / ".nixtox"
     with locked_work_dir(work_dir):
         outcome = realise_envs(
-            rendered, work_dir=work_dir, nix=nix or RealNix(options.nix_options), recreate=options.recreate
+            rendered,
+            work_dir=work_dir,
+            nix=nix or RealNix(options.nix_options),
+            recreate=options.recreate,
+            shared_files={"source-files.nix": source_files_nix(tree)} if tree.files is not None else None,
+            notify=notify,
         )
-    setup = time.monotonic() - started
     ready: list[EnvResult] = []
     hook = get_plugin_manager().hook
     for env in rendered:
@@ -127,8 +149,9 @@ def prepare_envs(options: RunOptions, *, nix: NixBackend | None = None) -> Prepa
         realised = outcome.realised[spec.key]
         if not realised.cached:
             hook.nixtox_env_updated(spec=spec, realised=realised)
-        ready.append(EnvResult(spec=spec, status="ready", realised=realised, setup_seconds=setup / max(len(rendered), 1)))
-    return Prepared(project, tuple(ready), done)
+        setup = seconds[spec.key] + realised.setup_seconds
+        ready.append(EnvResult(spec=spec, status="ready", realised=realised, setup_seconds=setup))
+    return Prepared(project, tuple(specs), tuple(ready), done)
 
 
 def run_session(
@@ -139,7 +162,7 @@ def run_session(
     on_result: Callable[[EnvResult], None] | None = None,
 ) -> SessionResult:
     start = time.monotonic()
-    prepared = prepare_envs(options, nix=nix)
+    prepared = prepare_envs(options, nix=nix, notify=sink)
     hash_seed = options.hash_seed or str(random.randint(1, 4294967295))  # noqa: S311 - not crypto, tox's range
     results = dict(prepared.done)
     work_dir = prepared.project.core.root / ".nixtox"
@@ -151,12 +174,5 @@ def run_session(
         results[ready.spec.key] = result
         if on_result:
             on_result(result)
-    ordered = tuple(results[s.key] for s in select_order(prepared, results))
+    ordered = tuple(results[spec.key] for spec in prepared.specs if spec.key in results)
     return SessionResult(prepared.project, ordered, time.monotonic() - start)
-
-
-def select_order(prepared: Prepared, results: dict[str, EnvResult]) -> list[EnvSpec]:
-    """Results in selection order (the order the user listed or tox's env_list order)."""
-    seen = [r.spec for r in prepared.ready] + [r.spec for r in prepared.done.values()]
-    order = {spec.key: i for i, spec in enumerate(prepared.project.envs)}
-    return sorted((s for s in seen if s.key in results), key=lambda s: order.get(s.key, len(order)))

@@ -2,15 +2,31 @@
 
 The manifest hash stands in for the store hash of the filtered source in the up-to-date check, so it
 must follow exactly the same filter; a unit test compares both on a fixture tree.
+
+In a git checkout only the files git lists (tracked, plus untracked ones that are not ignored) count, and
+the list is handed to ``projectSource``: a coverage file or test report that ``.gitignore`` names never
+changes a store hash.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
+import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["EXCLUDED_NAMES", "METADATA_FILES", "included_files", "is_excluded", "metadata_hash", "source_hash"]
+__all__ = [
+    "EXCLUDED_NAMES",
+    "METADATA_FILES",
+    "SourceTree",
+    "included_files",
+    "is_excluded",
+    "metadata_hash",
+    "scan_source",
+    "source_hash",
+]
 
 #: names never copied into the store, at any depth (kept in sync with nix/lib/source.nix).
 EXCLUDED_NAMES = frozenset(
@@ -19,8 +35,9 @@ EXCLUDED_NAMES = frozenset(
         ".pytest_cache", ".mypy_cache", ".ruff_cache", ".hypothesis",
     }
 )  # fmt: skip
-#: names excluded only at the project's top level (a package may hold a ``build`` module).
-EXCLUDED_TOP_NAMES = frozenset({"venv", "build", "dist"})
+#: names excluded only at the project's top level (a package may hold a ``build`` module); the test
+#: runner's own config and lock are not package source, so editing one env's deps rebuilds that env only.
+EXCLUDED_TOP_NAMES = frozenset({"venv", "build", "dist", "tox.ini", "tox.toml", "nixtox.toml", "nixtox.lock"})
 EXCLUDED_SUFFIXES = (".pyc", ".egg-info")
 METADATA_FILES = ("pyproject.toml", "setup.cfg", "setup.py")
 
@@ -34,8 +51,39 @@ def is_excluded(name: str, *, top: bool, symlink: bool = False) -> bool:
     )
 
 
-def included_files(root: Path) -> list[str]:
+def _git_files(root: Path) -> list[str] | None:
+    """Files git lists under ``root`` (tracked + untracked-not-ignored), or None outside a checkout."""
+    if shutil.which("git") is None:
+        return None
+    proc = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=root, capture_output=True, check=False,
+    )  # fmt: skip
+    if proc.returncode != 0:
+        return None
+    return [f for f in os.fsdecode(proc.stdout).split("\0") if f]
+
+
+def _kept_by_filter(rel: str, root: Path) -> bool:
+    parts = rel.split("/")
+    for depth, name in enumerate(parts):
+        symlink = depth == len(parts) - 1 and os.path.islink(os.path.join(root, rel))
+        if is_excluded(name, top=depth == 0, symlink=symlink):
+            return False
+    return True
+
+
+def included_files(root: Path, *, use_git: bool = True) -> list[str]:
     """Relative paths of the files (and symlinks) ``projectSource`` copies, sorted."""
+    listed = _git_files(root) if use_git else None
+    return _walk(root) if listed is None else _filter_listed(listed, root)
+
+
+def _filter_listed(listed: list[str], root: Path) -> list[str]:
+    return sorted(f for f in listed if os.path.lexists(os.path.join(root, f)) and _kept_by_filter(f, root))
+
+
+def _walk(root: Path) -> list[str]:
     found: list[str] = []
     for dirpath, dirnames, filenames in os.walk(root):
         top = os.path.samefile(dirpath, root)
@@ -50,10 +98,10 @@ def included_files(root: Path) -> list[str]:
     return sorted(found)
 
 
-def source_hash(root: Path) -> str:
+def source_hash(root: Path, files: list[str] | None = None) -> str:
     """sha256 over every included file's relative path, executable bit and content."""
     digest = hashlib.sha256()
-    for rel in included_files(root):
+    for rel in included_files(root) if files is None else files:
         path = os.path.join(root, rel)
         if os.path.islink(path):
             digest.update(f"L {rel} {os.readlink(path)}\0".encode())
@@ -72,3 +120,34 @@ def metadata_hash(root: Path) -> str:
         if path.is_file():
             digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class SourceTree:
+    """The project tree as one run sees it (scanned once, shared by every env)."""
+
+    root: Path
+    #: None: every file the filter keeps (no git); else exactly these files.
+    files: tuple[str, ...] | None
+    source_hash: str
+    metadata_hash: str
+
+    @property
+    def dirs(self) -> tuple[str, ...]:
+        """Every parent directory of ``files``, for projectSource's ``dirs``."""
+        found: set[str] = set()
+        for rel in self.files or ():
+            parts = rel.split("/")[:-1]
+            found.update("/".join(parts[: i + 1]) for i in range(len(parts)))
+        return tuple(sorted(found))
+
+
+def scan_source(root: Path) -> SourceTree:
+    listed = _git_files(root)
+    files = _walk(root) if listed is None else _filter_listed(listed, root)
+    return SourceTree(
+        root=root,
+        files=tuple(files) if listed is not None else None,
+        source_hash=source_hash(root, files),
+        metadata_hash=metadata_hash(root),
+    )

@@ -80,9 +80,9 @@ def nix_calls(spy: Path) -> list[str]:
 @pytest.mark.parametrize("fixture", ["setuptools_proj", "hatchling_proj", "flit_proj"])
 def test_backend_matrix_passes_on_two_interpreters_and_three_formats(tmp_path: Path, fixture: str, nix_spy: Path) -> None:
     root = make_project(tmp_path, fixture)
-    out = nixtox(root, "run", "--result-json", "r.json")
+    out = nixtox(root, "run", "--result-json", str(root.parent / "r.json"))
     assert out.returncode == 0, out.stdout + out.stderr
-    envs = results(root / "r.json")
+    envs = results(root.parent / "r.json")
     assert sorted(envs) == sorted(f"({f}) py3{v}" for v in (11, 12) for f in ("sdist", "wheel", "editable"))
     for label, env in envs.items():
         assert env["result"]["success"], label
@@ -90,30 +90,30 @@ def test_backend_matrix_passes_on_two_interpreters_and_three_formats(tmp_path: P
         assert env["python"]["version"].startswith("3.11" if "py311" in label else "3.12")
     assert "congratulations :)" in out.stdout
     # the warm run calls no Nix at all and reuses every store path
-    again = nixtox(root, "run", "--result-json", "r2.json", spy=nix_spy)
+    again = nixtox(root, "run", "--result-json", str(root.parent / "r2.json"), spy=nix_spy)
     assert again.returncode == 0, again.stdout + again.stderr
     assert nix_calls(nix_spy) == []
-    warm = results(root / "r2.json")
+    warm = results(root.parent / "r2.json")
     assert all(env["cached"] for env in warm.values())
     assert {k: v["store_path"] for k, v in warm.items()} == {k: v["store_path"] for k, v in envs.items()}
 
 
 def test_source_edit_rebuilds_non_editable_envs_and_dep_change_one_env(tmp_path: Path) -> None:
     root = make_project(tmp_path, "hatchling_proj")
-    assert nixtox(root, "run", "--result-json", "a.json").returncode == 0
-    before = {k: v["store_path"] for k, v in results(root / "a.json").items()}
+    assert nixtox(root, "run", "--result-json", str(root.parent / "a.json")).returncode == 0
+    before = {k: v["store_path"] for k, v in results(root.parent / "a.json").items()}
     init = next((root / "src").glob("*/__init__.py"))
     init.write_text(init.read_text() + "\nEDITED = True\n")
-    assert nixtox(root, "run", "--result-json", "b.json").returncode == 0
-    after = {k: v["store_path"] for k, v in results(root / "b.json").items()}
+    assert nixtox(root, "run", "--result-json", str(root.parent / "b.json")).returncode == 0
+    after = {k: v["store_path"] for k, v in results(root.parent / "b.json").items()}
     for label in before:
         if label.startswith("(editable)"):
             assert after[label] == before[label], label
         else:
             assert after[label] != before[label], label
     (root / "tox.ini").write_text(MATRIX_INI.replace("deps = pytest", "deps = pytest\n    py312: iniconfig"))
-    assert nixtox(root, "run", "--result-json", "c.json").returncode == 0
-    changed = {k: v["store_path"] for k, v in results(root / "c.json").items()}
+    assert nixtox(root, "run", "--result-json", str(root.parent / "c.json")).returncode == 0
+    changed = {k: v["store_path"] for k, v in results(root.parent / "c.json").items()}
     for label in after:
         assert (changed[label] != after[label]) == ("py312" in label), label
 
@@ -121,9 +121,9 @@ def test_source_edit_rebuilds_non_editable_envs_and_dep_change_one_env(tmp_path:
 def test_sdist_missing_a_file_fails_in_sdist_env_and_passes_in_wheel_env(tmp_path: Path) -> None:
     ini = MATRIX_INI.replace("py3{11,12}", "py312").replace("sdist wheel editable", "sdist wheel")
     root = make_project(tmp_path, "missing_in_sdist", ini)
-    out = nixtox(root, "run", "--result-json", "r.json")
+    out = nixtox(root, "run", "--result-json", str(root.parent / "r.json"))
     assert out.returncode == 1, out.stdout + out.stderr
-    envs = results(root / "r.json")
+    envs = results(root.parent / "r.json")
     assert envs["(wheel) py312"]["result"]["success"]
     assert not envs["(sdist) py312"]["result"]["success"]
     assert envs["(sdist) py312"]["result"]["status"] == "fail"
@@ -148,10 +148,10 @@ def test_pass_env_value_never_enters_the_store(tmp_path: Path) -> None:
         "commands = python -c \"import os; print('token', os.environ['MY_TOKEN'])\"\n"
     )
     root = make_project(tmp_path, "setuptools_proj", ini)
-    out = nixtox(root, "run", "--result-json", "r.json", extra_env={"MY_TOKEN": secret})
+    out = nixtox(root, "run", "--result-json", str(root.parent / "r.json"), extra_env={"MY_TOKEN": secret})
     assert out.returncode == 0, out.stdout + out.stderr
     assert f"token {secret}" in out.stdout  # the command saw it
-    env = results(root / "r.json")["py312"]
+    env = results(root.parent / "r.json")["py312"]
     drv = env["drv_path"]
     paths = set(subprocess.run(["nix-store", "-qR", drv], capture_output=True, text=True, check=True).stdout.split())
     paths |= set(subprocess.run(["nix-store", "-qR", env["store_path"]], capture_output=True, text=True, check=True).stdout.split())
@@ -188,11 +188,11 @@ package_formats = wheel
 def test_bad_input_gives_one_clear_error_per_env_and_other_envs_still_run(tmp_path: Path) -> None:
     root = make_project(tmp_path, "setuptools_proj", BAD_INI)
     (root / "setup.py").write_text("raise SystemExit('this setup.py is broken on purpose')\n")
-    out = nixtox(root, "run", "--result-json", "r.json")
+    out = nixtox(root, "run", "--result-json", str(root.parent / "r.json"))
     text = out.stdout + out.stderr
     assert out.returncode == 1, text
     assert "Traceback" not in text
-    envs = results(root / "r.json")
+    envs = results(root.parent / "r.json")
     assert envs["good"]["result"]["success"]
     assert {k: v["result"]["status"] for k, v in envs.items() if k != "good"} == {
         "nopython": "error", "unresolvable": "error", "notallowed": "fail", "badbuild": "error",
@@ -203,26 +203,50 @@ def test_bad_input_gives_one_clear_error_per_env_and_other_envs_still_run(tmp_pa
     assert re.search(r"badbuild: .*broken on purpose", text, flags=re.S)
 
 
-def test_tampered_lock_is_refused_with_a_hash_mismatch(tmp_path: Path) -> None:
+def _locked_project(tmp_path: Path) -> Path:
     ini = "[tox]\nenv_list = py312\n[testenv]\npackage_formats = skip\ndeps = iniconfig\ncommands = python -c pass\n"
     root = make_project(tmp_path, "setuptools_proj", ini)
     assert nixtox(root, "lock").returncode == 0
+    return root
+
+
+def test_hand_edited_lock_is_refused(tmp_path: Path) -> None:
+    root = _locked_project(tmp_path)
     lock = root / "nixtox.lock"
     text = lock.read_text()
     match = re.search(r'sha256 = "([0-9a-f]{64})"', text)
     assert match is not None
-    tampered = ("0" if match.group(1)[0] != "0" else "1") + match.group(1)[1:]
-    lock.write_text(text.replace(match.group(1), tampered))
+    lock.write_text(text.replace(match.group(1), match.group(1)[::-1]))
     out = nixtox(root, "run")
-    assert out.returncode != 0
-    assert "hash mismatch" in (out.stdout + out.stderr).lower()
+    assert out.returncode == 1
+    assert "py312: ERROR" in out.stdout and "edited by hand" in out.stdout + out.stderr
     assert "Traceback" not in out.stdout + out.stderr
+
+
+def test_lock_pin_that_does_not_match_the_download_is_a_hash_mismatch(tmp_path: Path) -> None:
+    """A consistent lock whose pinned sha256 is not what the index serves (a replaced upstream file)."""
+    from dataclasses import replace
+
+    from nixtox.lock import LockFile
+
+    root = _locked_project(tmp_path)
+    lock = LockFile.read(root / "nixtox.lock")
+    entry = lock.entries["py312"]
+    dist = next(d for d in entry.dists if d.name == "iniconfig")
+    wrong = replace(dist, sha256="0" * 64)
+    lock.put("py312", replace(entry, dists=tuple(wrong if d is dist else d for d in entry.dists)))
+    lock.write(root / "nixtox.lock")
+    out = nixtox(root, "run")
+    text = out.stdout + out.stderr
+    assert out.returncode == 1, text
+    assert re.search(r"py312: .*hash mismatch for iniconfig-[^ ]+\.whl: nixtox\.lock pins sha256:0{64}", text), text
+    assert "Traceback" not in text
 
 
 def test_readme_example_runs(tmp_path: Path) -> None:
     root = tmp_path / "demo"
-    shutil.copytree(REPO / "examples" / "demo", root)
-    out = nixtox(root, "run", "--result-json", "r.json")
+    shutil.copytree(REPO / "examples" / "demo", root, ignore=shutil.ignore_patterns(".nixtox"))
+    out = nixtox(root, "run", "--result-json", str(root.parent / "r.json"))
     assert out.returncode == 0, out.stdout + out.stderr
-    envs = results(root / "r.json")
+    envs = results(root.parent / "r.json")
     assert {"(sdist) py312", "(wheel) py312", "py311", "py313", "lint"} <= set(envs)

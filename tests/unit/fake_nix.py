@@ -39,13 +39,13 @@ class FakeNix:
                 failed.append(drv)
                 continue
             self.output_path(drv).mkdir(parents=True, exist_ok=True)
-        return RealiseOutcome(not failed, tuple(failed), "log tail", 0.0)
+        return RealiseOutcome(not failed, tuple(failed), {}, "log tail", 0.0)
 
     def requisites(self, drv: str) -> set[str]:
         return {drv}
 
     def build_log(self, drv: str) -> str:
-        return f"builder of {drv} said: boom"
+        return f"building...\nnixtox: builder of {drv} said: boom\n"
 
     def build(self, expr_file: Path, attrs: Sequence[str]) -> list[Path]:
         raise NotImplementedError

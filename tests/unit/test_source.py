@@ -11,13 +11,14 @@ import pytest
 
 from nixtox.nix import NixOptions, nix_options_argv
 from nixtox.render import nix_library_path, nix_path
-from nixtox.source import included_files, source_hash
+from nixtox.source import included_files, scan_source, source_hash
 
 TREE = [
     "pyproject.toml", "src/pkg/__init__.py", "src/pkg/build/__init__.py", "src/pkg/dist/x.txt",
     "src/pkg/__pycache__/a.pyc", "src/pkg/mod.pyc", "build/lib/x.py", "dist/p.whl", "venv/bin/x",
     ".git/HEAD", ".nixtox/state.json", ".tox/x", ".nox/x", "pkg.egg-info/PKG-INFO", "tests/.hypothesis/x",
-    "tests/test_x.py", "docs/result.md", ".github/workflows/ci.yml",
+    "tests/test_x.py", "docs/result.md", ".github/workflows/ci.yml", "tox.ini", "nixtox.lock",
+    "docs/tox.ini",
 ]  # fmt: skip
 
 
@@ -34,7 +35,7 @@ def tree(tmp_path: Path) -> Path:
 
 def test_included_files_follow_the_documented_filter(tree: Path) -> None:
     assert included_files(tree) == sorted(
-        [".github/workflows/ci.yml", "docs/result.md", "pyproject.toml", "src/pkg/__init__.py",
+        [".github/workflows/ci.yml", "docs/result.md", "docs/tox.ini", "pyproject.toml", "src/pkg/__init__.py",
          "src/pkg/build/__init__.py", "src/pkg/dist/x.txt", "tests/test_x.py"]
     )  # fmt: skip
 
@@ -63,3 +64,46 @@ def test_hash_changes_with_content_and_mode_not_with_excluded_files(tree: Path) 
     changed_mode = source_hash(tree)
     (tree / "src" / "pkg" / "build" / "__init__.py").write_text("edit")
     assert source_hash(tree) != changed_mode
+
+
+@pytest.fixture
+def git_tree(tree: Path) -> Path:
+    shutil.rmtree(tree / ".git")  # the fake .git of the plain tree
+    (tree / ".gitignore").write_text(".coverage\nreports/\n")
+    (tree / ".coverage").write_text("data")
+    (tree / "reports").mkdir()
+    (tree / "reports" / "junit.xml").write_text("<x/>")
+    subprocess.run(["git", "init", "-q"], cwd=tree, check=True)
+    subprocess.run(["git", "add", "pyproject.toml", "src/pkg/__init__.py"], cwd=tree, check=True)
+    return tree
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_in_a_git_checkout_ignored_files_never_count(git_tree: Path) -> None:
+    tree = scan_source(git_tree)
+    assert tree.files is not None
+    assert ".coverage" not in tree.files and "reports/junit.xml" not in tree.files
+    assert "tests/test_x.py" in tree.files  # untracked but not ignored still counts
+    assert "src" in tree.dirs and "src/pkg" in tree.dirs
+    before = tree.source_hash
+    (git_tree / ".coverage").write_text("new data")
+    (git_tree / "reports" / "junit.xml").write_text("<y/>")
+    assert scan_source(git_tree).source_hash == before
+    (git_tree / "src" / "pkg" / "__init__.py").write_text("changed")
+    assert scan_source(git_tree).source_hash != before
+
+
+@pytest.mark.skipif(shutil.which("nix-instantiate") is None, reason="needs nix-instantiate")
+def test_git_file_list_is_what_nix_copies(git_tree: Path) -> None:
+    tree = scan_source(git_tree)
+    listed = "{ files = [ " + " ".join(f'"{f}"' for f in tree.files or ()) + " ]; dirs = [ "
+    listed += " ".join(f'"{d}"' for d in tree.dirs) + " ]; }"
+    lib = f"(import {nix_path(nix_library_path())} {{ }})"
+    expr = f"toString ({lib}.projectSource ({{ path = {nix_path(git_tree)}; }} // {listed}))"
+    out = subprocess.run(
+        ["nix-instantiate", "--eval", "--read-write-mode", "--expr", expr, *nix_options_argv(NixOptions())],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    store = Path(out.stdout.strip().strip('"'))
+    copied = sorted(os.path.relpath(os.path.join(d, f), store) for d, _, files in os.walk(store) for f in files)
+    assert copied == list(tree.files or ())

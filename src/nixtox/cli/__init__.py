@@ -21,7 +21,7 @@ def cli() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: returns the exit code instead of raising SystemExit."""
     try:
-        cli.main(args=list(argv) if argv is not None else None, prog_name="nixtox", standalone_mode=False)
+        code = cli.main(args=list(argv) if argv is not None else None, prog_name="nixtox", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("interrupted", err=True)
         return 130
@@ -33,7 +33,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         return 130
-    return 0
+    # with standalone_mode=False click returns ctx.exit()'s code (or the command's return value)
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

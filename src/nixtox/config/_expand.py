@@ -62,6 +62,13 @@ _FIELDS: Final = frozenset(
 )
 
 
+def _known_formats() -> tuple[str, ...]:
+    """Built-in formats plus those of installed plugins (``nixtox_package_formats`` hook)."""
+    from nixtox.plugins import package_formats  # noqa: PLC0415 - plugins import config types
+
+    return tuple(dict.fromkeys((*BUILTIN_PACKAGE_FORMATS, *package_formats())))
+
+
 def _str(value: object) -> str:
     return value if isinstance(value, str) else str(value)
 
@@ -75,8 +82,10 @@ def _packagedefs(resolvers: Resolvers) -> dict[str, PackageDef]:
     for name, section in resolvers.raw.packagedefs.items():
         res = Resolver(resolvers, None, packagedef=section)
         fmt = _str(res.get("format")) or "wheel"
-        if fmt not in BUILTIN_PACKAGE_FORMATS or fmt == "skip":
-            raise res.fail("format", f"unknown package format {fmt!r} (use sdist, wheel or editable)")
+        known = _known_formats()
+        if fmt not in known or fmt == "skip":
+            usable = ", ".join(f for f in known if f != "skip")
+            raise res.fail("format", f"unknown package format {fmt!r} (use {usable})")
         settings = cast("tuple[tuple[str, str], ...]", res.get("config_settings"))
         out[name] = PackageDef(
             name=name,
@@ -138,10 +147,8 @@ def _formats(res: Resolver, core: CoreConfig, root: Path) -> tuple[str, tuple[st
     excluded = _strs(res.get("exclude_package_formats"))
     for key, values in (("package_formats", formats), ("exclude_package_formats", excluded)):
         for fmt in values:
-            if fmt not in BUILTIN_PACKAGE_FORMATS:
-                raise res.fail(
-                    key, f"unknown package format {fmt!r} (use {', '.join(BUILTIN_PACKAGE_FORMATS)})"
-                )
+            if fmt not in _known_formats():
+                raise res.fail(key, f"unknown package format {fmt!r} (use {', '.join(_known_formats())})")
     return package, tuple(dict.fromkeys(f for f in formats if f not in excluded)), packagedef
 
 

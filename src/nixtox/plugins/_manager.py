@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import sys
 from functools import cache
+from pathlib import Path
 
 import pluggy
 
@@ -17,8 +19,29 @@ def get_plugin_manager() -> pluggy.PluginManager:
     manager = pluggy.PluginManager("nixtox")
     manager.add_hookspecs(_spec)
     manager.register(BuiltinFormats(), name="nixtox.builtin.formats")
-    manager.load_setuptools_entrypoints("nixtox")
+    if _entry_points_declared("nixtox"):
+        manager.load_setuptools_entrypoints("nixtox")
     return manager
+
+
+def _entry_points_declared(group: str) -> bool:
+    """Whether any installed distribution declares entry points of ``group``.
+
+    A plain scan of ``entry_points.txt`` files: importing importlib.metadata and parsing every
+    distribution costs more than the rest of a no-op run, and most projects have no nixtox plugin.
+    """
+    needle = f"[{group}]"
+    for entry in sys.path:
+        base = Path(entry or ".")
+        if not base.is_dir():
+            continue
+        for declared in (*base.glob("*.dist-info/entry_points.txt"), *base.glob("*.egg-info/entry_points.txt")):
+            try:
+                if needle in declared.read_text(encoding="utf-8", errors="replace"):
+                    return True
+            except OSError:
+                continue
+    return False
 
 
 def reset_plugin_manager() -> None:

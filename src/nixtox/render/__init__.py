@@ -9,8 +9,10 @@ from nixtox.render._render import (
     nix_path,
     nix_string,
     render_env,
+    source_files_nix,
     write_default_nix,
     write_env_file,
+    write_work_file,
 )
 
 __all__ = [
@@ -20,6 +22,8 @@ __all__ = [
     "nix_path",
     "nix_string",
     "render_env",
+    "source_files_nix",
     "write_default_nix",
     "write_env_file",
+    "write_work_file",
 ]

@@ -32,6 +32,12 @@ let
         PATH = "${env}/bin:/usr/bin:/bin";
         VIRTUAL_ENV = "${env}";
         nixtoxEnv = "${env}";
+        # nix-shell sources $stdenv/setup: a stand-in that exports PATH (else programs started in the
+        # shell see none, and a venv python misses its pyvenv.cfg) and runs the shellHook.
+        stdenv = builtins.path {
+          path = ./nix-shell-setup;
+          name = "nixtox-nix-shell-setup";
+        };
         shellHook = ''
           echo "nixtox: environment ${name} active (${env})" >&2
           ${shellHook}

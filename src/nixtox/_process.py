@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
@@ -55,13 +56,32 @@ def run_process(
     if check_program:
         args[0] = find_program(args[0], (env or os.environ).get("PATH"))
     start = time.monotonic()
-    proc = subprocess.run(  # noqa: PLW1510 - the exit code is part of the outcome
+    with subprocess.Popen(
         args,
         cwd=cwd,
         env=dict(env) if env is not None else None,
-        input=input_text,
-        capture_output=True,
+        stdin=subprocess.PIPE if input_text is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
         errors="replace",
-    )
-    return ProcessOutcome(tuple(args), proc.returncode, proc.stdout, proc.stderr, time.monotonic() - start)
+    ) as proc:
+        try:
+            stdout, stderr = proc.communicate(input_text)
+        except KeyboardInterrupt:
+            _interrupt(proc)
+            raise
+    return ProcessOutcome(tuple(args), proc.returncode, stdout, stderr, time.monotonic() - start)
+
+
+def _interrupt(proc: subprocess.Popen[str]) -> None:
+    """Ctrl-C: pass SIGINT on (Nix then stops its builders and cleans up), kill only if it lingers."""
+    for sig, grace in ((signal.SIGINT, 10.0), (signal.SIGTERM, 3.0), (signal.SIGKILL, 3.0)):
+        if proc.poll() is not None:
+            return
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout=grace)
+            return
+        except subprocess.TimeoutExpired:
+            continue

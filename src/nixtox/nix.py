@@ -41,6 +41,8 @@ class NixOptions:
     max_jobs: int | str = "auto"
     cores: int = 0
     extra: Mapping[str, str] = field(default_factory=dict)
+    #: another Nix store (``--store``: a directory or store URL) for every call; "" = the default store.
+    store: str = ""
 
 
 def _daemonless_root() -> bool:
@@ -63,6 +65,8 @@ def nix_options_argv(options: NixOptions) -> list[str]:
     if _daemonless_root():
         opts["build-users-group"] = ""
         opts["sandbox"] = "false"
+    if options.store:
+        opts["store"] = options.store
     opts.update(options.extra)
     argv: list[str] = []
     for key, value in opts.items():
@@ -81,6 +85,8 @@ class RealiseOutcome:
     hash_mismatches: Mapping[str, tuple[str, str]]
     log_tail: str
     seconds: float
+    #: Nix's whole stderr (``copying path ... from`` / ``building ...`` lines, substituter warnings).
+    stderr: str = ""
 
 
 def _hex(nix_hash: str) -> str:
@@ -131,6 +137,9 @@ class RealNix:
     def __init__(self, options: NixOptions | None = None) -> None:
         self.options = options or NixOptions()
 
+    def _store_argv(self) -> list[str]:
+        return ["--option", "store", self.options.store] if self.options.store else []
+
     def _run(self, argv: list[str], what: str) -> ProcessOutcome:
         try:
             find_program(argv[0], what="install Nix: apt-get install nix-bin, or see https://nixos.org")
@@ -155,7 +164,8 @@ class RealNix:
         return [Path(p) for p in self._run(argv, "nix-build").stdout.split()]
 
     def output_path(self, drv: str) -> Path:
-        out = self._run(["nix-store", "--query", "--outputs", drv], "nix-store --query").stdout.split()
+        argv = ["nix-store", *self._store_argv(), "--query", "--outputs", drv]
+        out = self._run(argv, "nix-store --query").stdout.split()
         return Path(out[0])
 
     def realise(self, drvs: Sequence[str]) -> RealiseOutcome:
@@ -163,22 +173,25 @@ class RealNix:
         outcome = run_process(argv, env=_nix_env())
         failed, mismatches = parse_realise_errors(outcome.stderr)
         tail = "\n".join(outcome.stderr.strip().splitlines()[-40:])
-        return RealiseOutcome(outcome.ok, failed, mismatches, tail, outcome.seconds)
+        return RealiseOutcome(outcome.ok, failed, mismatches, tail, outcome.seconds, outcome.stderr)
 
     def requisites(self, drv: str) -> set[str]:
-        return set(self._run(["nix-store", "--query", "--requisites", drv], "nix-store -qR").stdout.split())
+        argv = ["nix-store", *self._store_argv(), "--query", "--requisites", drv]
+        return set(self._run(argv, "nix-store -qR").stdout.split())
 
     def build_log(self, drv: str) -> str:
-        outcome = run_process(["nix-store", "--read-log", drv], env=_nix_env())
+        outcome = run_process(["nix-store", *self._store_argv(), "--read-log", drv], env=_nix_env())
         return outcome.stdout if outcome.ok else ""
 
     def is_valid(self, path: Path) -> bool:
-        return run_process(["nix-store", "--check-validity", str(path)], env=_nix_env()).ok
+        argv = ["nix-store", *self._store_argv(), "--check-validity", str(path)]
+        return run_process(argv, env=_nix_env()).ok
 
     def add_root(self, store_path: Path, link: Path) -> None:
         """An indirect GC root ``link`` -> ``store_path`` (replacing an older link of that name)."""
         link.parent.mkdir(parents=True, exist_ok=True)
-        argv = ["nix-store", "--realise", str(store_path), "--add-root", str(link), "--indirect"]
+        argv = ["nix-store", *self._store_argv(), "--realise", str(store_path)]
+        argv += ["--add-root", str(link), "--indirect"]
         for attempt in (1, 2):
             link.unlink(missing_ok=True)
             try:

@@ -6,28 +6,39 @@ Every stage takes and returns plain values; a user-facing error in one env becom
 
 from __future__ import annotations
 
+import os
 import random
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Protocol
 
+from nixtox.cache import CacheOverrides, open_cache
 from nixtox.config import load_project
 from nixtox.errors import InterpreterNotFound, NixtoxError
 from nixtox.interpreters import resolve_interpreter
 from nixtox.lock import LOCK_FILE_NAME, LockFile, Locker, default_engine, effective_index_url, lock_env
 from nixtox.model import EnvResult, EnvSpec, Interpreter, LockedEnv, Project
-from nixtox.nix import NixBackend, NixOptions, RealNix
+from nixtox.nix import NixBackend, NixOptions
 from nixtox.plugins import get_plugin_manager
 from nixtox.pyproject import read_pyproject
 from nixtox.realise import realise_envs
 from nixtox.render import EnvInputs, render_env, source_files_nix
-from nixtox.run import OutputSink, run_env
+from nixtox.run import OutputSink, allow_commands, run_env, schedule
 from nixtox.select import Selection, select_envs
 from nixtox.source import scan_source
 from nixtox.state import locked_work_dir
 
-__all__ = ["RunOptions", "SessionResult", "prepare_envs", "run_session"]
+__all__ = [
+    "Events",
+    "RunOptions",
+    "SessionInterrupted",
+    "SessionResult",
+    "jobs_for",
+    "prepare_envs",
+    "run_session",
+]
 
 
 @dataclass(frozen=True)
@@ -40,6 +51,12 @@ class RunOptions:
     locked: bool = False
     hash_seed: str | None = None
     nix_options: NixOptions = field(default_factory=NixOptions)
+    #: ``-p``: 0 (one env at a time), N, or "auto" (one per core)
+    parallel: int | str = 0
+    fail_fast: bool = False
+    #: binary cache (issue 6): push the realised envs to ``push_to``; command-line cache settings
+    push: bool = False
+    cache: CacheOverrides | None = None
 
 
 @dataclass(frozen=True)
@@ -110,11 +127,21 @@ def _lock_all(
     return result
 
 
+def _build_slots(options: RunOptions) -> NixOptions:
+    """Nix builds and test commands share the machine: ``-p N`` builds N derivations at once with
+    cores/N cores each; one env at a time (``-p 0``) lets Nix use every core."""
+    cpus = os.cpu_count() or 1
+    jobs = jobs_for(options.parallel) if options.parallel != 0 else cpus
+    return replace(options.nix_options, max_jobs=jobs, cores=max(cpus // jobs, 1))
+
+
 def prepare_envs(
     options: RunOptions, *, nix: NixBackend | None = None, notify: OutputSink | None = None
 ) -> Prepared:
     """Every stage up to a realised store path per selected env."""
     project = load_project(options.path, config_file=options.config_file, posargs=options.posargs)
+    for warning in project.core.warnings if notify else ():
+        notify(f"warning: {warning}\n")
     specs = select_envs(project, options.selection)
     done: dict[str, EnvResult] = {}
     seconds: dict[str, float] = {}
@@ -130,11 +157,15 @@ def prepare_envs(
             done[env.spec.key] = EnvResult(spec=env.spec, status="error", reason=exc.message, exit_code=1)
         seconds[env.spec.key] += time.monotonic() - start
     work_dir = project.core.root / ".nixtox"
+    cache = open_cache(
+        project.core.extra, _build_slots(options), overrides=options.cache, locked=locked, notify=notify,
+        push=options.push,
+    )  # fmt: skip
     with locked_work_dir(work_dir):
         outcome = realise_envs(
             rendered,
             work_dir=work_dir,
-            nix=nix or RealNix(options.nix_options),
+            nix=nix or cache.reporting,
             recreate=options.recreate,
             shared_files={"source-files.nix": source_files_nix(tree)} if tree.files is not None else None,
             notify=notify,
@@ -151,28 +182,79 @@ def prepare_envs(
             hook.nixtox_env_updated(spec=spec, realised=realised)
         setup = seconds[spec.key] + realised.setup_seconds
         ready.append(EnvResult(spec=spec, status="ready", realised=realised, setup_seconds=setup))
+    if options.push and ready:
+        cache.push([r.realised for r in ready if r.realised is not None])
     return Prepared(project, tuple(specs), tuple(ready), done)
 
 
-def run_session(
-    options: RunOptions,
-    *,
-    sink: OutputSink,
-    nix: NixBackend | None = None,
-    on_result: Callable[[EnvResult], None] | None = None,
-) -> SessionResult:
+class Events(Protocol):
+    """What a front end (the CLI's display) hears while a session runs; called from worker threads."""
+
+    def notify(self, text: str) -> None: ...
+
+    def env_started(self, spec: EnvSpec) -> None: ...
+
+    def env_output(self, spec: EnvSpec, text: str) -> None: ...
+
+    def env_done(self, result: EnvResult) -> None: ...
+
+
+def jobs_for(parallel: int | str) -> int:
+    """``-p``: 0 = one env at a time (tox ``run``), ``auto`` = one per core, N = N."""
+    if parallel == "auto":
+        return max(os.cpu_count() or 1, 1)
+    return max(int(parallel), 1)
+
+
+def run_session(options: RunOptions, *, events: Events, nix: NixBackend | None = None) -> SessionResult:
+    """The whole pipeline; on Ctrl-C the results so far (interrupted envs marked) are attached to the
+    raised ``SessionInterrupted``."""
     start = time.monotonic()
-    prepared = prepare_envs(options, nix=nix, notify=sink)
+    allow_commands()
+    prepared = prepare_envs(options, nix=nix, notify=events.notify)
     hash_seed = options.hash_seed or str(random.randint(1, 4294967295))  # noqa: S311 - not crypto, tox's range
-    results = dict(prepared.done)
     work_dir = prepared.project.core.root / ".nixtox"
-    for ready in prepared.ready:
+
+    def run_one(ready: EnvResult) -> EnvResult:
         assert ready.realised is not None
-        result = run_env(
-            ready.realised, work_dir=work_dir, hash_seed=hash_seed, sink=sink, setup_seconds=ready.setup_seconds
+        spec = ready.spec
+        return run_env(
+            ready.realised, work_dir=work_dir, hash_seed=hash_seed, setup_seconds=ready.setup_seconds,
+            sink=lambda text: events.env_output(spec, text),
+        )  # fmt: skip
+
+    collected: dict[str, EnvResult] = dict(prepared.done)
+
+    def done(result: EnvResult) -> None:
+        collected[result.spec.key] = result
+        events.env_done(result)
+
+    for result in prepared.done.values():
+        events.env_done(result)
+    try:
+        results = schedule(
+            prepared.specs,
+            prepared.done,
+            {r.spec.key: r for r in prepared.ready},
+            jobs=jobs_for(options.parallel),
+            run_one=run_one,
+            on_start=events.env_started,
+            on_done=done,
+            fail_fast=options.fail_fast,
         )
-        results[ready.spec.key] = result
-        if on_result:
-            on_result(result)
+    except KeyboardInterrupt:
+        raise SessionInterrupted(_session_result(prepared, collected, start)) from None
+    return _session_result(prepared, results, start)
+
+
+def _session_result(prepared: Prepared, results: dict[str, EnvResult], start: float) -> SessionResult:
     ordered = tuple(results[spec.key] for spec in prepared.specs if spec.key in results)
     return SessionResult(prepared.project, ordered, time.monotonic() - start)
+
+
+class SessionInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a session, carrying the results that exist."""
+
+    def __init__(self, partial: SessionResult) -> None:
+        super().__init__("interrupted")
+        self.partial = partial

@@ -7,22 +7,18 @@ reproducibility, secrets and error reporting.
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from nixtox.nix import NixOptions, nix_options_argv
+from tests.integration._nixtox import REPO, make_nix_spy, nix_calls, nixtox, results
+from tests.integration._nixtox import make_project as _make_project
 
 pytestmark = pytest.mark.nix
-
-REPO = Path(__file__).resolve().parents[2]
-FIXTURES = REPO / "tests" / "fixtures" / "projects"
 
 MATRIX_INI = """\
 [tox]
@@ -36,45 +32,12 @@ commands = pytest -q -p no:cacheprovider {posargs} tests
 
 
 def make_project(tmp_path: Path, fixture: str, tox_ini: str = MATRIX_INI) -> Path:
-    root = tmp_path / fixture
-    shutil.copytree(FIXTURES / fixture, root)
-    (root / "tox.ini").write_text(tox_ini)
-    return root
+    return _make_project(tmp_path, fixture, tox_ini)
 
 
 @pytest.fixture
 def nix_spy(tmp_path: Path) -> Path:
-    """A PATH directory whose nix-* programs log their argv and then run the real ones."""
-    spy = tmp_path / "spy"
-    spy.mkdir()
-    log = tmp_path / "nix-calls.log"
-    for program in ("nix-build", "nix-instantiate", "nix-store", "nix"):
-        real = shutil.which(program)
-        if real is None:
-            continue
-        script = spy / program
-        script.write_text(f'#!/bin/sh\necho "{program} $*" >> {log}\nexec {real} "$@"\n')
-        script.chmod(0o755)
-    return spy
-
-
-def nixtox(root: Path, *args: str, spy: Path | None = None, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ)
-    if spy is not None:
-        env["PATH"] = f"{spy}{os.pathsep}{env['PATH']}"
-    env.update(extra_env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "nixtox", *args], cwd=root, env=env, capture_output=True, text=True, check=False
-    )
-
-
-def results(path: Path) -> dict[str, dict]:  # type: ignore[type-arg]
-    return json.loads(path.read_text())["testenvs"]
-
-
-def nix_calls(spy: Path) -> list[str]:
-    log = spy.parent / "nix-calls.log"
-    return log.read_text().splitlines() if log.exists() else []
+    return make_nix_spy(tmp_path)
 
 
 @pytest.mark.parametrize("fixture", ["setuptools_proj", "hatchling_proj", "flit_proj"])
@@ -111,7 +74,7 @@ def test_source_edit_rebuilds_non_editable_envs_and_dep_change_one_env(tmp_path:
             assert after[label] == before[label], label
         else:
             assert after[label] != before[label], label
-    (root / "tox.ini").write_text(MATRIX_INI.replace("deps = pytest", "deps = pytest\n    py312: iniconfig"))
+    (root / "tox.ini").write_text(MATRIX_INI.replace("deps = pytest", "deps = pytest\n    py312: attrs"))
     assert nixtox(root, "run", "--result-json", str(root.parent / "c.json")).returncode == 0
     changed = {k: v["store_path"] for k, v in results(root.parent / "c.json").items()}
     for label in after:

@@ -9,7 +9,10 @@ import click
 
 from nixtox import __version__
 
-__all__ = ["cli", "main"]
+__all__ = ["INTERRUPTED", "cli", "main"]
+
+#: tox's exit code for an interrupted run (-2, i.e. 254 as a process status)
+INTERRUPTED = -2
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -24,15 +27,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = cli.main(args=list(argv) if argv is not None else None, prog_name="nixtox", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("interrupted", err=True)
-        return 130
+        return INTERRUPTED
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
     except SystemExit as exc:  # --help, --version
         return int(exc.code or 0)
     except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        return 130
+        click.echo("interrupted: envs that were not finished are rebuilt or rerun next time", err=True)
+        return INTERRUPTED
     # with standalone_mode=False click returns ctx.exit()'s code (or the command's return value)
     return code if isinstance(code, int) else 0
 
@@ -43,11 +46,23 @@ if __name__ == "__main__":  # pragma: no cover
 
 def _register() -> None:
     from nixtox.cli.gc_cmd import gc
-    from nixtox.cli.run_cmd import run
+    from nixtox.cli.report_cmd import report_cmd
+    from nixtox.cli.run_cmd import run, run_parallel
 
     cli.add_command(run)
     cli.add_command(run, name="r")
+    cli.add_command(run_parallel)
+    cli.add_command(run_parallel, name="p")
     cli.add_command(gc)
+    from nixtox.cli.cache_cmd import cache
+
+    cli.add_command(cache)
+    from nixtox.cli.export_cmd import export_cmd
+    from nixtox.cli.shell_cmd import shell_cmd
+
+    cli.add_command(export_cmd)
+    cli.add_command(shell_cmd)
+    cli.add_command(report_cmd)
 
 
 _register()

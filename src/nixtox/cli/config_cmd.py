@@ -12,7 +12,7 @@ from nixtox.config._show import core_settings, env_settings, to_json, to_text
 from nixtox.model import EnvSpec
 from nixtox.select import select_envs
 
-from .list_cmd import echo_warnings, make_selection, selection_options
+from nixtox.cli._options import echo_warnings, make_selection, selection_options
 
 __all__ = ["config_cmd"]
 
@@ -51,22 +51,24 @@ def _emit(title: str, settings: dict[str, object]) -> None:
 @click.argument("more_keys", nargs=-1, metavar="[KEY]...")
 def config_cmd(  # noqa: PLR0917 - click passes every option positionally
     config_file: Path | None,
+    root: Path | None,
     env: str | None,
     labels: tuple[str, ...],
     factors: tuple[str, ...],
+    skip_env: str | None,
     keys: tuple[str, ...],
     core: bool,
     as_json: bool,
     more_keys: tuple[str, ...],
 ) -> None:
     """Show the resolved configuration of environments."""
-    project = load_project(config_file=config_file)
+    project = load_project(root, config_file=config_file)
     echo_warnings(project)
     # like tox's ``-k deps commands``: words after -k are more keys
     wanted = [k for item in (*keys, *more_keys) for k in item.replace(",", " ").split()]
     envs = {
         name: _pick(s, wanted)
-        for name, s in _by_name(select_envs(project, make_selection(env, labels, factors))).items()
+        for name, s in _by_name(select_envs(project, make_selection(env, labels, factors, skip_env))).items()
     }
     core_values = _pick(core_settings(project.core), wanted) if core else {}
     if as_json:

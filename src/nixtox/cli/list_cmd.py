@@ -7,51 +7,13 @@ from pathlib import Path
 
 import click
 
+from nixtox.cli._options import echo_warnings, make_selection, selection_options
+
 from nixtox.config import load_project
 from nixtox.model import EnvSpec, Project
 from nixtox.select import Selection, select_envs
 
 __all__ = ["list_cmd", "selection_options"]
-
-
-def selection_options(func: click.decorators.FC) -> click.decorators.FC:
-    """``-c``, ``-e``, ``-m``, ``-f``: shared by commands that pick envs."""
-    func = click.option(
-        "-f",
-        "--factor",
-        "factors",
-        multiple=True,
-        metavar="FACTORS",
-        help="envs with all these factors (space/dash separated); repeat to OR",
-    )(func)
-    func = click.option(
-        "-m", "--label", "labels", multiple=True, metavar="LABEL", help="envs with this label"
-    )(func)
-    func = click.option(
-        "-e",
-        "--env",
-        "env",
-        metavar="ENVS",
-        help="comma list of envs (braces allowed) or ALL; default: env_list",
-    )(func)
-    return click.option(
-        "-c",
-        "--conf",
-        "config_file",
-        type=click.Path(path_type=Path),
-        metavar="FILE",
-        help="configuration file or directory to use",
-    )(func)
-
-
-def make_selection(env: str | None, labels: tuple[str, ...], factors: tuple[str, ...]) -> Selection:
-    groups = tuple(tuple(f.replace(",", " ").split()) for f in factors)
-    return Selection(env=env, labels=labels, factors=tuple(g for g in groups if g))
-
-
-def echo_warnings(project: Project) -> None:
-    for warning in project.core.warnings:
-        click.echo(f"warning: {warning}", err=True)
 
 
 def env_json(spec: EnvSpec) -> dict[str, object]:
@@ -72,18 +34,20 @@ def env_json(spec: EnvSpec) -> dict[str, object]:
 @click.option("-d", "--no-desc", is_flag=True, help="names only")
 def list_cmd(  # noqa: PLR0917 - click passes every option positionally
     config_file: Path | None,
+    root: Path | None,
     env: str | None,
     labels: tuple[str, ...],
     factors: tuple[str, ...],
+    skip_env: str | None,
     as_json: bool,
     no_desc: bool,
 ) -> None:
     """List environments: the default ones (env_list), then the additional ones."""
-    project = load_project(config_file=config_file)
+    project = load_project(root, config_file=config_file)
     echo_warnings(project)
     chosen = (
-        select_envs(project, make_selection(env, labels, factors))
-        if env or labels or factors
+        select_envs(project, make_selection(env, labels, factors, skip_env))
+        if env or labels or factors or skip_env
         else list(project.envs)
     )
     if as_json:

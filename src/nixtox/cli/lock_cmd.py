@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from nixtox.cli.list_cmd import echo_warnings, make_selection, selection_options
+from nixtox.cli._options import echo_warnings, make_selection, selection_options
 from nixtox.config import load_project
 from nixtox.errors import InterpreterNotFound
 from nixtox.interpreters import resolve_interpreter
@@ -51,14 +51,22 @@ def _interpreters(project: Project, specs: list[EnvSpec]) -> tuple[
     "-i", "--index-url", metavar="URL", help="package index (default: PyPI, or UV_INDEX_URL/PIP_INDEX_URL)"
 )
 def lock_cmd(  # noqa: PLR0917 - click passes every option positionally
-             config_file: Path | None, env: str | None, labels: tuple[str, ...], factors: tuple[str, ...],
-             upgrade: bool, check: bool, index_url: str | None) -> None:  # fmt: skip
+    config_file: Path | None,
+    root: Path | None,
+    env: str | None,
+    labels: tuple[str, ...],
+    factors: tuple[str, ...],
+    skip_env: str | None,
+    upgrade: bool,
+    check: bool,
+    index_url: str | None,
+) -> None:
     """Pin every env's requirements (for its interpreter) to exact files in nixtox.lock."""
-    project = load_project(config_file=config_file)
+    project = load_project(root, config_file=config_file)
     echo_warnings(project)
     chosen = (
-        select_envs(project, make_selection(env, labels, factors))
-        if env or labels or factors
+        select_envs(project, make_selection(env, labels, factors, skip_env))
+        if env or labels or factors or skip_env
         else list(project.envs)
     )
     specs, interpreters, build = _interpreters(project, chosen)

@@ -3,32 +3,79 @@
 from __future__ import annotations
 
 import json
-import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
-from nixtox.cli._options import make_selection, selection_options
+from nixtox.cli import INTERRUPTED
+from nixtox.cli._display import Display
+from nixtox.cli._options import echo_warnings, make_selection, selection_options
 from nixtox.report import exit_code, result_json, summary_lines
-from nixtox.session import RunOptions, run_session
+from nixtox.session import RunOptions, SessionInterrupted, run_session
 
-__all__ = ["run"]
-
-
-def _sink(text: str) -> None:
-    sys.stdout.write(text)
-    sys.stdout.flush()
+__all__ = ["run", "run_parallel"]
 
 
-@click.command(context_settings={"ignore_unknown_options": False})
-@selection_options
-@click.option("-r", "--recreate", is_flag=True, help="rebuild the envs even when up to date")
-@click.option("--locked", is_flag=True, help="fail when nixtox.lock is missing or stale instead of relocking")
-@click.option("--result-json", "result_json_path", type=click.Path(path_type=Path, dir_okay=False), help="write results as JSON")
-@click.option("--hashseed", help="PYTHONHASHSEED for commands (default: random, as tox)")
-@click.argument("posargs", nargs=-1, type=click.UNPROCESSED)
-@click.pass_context
-def run(
+def _parallel(value: str) -> int | str:
+    if value == "auto":
+        return value
+    try:
+        number = int(value)
+    except ValueError:
+        raise click.BadParameter("use auto, 0 or a number of envs", param_hint="-p/--parallel") from None
+    if number < 0:
+        raise click.BadParameter("use auto, 0 or a number of envs", param_hint="-p/--parallel")
+    return number
+
+
+def _options(func: Callable[..., None]) -> Callable[..., None]:
+    func = click.argument("posargs", nargs=-1, type=click.UNPROCESSED)(func)
+    for option in reversed(_OPTIONS):
+        func = option(func)
+    return selection_options(func)
+
+
+_OPTIONS = [
+    click.option("-r", "--recreate", is_flag=True, help="rebuild the envs even when up to date"),
+    click.option("--locked", is_flag=True, help="fail when nixtox.lock is missing or stale instead of relocking"),
+    click.option(
+        "--result-json", "result_json_path", type=click.Path(path_type=Path, dir_okay=False),
+        help="write results as JSON (tox's schema plus store paths)",
+    ),
+    click.option("--hashseed", help="PYTHONHASHSEED for commands (default: random, as tox)"),
+    click.option("-o", "--live", is_flag=True, help="with -p: stream output, each line prefixed by its env"),
+    click.option("--fail-fast", is_flag=True, help="start no further env after one failed"),
+    click.option("--push", is_flag=True, help="after building, push the envs (signed) to the cache push_to"),
+]
+
+
+def _command(name: str, default_parallel: str, doc: str) -> click.Command:
+    @click.command(name=name, help=doc)
+    @_options
+    @click.option(
+        "-p", "--parallel", default=default_parallel, show_default=True,
+        help="envs at once: 0 (one at a time), N, or auto (one per core)",
+    )  # fmt: skip
+    @click.pass_context
+    def command(ctx: click.Context, **kwargs: Any) -> None:
+        _run(ctx, **kwargs)
+
+    return command
+
+
+run = _command(
+    "run", "0",
+    "Build the selected envs (one Nix build) and run their commands. Arguments after -- are posargs.",
+)  # fmt: skip
+run_parallel = _command(
+    "run-parallel", "auto",
+    "As run, with envs in parallel (one per core by default), as tox p.",
+)  # fmt: skip
+
+
+def _run(
     ctx: click.Context,
     config_file: Path | None,
     root: Path | None,
@@ -40,9 +87,12 @@ def run(
     locked: bool,
     result_json_path: Path | None,
     hashseed: str | None,
+    parallel: str,
+    live: bool,
+    fail_fast: bool,
+    push: bool,
     posargs: tuple[str, ...],
 ) -> None:
-    """Build the selected envs (one nix-build) and run their commands. Arguments after -- are posargs."""
     options = RunOptions(
         path=root,
         config_file=config_file,
@@ -51,14 +101,20 @@ def run(
         recreate=recreate,
         locked=locked,
         hash_seed=hashseed,
+        parallel=_parallel(parallel),
+        fail_fast=fail_fast,
+        push=push,
     )
-    session = run_session(options, sink=_sink)
-    for result in session.results:
-        if result.status in ("error", "skip") and result.reason:
-            click.secho(f"{result.spec.label}: {result.reason}", fg="red" if result.status == "error" else "yellow", err=True)
+    display = Display(parallel=options.parallel != 0, live=live)
+    try:
+        session = run_session(options, events=display)
+        code = exit_code(session.results)
+    except SessionInterrupted as interrupt:
+        session, code = interrupt.partial, INTERRUPTED
+    finally:
+        display.close()
     for text, colour in summary_lines(session.results, session.seconds):
         click.secho(text, fg=colour)
-    code = exit_code(session.results)
     if result_json_path is not None:
         data = result_json(session.results, seconds=session.seconds, exit_code=code)
         result_json_path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")

@@ -25,7 +25,25 @@ else:  # pragma: no cover
 
 __all__ = ["RawConfig", "RawSection", "discover"]
 
-_TOML_RESERVED = frozenset({"env_run_base", "env_pkg_base", "env", "packagedef", "legacy_tox_ini"})
+_TOML_RESERVED = frozenset({"env_run_base", "env_pkg_base", "env", "packagedef", "legacy_tox_ini", "cache"})
+#: binary-cache keys may sit in their own table (``[tool.nixtox.cache]``, tox.ini ``[nixtox:cache]``):
+#: they are core keys, merged into the core section.
+_CACHE_TABLE_KEYS = frozenset({"substituters", "trusted_public_keys", "push_to", "secret_key_file"})
+
+
+def _merge_cache_table(path: Path, core: dict[str, object], table: object, title: str) -> None:
+    if not isinstance(table, dict):
+        msg = f"{path.name}: {title} must be a table"
+        raise ConfigError(msg)
+    for key, value in table.items():
+        if key not in _CACHE_TABLE_KEYS:
+            known = ", ".join(sorted(_CACHE_TABLE_KEYS))
+            msg = f"{path.name}: {title}: unknown key {key!r} (known: {known})"
+            raise ConfigError(msg)
+        if key in core:
+            msg = f"{path.name}: {key} is set both in {title} and in the core section; keep one"
+            raise ConfigError(msg)
+        core[key] = value
 
 
 @dataclass
@@ -108,11 +126,16 @@ def parse_ini(path: Path, text: str, core_name: str) -> RawConfig:
                 envs.setdefault(env, section)
         elif prefix == "packagedef":
             packagedefs[name.strip()] = section
+    core = sections.get(core_name, RawSection(f"[{core_name}]", dict(parser.defaults())))
+    if "nixtox:cache" in sections:
+        core = RawSection(core.title, dict(core.values))
+        cache = {k: v for k, v in sections["nixtox:cache"].values.items() if k not in default_keys}
+        _merge_cache_table(path, core.values, cache, "[nixtox:cache]")
     return RawConfig(
         path=path,
         root=path.parent,
         fmt="ini",
-        core=sections.get(core_name, RawSection(f"[{core_name}]", dict(parser.defaults()))),
+        core=core,
         base=sections.get("testenv", RawSection("[testenv]", dict(parser.defaults()))),
         envs=envs,
         packagedefs=packagedefs,
@@ -142,6 +165,8 @@ def parse_toml(path: Path, data: Mapping[str, object], prefix: str) -> RawConfig
         msg = f"{path.name}: [{prefix}env_run_base] must be a table"
         raise ConfigError(msg)
     core = {k: v for k, v in data.items() if k not in _TOML_RESERVED}
+    if "cache" in data:
+        _merge_cache_table(path, core, data["cache"], f"[{prefix}cache]")
     return RawConfig(
         path=path,
         root=path.parent,

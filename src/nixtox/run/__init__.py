@@ -6,10 +6,20 @@ import time
 from pathlib import Path
 
 from nixtox.model import EnvResult, RealisedEnv
-from nixtox.run._commands import OutputSink, run_commands
+from nixtox.run._commands import OutputSink, allow_commands, run_commands, stop_all_processes
+from nixtox.run._schedule import dependency_order, schedule
 from nixtox.run._environ import DEFAULT_PASS_ENV, command_environ
 
-__all__ = ["DEFAULT_PASS_ENV", "OutputSink", "command_environ", "run_env"]
+__all__ = [
+    "DEFAULT_PASS_ENV",
+    "OutputSink",
+    "allow_commands",
+    "command_environ",
+    "dependency_order",
+    "run_env",
+    "schedule",
+    "stop_all_processes",
+]
 
 
 def run_env(

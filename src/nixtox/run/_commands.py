@@ -8,18 +8,25 @@ import shlex
 import shutil
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from nixtox.model import Command, CommandOutcome, EnvSpec
 
-__all__ = ["OutputSink", "run_commands"]
+__all__ = ["OutputSink", "allow_commands", "run_commands", "stop_all_processes"]
 
 OutputSink = Callable[[str], None]
 
 #: exit code of a command nixtox refused to start (not found, not allowed), as a shell would give.
 NOT_RUNNABLE = 127
+
+#: commands running right now (all threads), so a Ctrl-C can stop every one of them.
+_RUNNING: dict[int, tuple[subprocess.Popen[str], EnvSpec]] = {}
+_RUNNING_LOCK = threading.Lock()
+#: set by a Ctrl-C: no further command starts (commands_post neither) until the next session.
+_INTERRUPTED = threading.Event()
 
 
 def _resolve_program(
@@ -70,6 +77,8 @@ def _run_one(
         errors="replace",
         start_new_session=True,
     ) as proc:
+        with _RUNNING_LOCK:
+            _RUNNING[proc.pid] = (proc, spec)
         try:
             assert proc.stdout is not None
             for line in proc.stdout:
@@ -79,6 +88,9 @@ def _run_one(
         except KeyboardInterrupt:
             _stop(proc, spec)
             raise
+        finally:
+            with _RUNNING_LOCK:
+                _RUNNING.pop(proc.pid, None)
     return CommandOutcome(command, phase, code, "".join(chunks), started, time.monotonic() - start)
 
 
@@ -100,6 +112,23 @@ def _stop(proc: subprocess.Popen[str], spec: EnvSpec) -> None:
             continue
 
 
+def stop_all_processes() -> None:
+    """Interrupt, then terminate, then kill every running command's process group (Ctrl-C)."""
+    _INTERRUPTED.set()
+    with _RUNNING_LOCK:
+        running = list(_RUNNING.values())
+    threads = [threading.Thread(target=_stop, args=item) for item in running]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def allow_commands() -> None:
+    """A new session: commands may start again after an earlier Ctrl-C."""
+    _INTERRUPTED.clear()
+
+
 def run_commands(
     spec: EnvSpec, *, environ: Mapping[str, str], store_path: Path, cwd: Path, sink: OutputSink
 ) -> tuple[CommandOutcome, ...]:
@@ -112,6 +141,8 @@ def run_commands(
     def phase(commands: tuple[Command, ...], name: str, *, keep_going: bool) -> bool:
         ok = True
         for command in commands:
+            if _INTERRUPTED.is_set():
+                return False
             outcome = _run_one(
                 command, name, cwd=cwd, environ=environ, spec=spec, env_bin=env_bin, sink=sink
             )
@@ -124,5 +155,6 @@ def run_commands(
 
     if phase(spec.config.commands_pre, "commands_pre", keep_going=False):
         phase(spec.config.commands, "commands", keep_going=spec.config.ignore_errors)
-    phase(spec.config.commands_post, "commands_post", keep_going=True)
+    if not _INTERRUPTED.is_set():
+        phase(spec.config.commands_post, "commands_post", keep_going=True)
     return tuple(outcomes)

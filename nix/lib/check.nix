@@ -1,0 +1,102 @@
+# Running an environment's commands inside a derivation: a check (`nix flake check`, `run_in = "nix"`).
+{ names }:
+let
+  runner = builtins.path {
+    path = ../checks/run_check.py;
+    name = "nixtox-run-check.py";
+  };
+
+  phases = [
+    "commands_pre"
+    "commands"
+    "commands_post"
+  ];
+
+  checkCommand =
+    name: c:
+    if !builtins.isAttrs c || !(c ? argv) || !builtins.isList c.argv || c.argv == [ ] then
+      throw "nixtox: mkCheck ${name}: every command must be { argv = [ \"prog\" … ]; phase ? \"commands\"; }, got ${builtins.toJSON c}"
+    else if !builtins.elem (c.phase or "commands") phases then
+      throw "nixtox: mkCheck ${name}: phase must be one of commands_pre, commands, commands_post, got ${builtins.toJSON c.phase}"
+    else
+      {
+        argv = map toString c.argv;
+        phase = c.phase or "commands";
+        ignoreExitCode = c.ignoreExitCode or false;
+        invertExitCode = c.invertExitCode or false;
+      };
+
+  /*
+    Run an environment's commands inside a derivation, in a writable copy of `src`, with the env's
+    bin first on PATH, VIRTUAL_ENV, NIXTOX_ENV_NAME, HOME in the build directory and `setEnv`.
+    tox semantics: commands_pre, then commands (stopping at the first failure), then commands_post
+    always; a `ignoreExitCode` command never fails, an `invertExitCode` one fails on success.
+
+    `@projectRoot@` and `@envDir@` in an argument or a `setEnv` value become the copy of `src` and a
+    scratch env directory (with `bin` linking to the env's bin), so commands written with
+    `{toxinidir}` or `{envdir}` work.
+
+    The output holds `exit-code`, `log` (every command's output) and `result.json` (per command:
+    phase, argv, exit code). The derivation fails when a command fails, unless `allowFailure`, in
+    which case the output records the failure (nixtox's `run_in = "nix"` reads it).
+
+    `envName` (the tox env name, for NIXTOX_ENV_NAME / TOX_ENV_NAME) defaults to the env's name.
+
+    Type: mkCheck :: { env :: Derivation, src :: Path | Derivation, commands :: [ AttrSet ],
+      envName :: String ?, name :: String ?, setEnv :: AttrSet ? { }, changeDir :: String ? "", allowFailure :: Bool ? false }
+      -> Derivation
+
+    Example:
+      mkCheck {
+        env = envs.py312;
+        src = projectSource { path = ./.; };
+        commands = [ { argv = [ "pytest" "-q" "tests" ]; } ];
+      }
+      => «derivation /nix/store/…-nixtox-check-py312.drv»
+  */
+  mkCheck =
+    {
+      env,
+      src,
+      commands,
+      envName ? env.envName or env.name or "env",
+      name ? "nixtox-check-${envName}",
+      setEnv ? { },
+      changeDir ? "",
+      allowFailure ? false,
+    }:
+    if !(builtins.isAttrs env && env ? outPath) then
+      throw "nixtox: mkCheck: env must be an mkEnv derivation, got ${builtins.typeOf env}"
+    else if !builtins.isList commands then
+      throw "nixtox: mkCheck ${name}: commands must be a list, got ${builtins.typeOf commands}"
+    else if !builtins.isAttrs setEnv then
+      throw "nixtox: mkCheck ${name}: setEnv must be an attrset, got ${builtins.typeOf setEnv}"
+    else
+      derivation {
+        name = names.sanitiseName name;
+        system = builtins.currentSystem;
+        builder = "${env}/bin/python";
+        args = [
+          "-I"
+          "-B"
+          runner
+        ];
+        PATH = "${env}/bin:/usr/bin:/bin";
+        SOURCE_DATE_EPOCH = "315532800";
+        LC_ALL = "C.UTF-8";
+        PYTHONHASHSEED = "0";
+        nixtoxEnv = "${env}";
+        nixtoxEnvName = envName;
+        src = "${src}";
+        commandsJson = builtins.toJSON (map (checkCommand name) commands);
+        setEnvJson = builtins.toJSON setEnv;
+        inherit changeDir;
+        allowFailure = if allowFailure then "1" else "";
+      }
+      // {
+        nixtoxKind = "check";
+      };
+in
+{
+  inherit mkCheck;
+}

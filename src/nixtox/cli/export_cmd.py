@@ -1,0 +1,56 @@
+"""``nixtox export``: write the selected envs as a self-contained Nix file a project commits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from nixtox.cli._options import make_selection, selection_options
+from nixtox.export import DEFAULT_OUTPUT, ExportOptions, export_envs
+
+__all__ = ["export_cmd"]
+
+
+@click.command("export")
+@selection_options
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=DEFAULT_OUTPUT,
+    show_default=True,
+    help="the Nix file to write (relative to the project root); the library copy goes beside it",
+)
+@click.option("--locked", is_flag=True, help="fail when nixtox.lock is missing or stale instead of relocking")
+def export_cmd(
+    *,
+    config_file: Path | None,
+    root: Path | None,
+    env: str | None,
+    labels: tuple[str, ...],
+    factors: tuple[str, ...],
+    skip_env: str | None,
+    output: Path,
+    locked: bool,
+) -> None:
+    """Write the selected envs (default: env_list) as one Nix file usable without nixtox.
+
+    The file exposes { devShells, packages, checks } per env, for a flake.nix:
+    `import ./nix/nixtox-envs.nix { system = "x86_64-linux"; }`.
+    """
+    result = export_envs(
+        ExportOptions(
+            path=root,
+            config_file=config_file,
+            selection=make_selection(env, labels, factors, skip_env),
+            output=output,
+            locked=locked,
+        )
+    )
+    for label, reason in result.skipped.items():
+        click.secho(f"{label}: skipped: {reason}", fg="yellow", err=True)
+    for key in result.fallbacks:
+        note = "editable envs are exported as wheel envs (pure evaluation has no working tree)"
+        click.secho(f"{key}: {note}", fg="yellow", err=True)
+    click.echo(f"wrote {result.file} ({', '.join(result.envs)}) and the Nix library in {result.library}")

@@ -1,0 +1,184 @@
+"""``nixtox shell ENV [-- CMD ARGS]``: a shell (or one command) inside a realised env.
+
+The env is built first when it is not up to date. The shell sees the caller's whole environment
+(unlike ``run``'s pass_env filtering: it is the user's own terminal) plus the env's: its ``bin`` first
+on PATH, VIRTUAL_ENV, NIXTOX_ENV_NAME/NIXTOX_ENV_DIR (and tox's names), and ``set_env``. The prompt
+gets a ``(nixtox:KEY)`` prefix: bash through an rc file (which sources ~/.bashrc first), other shells
+through the PS1 environment variable (sh, dash, ksh read it; zsh and fish users can show
+$NIXTOX_ENV_NAME in their own prompt).
+
+An env with several package formats is named by its key (``py312-sdist``) or by ``ENV --format FMT``.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+import subprocess
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+
+import click
+
+from nixtox.config import load_project
+from nixtox.errors import EnvSelectionError, NixtoxError
+from nixtox.model import EnvSpec, Project, RealisedEnv
+from nixtox.run import command_environ
+from nixtox.select import Selection, select_envs
+from nixtox.session import RunOptions, prepare_envs
+
+__all__ = ["choose_env", "interactive_shell", "prompt_marker", "shell_cmd", "shell_environ"]
+
+#: exit code when the command cannot be started, as a shell gives
+NOT_FOUND = 127
+DEFAULT_PS1 = "\\$ "
+
+
+def choose_env(project: Project, name: str, package_format: str | None) -> EnvSpec:
+    """The one (env, format) ``name`` (an env name or a key like ``py312-sdist``) and ``--format`` mean."""
+    by_key = {spec.key: spec for spec in project.envs}
+    if package_format is None and name in by_key and name not in {s.name for s in project.envs}:
+        return by_key[name]
+    if "," in name or name == "ALL":
+        msg = f"nixtox shell takes one env, got {name!r}"
+        raise EnvSelectionError(msg)
+    candidates = select_envs(project, Selection(env=name, skip_env=""))
+    if package_format is not None:
+        chosen = [s for s in candidates if s.package_format == package_format]
+        if not chosen:
+            formats = ", ".join(s.package_format for s in candidates)
+            msg = f"{name} has no package format {package_format!r} (it has: {formats})"
+            raise EnvSelectionError(msg)
+        return chosen[0]
+    if len(candidates) > 1:
+        keys = ", ".join(s.key for s in candidates)
+        formats = " or ".join(s.package_format for s in candidates)
+        msg = f"{name} has several package formats: name one ({keys}) or add --format {formats}"
+        raise EnvSelectionError(msg)
+    return candidates[0]
+
+
+def shell_environ(
+    spec: EnvSpec, *, store_path: Path, env_dir: Path, environ: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The caller's environment with the env's variables on top (PATH, VIRTUAL_ENV, set_env, prompt)."""
+    base = dict(os.environ if environ is None else environ)
+    ours = command_environ(spec, store_path=store_path, env_dir=env_dir, hash_seed="", environ=base)
+    ours.pop("PYTHONHASHSEED")  # a shell keeps Python's own (random) hashing unless the user set it
+    result = {**base, **ours}
+    result.pop("PYTHONHOME", None)  # would point the env's python at another prefix
+    result["NIXTOX_ENV_KEY"] = spec.key
+    return result
+
+
+def prompt_marker(spec: EnvSpec) -> str:
+    return f"(nixtox:{spec.key}) "
+
+
+def _bash_rcfile(env_dir: Path, spec: EnvSpec, environ: Mapping[str, str]) -> Path:
+    """An rc file that reads ~/.bashrc, then puts the env back first on PATH and marks the prompt."""
+    rc = env_dir / "shellrc.bash"
+    marker = shlex.quote(prompt_marker(spec))
+    text = (
+        "# written by nixtox shell\n"
+        '[ -f "$HOME/.bashrc" ] && . "$HOME/.bashrc"\n'
+        f"export PATH={shlex.quote(environ['PATH'])}\n"
+        f'PS1={marker}"${{PS1:-\\$ }}"\n'
+    )
+    rc.write_text(text, encoding="utf-8")
+    return rc
+
+
+def interactive_shell(
+    env_dir: Path, spec: EnvSpec, environ: Mapping[str, str]
+) -> tuple[list[str], dict[str, str]]:
+    """argv and environment of the interactive shell ($SHELL, else bash) with the prompt marker."""
+    shell = environ.get("SHELL") or "bash"
+    if Path(shell).name == "bash":
+        return [shell, "--rcfile", str(_bash_rcfile(env_dir, spec, environ)), "-i"], dict(environ)
+    return [shell, "-i"], {**environ, "PS1": prompt_marker(spec) + environ.get("PS1", DEFAULT_PS1)}
+
+
+@contextmanager
+def _parent_ignores_interrupts() -> Iterator[None]:
+    """Ctrl-C belongs to the child (the shell, or the command): nixtox just waits for it.
+
+    A Python handler, not SIG_IGN: handlers are reset on exec, so the child gets default signals."""
+
+    def ignore(_signum: int, _frame: FrameType | None) -> None:
+        return None
+
+    previous = {sig: signal.signal(sig, ignore) for sig in (signal.SIGINT, signal.SIGQUIT)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def run_in_env(argv: list[str], environ: Mapping[str, str], cwd: Path | None = None) -> int:
+    """Run ``argv`` (looked up on the env's PATH) and return its exit code (128+N for signal N)."""
+    try:
+        with _parent_ignores_interrupts():
+            code = subprocess.run(argv, env=dict(environ), cwd=cwd, check=False).returncode
+    except FileNotFoundError:
+        click.secho(f"error: command {argv[0]!r} not found in the env nor on PATH", fg="red", err=True)
+        return NOT_FOUND
+    except PermissionError as exc:
+        click.secho(f"error: cannot run {argv[0]!r}: {exc.strerror}", fg="red", err=True)
+        return 126
+    return 128 - code if code < 0 else code
+
+
+def _realise(options: RunOptions, spec: EnvSpec) -> RealisedEnv:
+    prepared = prepare_envs(options, notify=lambda text: click.echo(text, nl=False, err=True))
+    for ready in prepared.ready:
+        if ready.spec.key == spec.key and ready.realised is not None:
+            return ready.realised
+    failed = prepared.done.get(spec.key)
+    reason = failed.reason if failed is not None else "it was not selected"
+    msg = f"env {spec.label} is not available: {reason}"
+    raise NixtoxError(msg)
+
+
+@click.command("shell", context_settings={"ignore_unknown_options": False})
+@click.option("-c", "--conf", "config_file", type=click.Path(path_type=Path), help="config file to use")
+@click.option("--root", "root", type=click.Path(path_type=Path, file_okay=False), help="project root")
+@click.option("--format", "package_format", help="package format of an env with several (sdist, wheel ...)")
+@click.option("-r", "--recreate", is_flag=True, help="rebuild the env even when up to date")
+@click.option("--locked", is_flag=True, help="fail when nixtox.lock is missing or stale instead of relocking")
+@click.argument("env")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+@click.pass_context
+def shell_cmd(
+    ctx: click.Context,
+    *,
+    config_file: Path | None,
+    root: Path | None,
+    package_format: str | None,
+    recreate: bool,
+    locked: bool,
+    env: str,
+    command: tuple[str, ...],
+) -> None:
+    """Enter ENV in an interactive shell, or run one command in it: nixtox shell py312 -- pytest -x.
+
+    ENV is an env name, or a key such as py312-sdist when the env has several package formats."""
+    project = load_project(root, config_file=config_file)
+    spec = choose_env(project, env, package_format)
+    options = RunOptions(
+        path=root, config_file=config_file, selection=Selection(env=spec.name, skip_env=""),
+        recreate=recreate, locked=locked,
+    )  # fmt: skip
+    realised = _realise(options, spec)
+    env_dir = project.core.root / ".nixtox" / "envs" / spec.key
+    env_dir.mkdir(parents=True, exist_ok=True)
+    environ = shell_environ(spec, store_path=realised.store_path, env_dir=env_dir)
+    if command:
+        ctx.exit(run_in_env(list(command), environ))
+    click.secho(f"nixtox: entering {spec.label} ({realised.store_path}); exit to leave", err=True, fg="green")
+    argv, shell_env = interactive_shell(env_dir, spec, environ)
+    ctx.exit(run_in_env(argv, shell_env))

@@ -1,0 +1,182 @@
+"""``nixtox export``: the rendered file (relative source, placeholders, fallbacks, determinism), the CLI."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from nixtox.cli import cli
+from nixtox.config import load_project
+from nixtox.export import LIBRARY_DIR, relative_nix_path, render_export
+from nixtox.model import EnvResult, LockedEnv, Project
+from nixtox.render import nix_library_path
+from tests.unit._values import PY312, locked
+
+from .conftest import ProjectFactory
+
+TOX_INI = """\
+[tox]
+env_list = py312, dev
+
+[testenv]
+deps = attrs
+set_env =
+    DATA = {toxinidir}/data
+change_dir = tests
+commands_pre = python -c pass
+commands =
+    pytest {toxinidir}/tests --basetemp={envtmpdir}
+    - python -c "import sys; sys.exit(3)"
+
+[testenv:dev]
+package = editable
+commands = python -c "print('dev')"
+"""
+
+
+@pytest.fixture
+def project(nixtox_project: ProjectFactory) -> Project:
+    root = nixtox_project({"tox.ini": TOX_INI, "pyproject.toml": "[project]\nname = 'demo'\nversion = '1'\n"})
+    return load_project(root)
+
+
+def _locked_all(project: Project) -> list[LockedEnv]:
+    return [dataclasses.replace(locked(spec), spec=spec) for spec in project.envs]
+
+
+def _render(project: Project, output: str = "nix/nixtox-envs.nix") -> str:
+    text, _ = render_export(
+        project, _locked_all(project), output=project.core.root / output, project_name="demo"
+    )
+    return text
+
+
+@pytest.mark.parametrize(
+    ("target", "start", "expected"),
+    [
+        ("/p", "/p/nix", "../."),
+        ("/p", "/p", "./."),
+        ("/p", "/p/a/b", "../.."),
+        ("/p/sub", "/p/nix", "./../sub"),
+        ("/p/my dir", "/p", '(./. + "/my dir")'),
+    ],
+)
+def test_relative_nix_path(target: str, start: str, expected: str) -> None:
+    assert relative_nix_path(Path(target), Path(start)) == expected
+
+
+def test_export_is_relocatable(project: Project) -> None:
+    text = _render(project)
+    root = str(project.core.root)
+    assert root not in text  # no host path of the project: commands use placeholders
+    assert "src = lib.projectSource { path = ../.; };" in text
+    assert f"lib = import ./{LIBRARY_DIR} {{ inherit system; }};" in text
+    assert "src = src;" in text  # the package builds from the relative source
+    assert "system ? builtins.currentSystem," in text
+    assert "pkgs ? null," in text
+
+
+def test_export_commands_become_check_arguments(project: Project) -> None:
+    text = _render(project)
+    assert '{ phase = "commands_pre"; argv = [ "python" "-c" "pass" ]; }' in text
+    assert '"pytest" "@projectRoot@/tests" "--basetemp=@envDir@/tmp"' in text
+    assert 'argv = [ "python" "-c" "import sys; sys.exit(3)" ]; ignoreExitCode = true; }' in text
+    assert '"DATA" = "@projectRoot@/data";' in text
+    assert 'changeDir = "tests";' in text
+    assert 'envName = "py312";' in text
+
+
+def test_export_falls_back_from_editable_to_wheel(project: Project) -> None:
+    text, fallbacks = render_export(
+        project, _locked_all(project), output=project.core.root / "nix/e.nix", project_name="demo"
+    )
+    assert fallbacks == ("dev",)
+    assert "# dev: editable in the config, exported as a wheel env" in text
+    assert 'format = "editable"' not in text
+    assert "projectRoot =" not in text
+
+
+def test_export_is_deterministic(project: Project) -> None:
+    assert _render(project) == _render(project)
+
+
+def test_export_prefers_the_given_pkgs_for_nixpkgs_interpreters(project: Project) -> None:
+    nixpkgs_python = dataclasses.replace(
+        PY312, provider="nixpkgs", nix_attr="python312", nixpkgs="/some/nixpkgs"
+    )
+    envs = [dataclasses.replace(e, interpreter=nixpkgs_python) for e in _locked_all(project)]
+    text, _ = render_export(project, envs, output=project.core.root / "nix/e.nix", project_name="demo")
+    assert 'if pkgs != null then pkgs else import "/some/nixpkgs" { inherit system; }).python312' in text
+    assert "(import (/. + " not in text
+
+
+def _fake_lock(monkeypatch: pytest.MonkeyPatch, *, error: str | None = None) -> None:
+    def lock_all(project, specs, done, _seconds, *, locked: bool):  # type: ignore[no-untyped-def]
+        if error is not None:
+            for spec in specs:
+                done[spec.key] = EnvResult(spec=spec, status="error", reason=error, exit_code=1)
+            return []
+        return [dataclasses.replace(globals()["locked"](spec), spec=spec) for spec in specs]
+
+    monkeypatch.setattr("nixtox.export._lock_all", lock_all)
+
+
+def test_cli_writes_the_file_and_the_library_copy(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_lock(monkeypatch)
+    root = project.core.root
+    result = CliRunner().invoke(cli, ["export", "--root", str(root), "-e", "py312"])
+    assert result.exit_code == 0, result.output
+    exported = root / "nix" / "nixtox-envs.nix"
+    first = exported.read_bytes()
+    assert b'"py312" = (' in first
+    assert b'"dev" = (' not in first
+    library = root / "nix" / LIBRARY_DIR
+    for rel in (
+        "default.nix",
+        "lib/python.nix",
+        "lib/check.nix",
+        "builders/mk_env.py",
+        "checks/run_check.py",
+    ):
+        assert (library / rel).read_bytes() == (nix_library_path() / rel).read_bytes()
+    (library / "stale.nix").write_text("old")
+    again = CliRunner().invoke(cli, ["export", "--root", str(root), "-e", "py312"])
+    assert again.exit_code == 0, again.output
+    assert exported.read_bytes() == first
+    assert not (library / "stale.nix").exists()
+
+
+def test_cli_custom_output_and_editable_note(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_lock(monkeypatch)
+    root = project.core.root
+    result = CliRunner().invoke(cli, ["export", "--root", str(root), "-e", "dev", "-o", "envs.nix"])
+    assert result.exit_code == 0, result.output
+    assert "dev: editable envs are exported as wheel envs" in result.output
+    text = (root / "envs.nix").read_text()
+    assert "src = lib.projectSource { path = ./.; };" in text
+    assert "import ./envs.nix { system" in text
+
+
+def test_cli_refuses_a_non_nix_output(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_lock(monkeypatch)
+    result = CliRunner().invoke(cli, ["export", "--root", str(project.core.root), "-o", "envs.txt"])
+    assert result.exit_code == 2
+    assert "must be a .nix file" in result.output
+
+
+def test_cli_env_that_fails_to_lock(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_lock(monkeypatch, error="no interpreter for py312")
+    result = CliRunner().invoke(cli, ["export", "--root", str(project.core.root), "-e", "py312"])
+    assert result.exit_code == 2
+    assert "error: cannot export: py312: no interpreter for py312" in result.output
+    assert not (project.core.root / "nix").exists()
+
+
+def test_cli_unknown_env(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_lock(monkeypatch)
+    result = CliRunner().invoke(cli, ["export", "--root", str(project.core.root), "-e", "nope"])
+    assert result.exit_code == 2
+    assert "environments not found" in result.output

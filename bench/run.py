@@ -120,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         args.timeout,
         python_bins=tuple(Path(p).parent for p in pythons.values()),
         log=log,
+        salt=run_id,
     )
     args.out.mkdir(parents=True, exist_ok=True)
     try:

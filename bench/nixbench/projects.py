@@ -61,6 +61,11 @@ class ProjectSpec:
     extra_dep: str | None = None
     #: a counter written into a source file (the "source changed" scenario)
     source_revision: int = 0
+    #: written into the source too: a run's own value keeps its store paths apart from those of
+    #: another bench run on the same machine (whose GC roots would keep them alive)
+    salt: str = ""
+    #: extra ``key = value`` lines for tox.ini's [tox] section (nixtox's binary cache settings)
+    tox_core: tuple[str, ...] = ()
 
     def env(self, name: str) -> EnvDef:
         return next(e for e in self.envs if e.name == name)
@@ -70,6 +75,12 @@ class ProjectSpec:
 
     def with_source_revision(self, revision: int) -> ProjectSpec:
         return replace(self, source_revision=revision)
+
+    def with_salt(self, salt: str) -> ProjectSpec:
+        return replace(self, salt=salt)
+
+    def with_tox_core(self, *lines: str) -> ProjectSpec:
+        return replace(self, tox_core=lines)
 
 
 def expand_envs(pythons: Sequence[str], factors: Sequence[str]) -> list[str]:
@@ -88,7 +99,8 @@ def render_tox_ini(spec: ProjectSpec) -> str:
     return (
         "[tox]\n"
         f"env_list = py3{{{pythons}}}-{{{','.join(DEP_FACTORS)}}}\n"
-        "\n"
+        + "".join(f"{line}\n" for line in spec.tox_core)
+        + "\n"
         "[testenv]\n"
         "description = run the tests on {env_name}\n"
         "# a wheel for every tool: tox builds it once in .pkg, nox reinstalls it, nixtox builds it in Nix\n"
@@ -188,6 +200,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 REVISION = {revision}
+BENCH_RUN = {salt!r}
 
 
 @attrs.frozen(order=True)
@@ -294,7 +307,7 @@ def project_files(spec: ProjectSpec) -> dict[str, str]:
             {
                 "tox.ini": render_tox_ini(spec),
                 "pyproject.toml": _PYPROJECT,
-                "src/benchpkg/__init__.py": _SOURCE.format(revision=spec.source_revision),
+                "src/benchpkg/__init__.py": _SOURCE.format(revision=spec.source_revision, salt=spec.salt),
                 "tests/test_benchpkg.py": _TESTS,
             }
         )
@@ -317,11 +330,13 @@ def demo_files(spec: ProjectSpec) -> dict[str, str]:
         rest = tail.split("\n\n\n", 1)
         test = head + (rest[1] if len(rest) > 1 else "")
     ini = (spec.copy_from / "tox.ini").read_text(encoding="utf-8")
+    if spec.tox_core:
+        ini = ini.replace("[tox]\n", "[tox]\n" + "".join(f"{line}\n" for line in spec.tox_core), 1)
     if spec.extra_dep:
         ini = ini.replace("deps =\n    pytest>=8\n", f"deps =\n    pytest>=8\n    {spec.extra_dep}\n", 1)
     source = (spec.copy_from / "src" / "demo" / "__init__.py").read_text(encoding="utf-8")
-    if spec.source_revision:
-        source += f"\nREVISION = {spec.source_revision}\n"
+    if spec.source_revision or spec.salt:
+        source += f"\nREVISION = {spec.source_revision}\nBENCH_RUN = {spec.salt!r}\n"
     return {"tests/test_demo.py": test, "tox.ini": ini, "src/demo/__init__.py": source}
 
 

@@ -118,6 +118,8 @@ class Bench:
     #: host interpreters' bin dirs, put on PATH for every tool (tox and nox discover pythons there)
     python_bins: tuple[Path, ...] = ()
     log: Callable[[str], None] = print
+    #: written into every project's source, so this run's store paths are its own
+    salt: str = ""
 
     def __post_init__(self) -> None:
         self.specs: dict[tuple[str, str], ProjectSpec] = {}
@@ -132,7 +134,7 @@ class Bench:
         return self.workdir / _slug(tool.name) / "cache"
 
     def spec(self, tool: Tool, project: str) -> ProjectSpec:
-        return self.specs.setdefault((tool.name, project), PROJECTS[project])
+        return self.specs.setdefault((tool.name, project), PROJECTS[project].with_salt(self.salt))
 
     def write(self, tool: Tool, project: str, spec: ProjectSpec) -> Path:
         self.specs[(tool.name, project)] = spec
@@ -274,18 +276,77 @@ class Bench:
         return out
 
     def _binary_cache(self, out: dict[str, Any]) -> dict[str, Any]:
-        nixtox = next((t for t in self.tools if t.kind == "nixtox"), None)
-        available = False
-        if nixtox is not None:
-            done = subprocess.run(
-                [str(nixtox.executable), "cache", "--help"], capture_output=True, check=False
-            )
-            available = done.returncode == 0
-        # a real measurement needs a second, fresh store (--store DIR) fed by `nixtox cache push`; until
-        # the command exists the scenario only says so
-        out["status"] = (
-            "not implemented in the harness yet" if available else "not available yet (no `nixtox cache`)"
+        """nixtox with nothing in the store but a signed file:// binary cache holding the env.
+
+        Once, untimed: a key pair, a run, ``nixtox cache push``. Each sample: the same store deletions
+        as ``cold`` (nothing in store), then a timed ``nixtox run`` whose config names the cache as its
+        substituter. Compare with the ``cold-N`` row of ``nixtox``, which builds everything.
+        """
+        base = next((t for t in self.tools if t.kind == "nixtox" and t.cold_level == "empty-store"), None)
+        if base is None:
+            out["status"] = "not run (nixtox not selected)"
+            return out
+        probe = subprocess.run([str(base.executable), "cache", "--help"], capture_output=True, check=False)
+        if probe.returncode != 0:
+            out["status"] = "not available yet (no `nixtox cache`)"
+            return out
+        tool = Tool("nixtox (binary cache)", "nixtox", base.executable, cold_level="empty-store")
+        out["tools"][tool.name] = {"samples": []}
+        home = self.workdir / "binary-cache"
+        home.mkdir(parents=True, exist_ok=True)
+        cache_url = f"file://{home / 'cache'}"
+        key = "nixtox-bench-1"
+        subprocess.run(
+            [str(tool.executable), "cache", "keygen", key, "--dir", str(home)],
+            capture_output=True,
+            check=True,
         )
+        public = (home / f"{key}.pub").read_text(encoding="utf-8").strip()
+        sc_project = out["project"]
+        spec = self.spec(tool, sc_project).with_tox_core(
+            f"substituters = {cache_url}", f"trusted_public_keys = {public}"
+        )
+        root = self.write(tool, sc_project, spec)
+        sc = Scenario(out["key"], sc_project, "cold", out["size"])
+        self.log(f"{sc.key}: untimed run and push to {cache_url}")
+        if not self.invoke(tool, sc)["ok"]:
+            out["status"] = "setup failed: the untimed run did not pass"
+            return out
+        env = tool_environ(self.cache_dir(tool), self.python_bins)
+        push = subprocess.run(
+            [
+                str(tool.executable),
+                "cache",
+                "push",
+                "--root",
+                ".",
+                "-e",
+                ",".join(sc.envs()),
+                "--to",
+                cache_url,
+                "--secret-key-file",
+                str(home / f"{key}.sec"),
+            ],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if push.returncode != 0:
+            out["status"] = f"setup failed: nixtox cache push: {(push.stdout + push.stderr)[-500:]}"
+            return out
+        for round_ in range(self.repeats):
+            self.log(f"{sc.key}: round {round_ + 1}/{self.repeats}: {tool.name}")
+
+            def prime() -> bool:
+                return bool(self.invoke(tool, sc)["ok"])
+
+            reset = tool.reset_cold(root, self.cache_dir(tool), prime, envs=sc.envs())
+            sample = {"round": round_, **self.invoke(tool, sc), "reset": reset}
+            self.log(f"  {tool.name}: {sample['seconds']:.2f} s{'' if sample['ok'] else ' FAILED'}")
+            out["tools"][tool.name]["samples"].append(sample)
+        summarise_scenario(out)
         return out
 
 

@@ -114,8 +114,12 @@ class EnvSpec:
     @property
     def key(self) -> str:
         """A file-system and Nix-attribute safe id, unique per (env, format)."""
-        safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in self.name)
-        return f"{safe}-{self.package_format}" if self.format_count > 1 else safe
+        return self.key_for(self.name, self.package_format, self.format_count)
+
+    @staticmethod
+    def key_for(name: str, package_format: str, format_count: int) -> str:
+        safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
+        return f"{safe}-{package_format}" if format_count > 1 else safe
 
 
 @dataclass(frozen=True)

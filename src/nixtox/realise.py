@@ -115,7 +115,7 @@ def _build(
     by_key = {e.rendered.locked.spec.key: e for e in envs}
     for key, drv in drvs.items():
         out = nix.output_path(drv)
-        if not out.exists():
+        if not nix.is_valid(out):  # valid in the store Nix uses (NIXTOX_NIX_STORE may be another one)
             failed[key] = _failure_reason(drv, nix, outcome)
             continue
         nix.add_root(out, _gcroot(work_dir, key))

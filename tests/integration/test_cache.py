@@ -42,7 +42,12 @@ def nixtox(root: Path, *args: str, env: dict[str, str] | None = None) -> subproc
     full = {k: v for k, v in os.environ.items() if k not in (*_CLEAN_ENV, "NIXTOX_NIX_STORE")}
     full.update(env or {})
     return subprocess.run(
-        [sys.executable, "-m", "nixtox", *args], cwd=root, env=full, capture_output=True, text=True, check=False
+        [sys.executable, "-m", "nixtox", *args],
+        cwd=root,
+        env=full,
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
 
@@ -163,7 +168,9 @@ def test_machine_b_fetches_everything_over_http(machine_a: MachineA, http_cache:
 
 def test_pushed_runtime_closure_and_build_inputs_are_complete(machine_a: MachineA) -> None:
     for path in machine_a.paths.values():
-        closure = subprocess.run(["nix-store", "-qR", path], capture_output=True, text=True, check=True).stdout.split()
+        closure = subprocess.run(
+            ["nix-store", "-qR", path], capture_output=True, text=True, check=True
+        ).stdout.split()
         infos = nix_json("path-info", "--store", f"file://{machine_a.cache}", "--json", *closure)
         assert all(info.get("valid", True) for info in infos), infos
     # build-time inputs too: the wheels the envs were built from are in the cache
@@ -199,7 +206,9 @@ def test_cache_signed_by_untrusted_key_is_refused(machine_a: MachineA, tmp_path:
     _assert_nothing_unverified(store, machine_a.paths, "other-1")
     verify = nixtox(project, "cache", "verify", env=env)
     assert verify.returncode == 1
-    assert "not signed by a trusted key" in verify.stdout and "signed by ci-1; trusted: other-1" in verify.stdout
+    assert (
+        "not signed by a trusted key" in verify.stdout and "signed by ci-1; trusted: other-1" in verify.stdout
+    )
 
 
 def test_unsigned_cache_is_refused(machine_a: MachineA, tmp_path: Path) -> None:
@@ -212,7 +221,9 @@ def test_unsigned_cache_is_refused(machine_a: MachineA, tmp_path: Path) -> None:
         check=True, capture_output=True,
     )  # fmt: skip
     project, store = machine_b(machine_a, tmp_path)
-    done = nixtox(project, "cache", "pull", env=machine_a.b_env(store, NIXTOX_SUBSTITUTERS=f"file://{unsigned}"))
+    done = nixtox(
+        project, "cache", "pull", env=machine_a.b_env(store, NIXTOX_SUBSTITUTERS=f"file://{unsigned}")
+    )
     assert "not signed at all; trusted keys: ci-1" in done.stderr, done.stderr
     _assert_nothing_unverified(store, machine_a.paths, "ci-1")
 
@@ -228,7 +239,9 @@ def test_tampered_nar_is_refused_and_named(machine_a: MachineA, tmp_path: Path) 
     index = data.index(b"site-packages")
     nar.write_bytes(lzma.compress(data[:index] + b"SITE" + data[index + 4 :]))
     project, store = machine_b(machine_a, tmp_path)
-    done = nixtox(project, "cache", "pull", env=machine_a.b_env(store, NIXTOX_SUBSTITUTERS=f"file://{tampered}"))
+    done = nixtox(
+        project, "cache", "pull", env=machine_a.b_env(store, NIXTOX_SUBSTITUTERS=f"file://{tampered}")
+    )
     assert done.returncode != 0
     assert f"refused {victim} from file://{tampered}: its content does not match" in done.stderr, done.stderr
     (info,) = nix_json("path-info", "--store", str(store), "--json", victim)
@@ -240,7 +253,9 @@ def test_tampered_nar_is_refused_and_named(machine_a: MachineA, tmp_path: Path) 
 def test_unreachable_cache_builds_locally_and_says_so(machine_a: MachineA, tmp_path: Path) -> None:
     project, store = machine_b(machine_a, tmp_path)
     url = f"http://127.0.0.1:{_free_port()}"
-    done = nixtox(project, "cache", "pull", "-e", "py312", env=machine_a.b_env(store, NIXTOX_SUBSTITUTERS=url))
+    done = nixtox(
+        project, "cache", "pull", "-e", "py312", env=machine_a.b_env(store, NIXTOX_SUBSTITUTERS=url)
+    )
     assert done.returncode == 0, done.stderr
     assert f"cache {url} is unreachable" in done.stderr and "building locally" in done.stderr
     assert store_paths(project)["py312"] == machine_a.paths["py312"]

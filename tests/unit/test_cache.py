@@ -40,7 +40,11 @@ DRV = f"{S}vg4017pcf4p0pjbzlqav0g8gw56223zk-nixtox-env-py312.drv"
 
 
 def test_precedence_command_line_over_env_over_config(tmp_path: Path) -> None:
-    config = {"substituters": ("file:///config",), "push_to": "file:///config", "trusted_public_keys": ("c-1:x",)}
+    config = {
+        "substituters": ("file:///config",),
+        "push_to": "file:///config",
+        "trusted_public_keys": ("c-1:x",),
+    }
     environ = {"NIXTOX_SUBSTITUTERS": "https://env-a  https://env-b", "NIXTOX_PUSH_TO": "file:///env"}
     settings = resolve_settings(
         config, environ=environ, overrides=CacheOverrides(push_to="file:///cli"), cwd=tmp_path
@@ -60,7 +64,9 @@ def test_precedence_command_line_over_env_over_config(tmp_path: Path) -> None:
 
 def test_env_secret_key_file_is_relative_to_cwd_and_empty_env_is_unset(tmp_path: Path) -> None:
     settings = resolve_settings(
-        {"secret_key_file": tmp_path}, environ={"NIXTOX_SECRET_KEY_FILE": "k.sec", "NIXTOX_PUSH_TO": " "}, cwd=tmp_path
+        {"secret_key_file": tmp_path},
+        environ={"NIXTOX_SECRET_KEY_FILE": "k.sec", "NIXTOX_PUSH_TO": " "},
+        cwd=tmp_path,
     )
     assert settings.secret_key_file == tmp_path / "k.sec"
     assert settings.push_to == ""
@@ -75,7 +81,12 @@ def test_config_lists_with_several_keys_in_one_item_are_split() -> None:
 
 def test_nix_options_carry_caches_keys_and_store() -> None:
     settings = resolve_settings(
-        {}, environ={"NIXTOX_SUBSTITUTERS": "file:///c", "NIXTOX_TRUSTED_PUBLIC_KEYS": "k-1:x", "NIXTOX_NIX_STORE": "/s"}
+        {},
+        environ={
+            "NIXTOX_SUBSTITUTERS": "file:///c",
+            "NIXTOX_TRUSTED_PUBLIC_KEYS": "k-1:x",
+            "NIXTOX_NIX_STORE": "/s",
+        },
     )
     options = to_nix_options(settings, NixOptions(max_jobs=2), interpreter_prefixes=[Path("/opt/py")])
     argv = nix_options_argv(options)
@@ -103,7 +114,9 @@ def test_cache_table_in_pyproject_and_ini(tmp_path: Path) -> None:
     assert core.extra["push_to"] == "file:///c"
     assert not core.warnings
     (tmp_path / "pyproject.toml").unlink()
-    (tmp_path / "tox.ini").write_text("[tox]\nenv_list = py312\n[nixtox:cache]\ntrusted_public_keys = k-1:x\n")
+    (tmp_path / "tox.ini").write_text(
+        "[tox]\nenv_list = py312\n[nixtox:cache]\ntrusted_public_keys = k-1:x\n"
+    )
     assert load_project(tmp_path).core.extra["trusted_public_keys"] == ("k-1:x",)
 
 
@@ -224,7 +237,10 @@ def test_untrusted_paths_name_the_signer_and_accept_content_addressed_ones() -> 
 
 
 def test_env_plan_lines() -> None:
-    assert env_plan_line("py312", DryRun((), (ENV, WHEEL))) == "py312: fetch 2 paths from the cache, build nothing"
+    assert (
+        env_plan_line("py312", DryRun((), (ENV, WHEEL)))
+        == "py312: fetch 2 paths from the cache, build nothing"
+    )
     assert env_plan_line("py312", DryRun((DRV,), (WHEEL,))) == (
         "py312: build 1 derivation (nixtox-env-py312), fetch 1 path"
     )
@@ -297,7 +313,9 @@ class FakeCacheNix:
     def path_info(self, store_url: str, paths: Sequence[str]) -> dict[str, PathInfo]:
         return {p: self.cache[p] for p in paths if p in self.cache}
 
-    def verify_in(self, store_url: str, paths: Sequence[str], trusted_public_keys: Sequence[str]) -> VerifyReport:
+    def verify_in(
+        self, store_url: str, paths: Sequence[str], trusted_public_keys: Sequence[str]
+    ) -> VerifyReport:
         return VerifyReport(ok=True)
 
     def generate_key(self, name: str, secret_file: Path, public_file: Path) -> None:
@@ -321,7 +339,9 @@ def test_reporting_backend_says_what_it_will_and_did_do() -> None:
 def test_reporting_backend_names_a_tampered_path() -> None:
     said: list[str] = []
     log = f"error: hash mismatch importing path '{ENV}';\n  specified: sha256:aa\n  got:       sha256:bb\n"
-    nix = CacheReportingNix(FakeCacheNix(log), notify=said.append, substituters=["file:///c"], trusted_key_names=[])
+    nix = CacheReportingNix(
+        FakeCacheNix(log), notify=said.append, substituters=["file:///c"], trusted_key_names=[]
+    )
     nix.realise([DRV])
     assert f"nixtox: error: refused {ENV} from file:///c: its content does not match" in "".join(said)
     assert "(expected sha256:aa, got sha256:bb)" in "".join(said)

@@ -142,7 +142,9 @@ def _formats(res: Resolver, core: CoreConfig, root: Path) -> tuple[str, tuple[st
                 "packagedef", f"unknown packagedef {pd_name!r} (known: {known}); add [packagedef:{pd_name}]"
             )
     formats = _strs(res.get("package_formats"))
-    if not formats:
+    if core.extra.get("skip_sdist") or res.get("skip_install"):
+        formats = ("skip",)  # skip_install = true: no package, whatever the formats say (as tox)
+    elif not formats:
         formats = (packagedef.format,) if packagedef and package != "skip" else (PACKAGE_TO_FORMAT[package],)
     excluded = _strs(res.get("exclude_package_formats"))
     for key, values in (("package_formats", formats), ("exclude_package_formats", excluded)):
@@ -157,38 +159,13 @@ def build_env(resolvers: Resolvers, core: CoreConfig, name: str, *, default: boo
     res = resolvers(name)
     base_python, python = _python(res, core, name)
     package, formats, packagedef = _formats(res, core, resolvers.raw.root)
-    values = {key.name: res.get(key.name) for key in ENV_KEYS}
-    extra = {k: v for k, v in values.items() if k not in _FIELDS}
-    config = EnvConfig(
-        description=_str(values["description"]),
-        base_python=base_python,
-        deps=_strs(values["deps"]),
-        extras=_strs(values["extras"]),
-        dependency_groups=_strs(values["dependency_groups"]),
-        constraints=_strs(values["constraints"]),
-        commands_pre=cast("tuple[Command, ...]", values["commands_pre"]),
-        commands=cast("tuple[Command, ...]", values["commands"]),
-        commands_post=cast("tuple[Command, ...]", values["commands_post"]),
-        allowlist_externals=_strs(values["allowlist_externals"]),
-        set_env=cast("tuple[tuple[str, str], ...]", values["set_env"]),
-        pass_env=_strs(values["pass_env"]),
-        change_dir=cast("Path", values["change_dir"]),
-        ignore_outcome=bool(values["ignore_outcome"]),
-        ignore_errors=bool(values["ignore_errors"]),
-        depends=_strs(values["depends"]),
-        labels=_strs(values["labels"]),
-        skip_install=bool(values["skip_install"]),
-        package=package,
-        package_formats=formats,
-        exclude_package_formats=_strs(values["exclude_package_formats"]),
-        packagedef=packagedef.name if packagedef else None,
-        build_interpreter=_str(values["build_interpreter"])
-        or (packagedef.build_interpreter if packagedef else None),
-        suicide_timeout=cast("float", values["suicide_timeout"]),
-        interrupt_timeout=cast("float", values["interrupt_timeout"]),
-        terminate_timeout=cast("float", values["terminate_timeout"]),
-        extra=extra,
-    )
+    configs = {
+        fmt: _env_config(
+            resolvers(name, EnvSpec.key_for(name, fmt, len(formats))) if len(formats) > 1 else res,
+            base_python=base_python, package=package, formats=formats, packagedef=packagedef,
+        )
+        for fmt in formats
+    }  # fmt: skip
     factors = tuple(name.split("-"))
     return tuple(
         EnvSpec(
@@ -197,7 +174,7 @@ def build_env(resolvers: Resolvers, core: CoreConfig, name: str, *, default: boo
             factors=factors,
             python=python,
             default=default,
-            config=config,
+            config=configs[fmt],
             format_count=len(formats),
             packagedef=packagedef,
         )
@@ -279,3 +256,45 @@ def build_project(raw: RawConfig, posargs: Sequence[str] | None) -> Project:
             dropped[name] = "exclude_package_formats removed every package format"
         specs.extend(built)
     return Project(core=replace(core, dropped_envs=dropped), envs=tuple(specs))
+
+
+def _env_config(
+    res: Resolver,
+    *,
+    base_python: tuple[str, ...],
+    package: str,
+    formats: tuple[str, ...],
+    packagedef: PackageDef | None,
+) -> EnvConfig:
+    values = {key.name: res.get(key.name) for key in ENV_KEYS}
+    extra = {k: v for k, v in values.items() if k not in _FIELDS}
+    return EnvConfig(
+        description=_str(values["description"]),
+        base_python=base_python,
+        deps=_strs(values["deps"]),
+        extras=_strs(values["extras"]),
+        dependency_groups=_strs(values["dependency_groups"]),
+        constraints=_strs(values["constraints"]),
+        commands_pre=cast("tuple[Command, ...]", values["commands_pre"]),
+        commands=cast("tuple[Command, ...]", values["commands"]),
+        commands_post=cast("tuple[Command, ...]", values["commands_post"]),
+        allowlist_externals=_strs(values["allowlist_externals"]),
+        set_env=cast("tuple[tuple[str, str], ...]", values["set_env"]),
+        pass_env=_strs(values["pass_env"]),
+        change_dir=cast("Path", values["change_dir"]),
+        ignore_outcome=bool(values["ignore_outcome"]),
+        ignore_errors=bool(values["ignore_errors"]),
+        depends=_strs(values["depends"]),
+        labels=_strs(values["labels"]),
+        skip_install=bool(values["skip_install"]),
+        package=package,
+        package_formats=formats,
+        exclude_package_formats=_strs(values["exclude_package_formats"]),
+        packagedef=packagedef.name if packagedef else None,
+        build_interpreter=_str(values["build_interpreter"])
+        or (packagedef.build_interpreter if packagedef else None),
+        suicide_timeout=cast("float", values["suicide_timeout"]),
+        interrupt_timeout=cast("float", values["interrupt_timeout"]),
+        terminate_timeout=cast("float", values["terminate_timeout"]),
+        extra=extra,
+    )

@@ -66,19 +66,28 @@ class Resolvers:
         self.raw = raw
         self.posargs = None if posargs is None else tuple(posargs)
         self.depth = 0
-        self._cache: dict[str | None, Resolver] = {}
+        self._cache: dict[tuple[str | None, str | None], Resolver] = {}
 
-    def __call__(self, env_name: str | None) -> Resolver:
-        if env_name not in self._cache:
-            self._cache[env_name] = Resolver(self, env_name)
-        return self._cache[env_name]
+    def __call__(self, env_name: str | None, dir_name: str | None = None) -> Resolver:
+        """``dir_name``: the env's own directory under ``.nixtox/envs/`` when an env name has several
+        package formats (each format runs apart, possibly at the same time, so each gets its own)."""
+        if (env_name, dir_name) not in self._cache:
+            self._cache[env_name, dir_name] = Resolver(self, env_name, dir_name=dir_name)
+        return self._cache[env_name, dir_name]
 
 
 class Resolver:
-    def __init__(self, owner: Resolvers, env_name: str | None, packagedef: RawSection | None = None) -> None:
+    def __init__(
+        self,
+        owner: Resolvers,
+        env_name: str | None,
+        packagedef: RawSection | None = None,
+        dir_name: str | None = None,
+    ) -> None:
         self.owner = owner
         self.raw = owner.raw
         self.env_name = env_name
+        self.dir_name = dir_name
         self.scope: Scope = "packagedef" if packagedef else "core" if env_name is None else "env"
         self.sections: list[RawSection] = (
             [packagedef]
@@ -124,7 +133,7 @@ class Resolver:
         return value
 
     def env_dir(self) -> Path:
-        return self.raw.root / ".nixtox" / "envs" / (self.env_name or "py")
+        return self.raw.root / ".nixtox" / "envs" / (self.dir_name or self.env_name or "py")
 
     # --- loading ----------------------------------------------------------------------------------------
 

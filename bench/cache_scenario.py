@@ -33,7 +33,9 @@ def _nixtox(project: Path, *args: str, env: dict[str, str]) -> tuple[float, str]
     full = {k: v for k, v in os.environ.items() if not k.startswith("NIXTOX_")}
     full.update(env)
     start = time.monotonic()
-    done = subprocess.run([*NIXTOX, *args], cwd=project, env=full, capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [*NIXTOX, *args], cwd=project, env=full, capture_output=True, text=True, check=False
+    )
     seconds = time.monotonic() - start
     if done.returncode != 0:
         msg = f"nixtox {' '.join(args)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
@@ -42,11 +44,15 @@ def _nixtox(project: Path, *args: str, env: dict[str, str]) -> tuple[float, str]
 
 
 def _copy(project_dir: Path, dest: Path) -> Path:
-    shutil.copytree(project_dir, dest, ignore=shutil.ignore_patterns(".nixtox", ".tox", "__pycache__", ".git"))
+    shutil.copytree(
+        project_dir, dest, ignore=shutil.ignore_patterns(".nixtox", ".tox", "__pycache__", ".git")
+    )
     return dest
 
 
-def measure_cache_vs_cold(project_dir: Path | str, *, workdir: Path | None = None, keep: bool = False) -> dict:  # type: ignore[type-arg]
+def measure_cache_vs_cold(
+    project_dir: Path | str, *, workdir: Path | None = None, keep: bool = False
+) -> dict:  # type: ignore[type-arg]
     """Seconds to realise ``project_dir``'s default envs into a fresh store: cold vs from a binary cache."""
     base = Path(tempfile.mkdtemp(prefix="nixtox-cache-bench-", dir=workdir))
     try:

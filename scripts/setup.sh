@@ -1,20 +1,29 @@
 #!/usr/bin/env bash
 # Sets up a development checkout of nixtox on a fresh Debian/Ubuntu machine (or any machine with Nix):
-#   - Nix (Debian's nix-bin) when nix-build is missing,
+#   - Nix (Debian's nix-bin) and git when missing,
+#   - with --test also what the test suite drives: tmux (a real terminal for `nixtox shell`) and
+#     Chromium with a font (a screenshot of the HTML report),
 #   - .venv with nixtox installed editable plus the test tools.
 # Idempotent: a second run only checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v nix-build >/dev/null 2>&1; then
+want=()
+command -v nix-build >/dev/null 2>&1 || want+=(nix-bin)
+command -v git >/dev/null 2>&1 || want+=(git)
+if [ "${1:-}" = "--test" ]; then
+  command -v tmux >/dev/null 2>&1 || want+=(tmux)
+  command -v chromium >/dev/null 2>&1 || want+=(chromium fonts-dejavu-core)
+fi
+if [ ${#want[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1; then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    echo "setup: installing Nix (apt-get install nix-bin)"
+    echo "setup: installing ${want[*]} (apt-get)"
     $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nix-bin >/dev/null
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${want[@]}" >/dev/null
   else
-    echo "setup: nix-build not found; install Nix (https://nixos.org/download) and re-run" >&2
+    echo "setup: missing ${want[*]}; install them (Nix: https://nixos.org/download) and re-run" >&2
     exit 1
   fi
 fi

@@ -27,7 +27,7 @@ class NixtoxError(click.ClickException):
     def format_message(self) -> str:
         return self.message
 
-    def show(self, file: object = None) -> None:  # noqa: ARG002 - click's signature
+    def show(self, file: object = None) -> None:
         click.secho(f"error: {self.format_message()}", err=True, fg="red")
 
 

@@ -126,8 +126,10 @@ def _export_python(locked: LockedEnv) -> tuple[str, str] | None:
         return None
     original = python_expr(interpreter)
     version = ".".join(map(str, interpreter.version))
-    fallback = f"import {nix_string(interpreter.nixpkgs)} {{ inherit system; }}" if interpreter.nixpkgs else (
-        'throw "nixtox export: pass pkgs (a nixpkgs) for the nixpkgs interpreters"'
+    fallback = (
+        f"import {nix_string(interpreter.nixpkgs)} {{ inherit system; }}"
+        if interpreter.nixpkgs
+        else ('throw "nixtox export: pass pkgs (a nixpkgs) for the nixpkgs interpreters"')
     )
     exported = (
         f"(let drv = (if pkgs != null then pkgs else {fallback}).{interpreter.nix_attr}; in"
@@ -235,14 +237,18 @@ def render_export(
         " working tree, which pure flake evaluation cannot see)"
         for key in fallbacks
     ]
-    text = _jinja().get_template("export.nix.j2").render(
-        version=__version__,
-        project=project_name,
-        lib_dir=LIBRARY_DIR,
-        from_root=output.relative_to(root).as_posix() if output.is_relative_to(root) else output.name,
-        source_path=relative_nix_path(root, out_dir),
-        notes=notes,
-        envs=envs,
+    text = (
+        _jinja()
+        .get_template("export.nix.j2")
+        .render(
+            version=__version__,
+            project=project_name,
+            lib_dir=LIBRARY_DIR,
+            from_root=output.relative_to(root).as_posix() if output.is_relative_to(root) else output.name,
+            source_path=relative_nix_path(root, out_dir),
+            notes=notes,
+            envs=envs,
+        )
     )
     return text, tuple(fallbacks)
 

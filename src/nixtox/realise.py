@@ -79,7 +79,9 @@ def realise_envs(
     return RealiseResult(realised, failed)
 
 
-def _instantiate(envs: Sequence[EnvInputs], default_nix: Path, nix: NixBackend) -> tuple[dict[str, str], dict[str, str]]:
+def _instantiate(
+    envs: Sequence[EnvInputs], default_nix: Path, nix: NixBackend
+) -> tuple[dict[str, str], dict[str, str]]:
     """env key -> drv path; evaluation errors are attributed to their env by retrying one by one."""
     keys = [e.rendered.locked.spec.key for e in envs]
     attrs = [e.rendered.attr for e in envs]

@@ -18,7 +18,7 @@ from nixtox.cache import CacheOverrides, open_cache
 from nixtox.config import load_project
 from nixtox.errors import InterpreterNotFound, NixtoxError
 from nixtox.interpreters import resolve_interpreter
-from nixtox.lock import LOCK_FILE_NAME, LockFile, Locker, default_engine, effective_index_url, lock_env
+from nixtox.lock import LOCK_FILE_NAME, Locker, LockFile, default_engine, effective_index_url, lock_env
 from nixtox.model import EnvResult, EnvSpec, Interpreter, LockedEnv, Project
 from nixtox.nix import NixBackend, NixOptions
 from nixtox.plugins import get_plugin_manager
@@ -77,13 +77,17 @@ class Prepared:
     done: dict[str, EnvResult]
 
 
-def _resolve(project: Project, spec: EnvSpec, cache: dict[str | None, Interpreter]) -> tuple[Interpreter, Interpreter | None]:
+def _resolve(
+    project: Project, spec: EnvSpec, cache: dict[str | None, Interpreter]
+) -> tuple[Interpreter, Interpreter | None]:
     def one(request: str | None) -> Interpreter:
         if request not in cache:
             cache[request] = resolve_interpreter(request, project.core, env_name=spec.label)
         return cache[request]
 
-    build_request = spec.config.build_interpreter or (spec.packagedef.build_interpreter if spec.packagedef else None)
+    build_request = spec.config.build_interpreter or (
+        spec.packagedef.build_interpreter if spec.packagedef else None
+    )
     return one(spec.python), (one(build_request) if build_request else None)
 
 
@@ -110,8 +114,13 @@ def _lock_all(
                 locker = Locker(default_engine(), effective_index_url(None))
             result.append(
                 lock_env(
-                    project, spec, interpreter, build_interpreter=build_interpreter, lock=lock_file,
-                    locked=locked, locker=locker,
+                    project,
+                    spec,
+                    interpreter,
+                    build_interpreter=build_interpreter,
+                    lock=lock_file,
+                    locked=locked,
+                    locker=locker,
                 )
             )
         except InterpreterNotFound as exc:
@@ -140,8 +149,9 @@ def prepare_envs(
 ) -> Prepared:
     """Every stage up to a realised store path per selected env."""
     project = load_project(options.path, config_file=options.config_file, posargs=options.posargs)
-    for warning in project.core.warnings if notify else ():
-        notify(f"warning: {warning}\n")
+    if notify is not None:
+        for warning in project.core.warnings:
+            notify(f"warning: {warning}\n")
     specs = select_envs(project, options.selection)
     done: dict[str, EnvResult] = {}
     seconds: dict[str, float] = {}
@@ -172,10 +182,12 @@ def prepare_envs(
         )
     ready: list[EnvResult] = []
     hook = get_plugin_manager().hook
-    for env in rendered:
-        spec = env.rendered.locked.spec
+    for inputs in rendered:
+        spec = inputs.rendered.locked.spec
         if spec.key in outcome.failed:
-            done[spec.key] = EnvResult(spec=spec, status="error", reason=outcome.failed[spec.key], exit_code=1)
+            done[spec.key] = EnvResult(
+                spec=spec, status="error", reason=outcome.failed[spec.key], exit_code=1
+            )
             continue
         realised = outcome.realised[spec.key]
         if not realised.cached:
@@ -212,7 +224,7 @@ def run_session(options: RunOptions, *, events: Events, nix: NixBackend | None =
     start = time.monotonic()
     allow_commands()
     prepared = prepare_envs(options, nix=nix, notify=events.notify)
-    hash_seed = options.hash_seed or str(random.randint(1, 4294967295))  # noqa: S311 - not crypto, tox's range
+    hash_seed = options.hash_seed or str(random.randint(1, 4294967295))
     work_dir = prepared.project.core.root / ".nixtox"
 
     def run_one(ready: EnvResult) -> EnvResult:

@@ -48,7 +48,8 @@ def test_parallel_auto_keeps_at_most_one_env_per_core_running(tmp_path: Path) ->
     out = nixtox(root, "run", "-p", "auto", "--result-json", str(tmp_path / "r.json"))
     assert out.returncode == 0, out.stdout + out.stderr
     data = results(tmp_path / "r.json")
-    assert len(data) == 6 and all(e["result"]["success"] for e in data.values())
+    assert len(data) == 6
+    assert all(e["result"]["success"] for e in data.values())
     most = _most_at_once(_intervals(data))
     cores = os.cpu_count() or 1
     assert most <= cores
@@ -111,7 +112,8 @@ def test_ctrl_c_during_a_command_stops_it_and_the_next_run_works(tmp_path: Path)
     assert time.monotonic() - started < 20
     assert proc.returncode == 254, "".join(seen) + rest  # tox's -2
     # the interrupted python commands print their own KeyboardInterrupt; nixtox prints none
-    assert "INTERRUPTED" in rest and "nixtox/" not in rest
+    assert "INTERRUPTED" in rest
+    assert "nixtox/" not in rest
     for name in ("e1", "e2"):
         pid_path = Path(pidfile + name)
         if pid_path.exists():
@@ -124,7 +126,8 @@ def test_ctrl_c_during_a_command_stops_it_and_the_next_run_works(tmp_path: Path)
     assert {e["result"]["status"] for e in data.values()} == {"interrupted"}
     again = nixtox(root, "run", "-e", "e1")
     assert again.returncode == 0, again.stdout + again.stderr
-    assert "e1: OK" in again.stdout and "cached" in again.stdout
+    assert "e1: OK" in again.stdout
+    assert "cached" in again.stdout
 
 
 def test_ctrl_c_during_a_build_leaves_nothing_half_done(tmp_path: Path) -> None:

@@ -41,7 +41,9 @@ def nix_spy(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("fixture", ["setuptools_proj", "hatchling_proj", "flit_proj"])
-def test_backend_matrix_passes_on_two_interpreters_and_three_formats(tmp_path: Path, fixture: str, nix_spy: Path) -> None:
+def test_backend_matrix_passes_on_two_interpreters_and_three_formats(
+    tmp_path: Path, fixture: str, nix_spy: Path
+) -> None:
     root = make_project(tmp_path, fixture)
     out = nixtox(root, "run", "--result-json", str(root.parent / "r.json"))
     assert out.returncode == 0, out.stdout + out.stderr
@@ -49,7 +51,8 @@ def test_backend_matrix_passes_on_two_interpreters_and_three_formats(tmp_path: P
     assert sorted(envs) == sorted(f"({f}) py3{v}" for v in (11, 12) for f in ("sdist", "wheel", "editable"))
     for label, env in envs.items():
         assert env["result"]["success"], label
-        assert env["store_path"].startswith("/nix/store/") and Path(env["store_path"], "bin", "python").exists()
+        assert env["store_path"].startswith("/nix/store/")
+        assert Path(env["store_path"], "bin", "python").exists()
         assert env["python"]["version"].startswith("3.11" if "py311" in label else "3.12")
     assert "congratulations :)" in out.stdout
     # the warm run calls no Nix at all and reuses every store path
@@ -69,16 +72,16 @@ def test_source_edit_rebuilds_non_editable_envs_and_dep_change_one_env(tmp_path:
     init.write_text(init.read_text() + "\nEDITED = True\n")
     assert nixtox(root, "run", "--result-json", str(root.parent / "b.json")).returncode == 0
     after = {k: v["store_path"] for k, v in results(root.parent / "b.json").items()}
-    for label in before:
+    for label, path in before.items():
         if label.startswith("(editable)"):
-            assert after[label] == before[label], label
+            assert after[label] == path, label
         else:
-            assert after[label] != before[label], label
+            assert after[label] != path, label
     (root / "tox.ini").write_text(MATRIX_INI.replace("deps = pytest", "deps = pytest\n    py312: attrs"))
     assert nixtox(root, "run", "--result-json", str(root.parent / "c.json")).returncode == 0
     changed = {k: v["store_path"] for k, v in results(root.parent / "c.json").items()}
-    for label in after:
-        assert (changed[label] != after[label]) == ("py312" in label), label
+    for label, path in after.items():
+        assert (changed[label] != path) == ("py312" in label), label
 
 
 def test_sdist_missing_a_file_fails_in_sdist_env_and_passes_in_wheel_env(tmp_path: Path) -> None:
@@ -116,12 +119,21 @@ def test_pass_env_value_never_enters_the_store(tmp_path: Path) -> None:
     assert f"token {secret}" in out.stdout  # the command saw it
     env = results(root.parent / "r.json")["py312"]
     drv = env["drv_path"]
-    paths = set(subprocess.run(["nix-store", "-qR", drv], capture_output=True, text=True, check=True).stdout.split())
-    paths |= set(subprocess.run(["nix-store", "-qR", env["store_path"]], capture_output=True, text=True, check=True).stdout.split())
-    assert drv in paths and len(paths) > 5
+    paths = set(
+        subprocess.run(["nix-store", "-qR", drv], capture_output=True, text=True, check=True).stdout.split()
+    )
+    paths |= set(
+        subprocess.run(
+            ["nix-store", "-qR", env["store_path"]], capture_output=True, text=True, check=True
+        ).stdout.split()
+    )
+    assert drv in paths
+    assert len(paths) > 5
     # .nixtox holds the rendered expressions and state: the secret is not there either
     paths.add(str(root / ".nixtox"))
-    grep = subprocess.run(["grep", "-rlF", secret, *sorted(paths)], capture_output=True, text=True, check=False)
+    grep = subprocess.run(
+        ["grep", "-rlF", secret, *sorted(paths)], capture_output=True, text=True, check=False
+    )
     assert grep.stdout == "", f"secret found in: {grep.stdout}"
 
 
@@ -182,7 +194,8 @@ def test_hand_edited_lock_is_refused(tmp_path: Path) -> None:
     lock.write_text(text.replace(match.group(1), match.group(1)[::-1]))
     out = nixtox(root, "run")
     assert out.returncode == 1
-    assert "py312: ERROR" in out.stdout and "edited by hand" in out.stdout + out.stderr
+    assert "py312: ERROR" in out.stdout
+    assert "edited by hand" in out.stdout + out.stderr
     assert "Traceback" not in out.stdout + out.stderr
 
 
@@ -202,7 +215,9 @@ def test_lock_pin_that_does_not_match_the_download_is_a_hash_mismatch(tmp_path: 
     out = nixtox(root, "run")
     text = out.stdout + out.stderr
     assert out.returncode == 1, text
-    assert re.search(r"py312: .*hash mismatch for iniconfig-[^ ]+\.whl: nixtox\.lock pins sha256:0{64}", text), text
+    assert re.search(
+        r"py312: .*hash mismatch for iniconfig-[^ ]+\.whl: nixtox\.lock pins sha256:0{64}", text
+    ), text
     assert "Traceback" not in text
 
 

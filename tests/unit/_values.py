@@ -37,7 +37,13 @@ SDIST_ONLY = LockedDist(
     sha256="b" * 64,
     kind="sdist",
     build_requires=(
-        LockedDist("setuptools", "80.0", "setuptools-80.0-py3-none-any.whl", "https://example.invalid/s.whl", "c" * 64),
+        LockedDist(
+            "setuptools",
+            "80.0",
+            "setuptools-80.0-py3-none-any.whl",
+            "https://example.invalid/s.whl",
+            "c" * 64,
+        ),
     ),
 )
 
@@ -62,4 +68,6 @@ def spec(
 
 
 def locked(env: EnvSpec | None = None, *, dists: tuple[LockedDist, ...] = (ATTRS,)) -> LockedEnv:
-    return LockedEnv(spec=env or spec(), interpreter=PY312, dists=dists, build_dists=(HATCHLING,), lock_key="k")
+    return LockedEnv(
+        spec=env or spec(), interpreter=PY312, dists=dists, build_dists=(HATCHLING,), lock_key="k"
+    )

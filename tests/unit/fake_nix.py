@@ -11,7 +11,9 @@ from nixtox.nix import RealiseOutcome
 
 
 class FakeNix:
-    def __init__(self, store: Path, *, failing: set[str] = frozenset(), broken_eval: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+    def __init__(
+        self, store: Path, *, failing: set[str] = frozenset(), broken_eval: set[str] = frozenset()
+    ) -> None:  # type: ignore[assignment]
         self.store = store
         self.failing = set(failing)
         self.broken_eval = set(broken_eval)

@@ -94,7 +94,8 @@ def test_nix_options_carry_caches_keys_and_store() -> None:
     assert pairs["substituters"] == "file:///c"
     assert pairs["trusted-public-keys"] == "k-1:x"
     assert pairs["store"] == "/s"
-    assert "/opt/py" in pairs["sandbox-paths"] and "/usr" in pairs["sandbox-paths"]
+    assert "/opt/py" in pairs["sandbox-paths"]
+    assert "/usr" in pairs["sandbox-paths"]
     assert pairs["max-jobs"] == "2"
     # unreachable caches dropped by the caller
     assert to_nix_options(settings, NixOptions(), substituters=()).substituters == ()
@@ -132,10 +133,10 @@ def test_cache_table_conflicts_and_unknown_keys_are_errors(tmp_path: Path) -> No
 def test_push_target_errors_name_what_is_missing(tmp_path: Path) -> None:
     with pytest.raises(NixtoxError, match="nowhere to push"):
         push_target(resolve_settings({}, environ={}))
-    with pytest.raises(NixtoxError, match="no secret key to sign with.*nixtox cache keygen"):
+    with pytest.raises(NixtoxError, match=r"no secret key to sign with.*nixtox cache keygen"):
         push_target(resolve_settings({"push_to": "file:///c"}, environ={}))
     missing = resolve_settings({"push_to": "file:///c", "secret_key_file": tmp_path / "k.sec"}, environ={})
-    with pytest.raises(NixtoxError, match="k.sec \\(from config\\) does not exist"):
+    with pytest.raises(NixtoxError, match=r"k\.sec \(from config\) does not exist"):
         push_target(missing)
     (tmp_path / "k.sec").write_text("k-1:secret")
     assert push_target(missing) == ("file:///c", tmp_path / "k.sec")

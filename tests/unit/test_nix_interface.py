@@ -34,7 +34,8 @@ def test_default_substituter_is_replaced_by_the_configured_caches() -> None:
     assert _options(nix_options_argv(NixOptions()))["substituters"] == ""
     configured = NixOptions(substituters=("file:///cache",), trusted_public_keys=("k:1",))
     opts = _options(nix_options_argv(configured))
-    assert opts["substituters"] == "file:///cache" and opts["trusted-public-keys"] == "k:1"
+    assert opts["substituters"] == "file:///cache"
+    assert opts["trusted-public-keys"] == "k:1"
 
 
 @pytest.mark.parametrize("jobs", [1, 4, "auto"])

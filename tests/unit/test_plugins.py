@@ -20,7 +20,7 @@ PLUGINS = Path(__file__).resolve().parents[1] / "fixtures" / "plugins"
 @pytest.fixture
 def prebuilt_plugin() -> Iterator[None]:
     sys.path.insert(0, str(PLUGINS))
-    import nixtox_prebuilt  # noqa: PLC0415 - the plugin is a fixture module
+    import nixtox_prebuilt
 
     reset_plugin_manager()
     get_plugin_manager().register(nixtox_prebuilt)
@@ -43,4 +43,5 @@ def test_a_plugin_adds_a_format_that_renders(prebuilt_plugin: None, tmp_path: Pa
     assert "prebuilt" in package_formats()
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "demo"\nversion = "1"\n')
     text = render_env(locked(spec(fmt="prebuilt")), root=tmp_path, project_name="demo").text
-    assert '+ "/prebuilt"' in text and "++ [ package ]" in text
+    assert '+ "/prebuilt"' in text
+    assert "++ [ package ]" in text

@@ -46,7 +46,8 @@ def test_changed_deps_rebuild_only_that_env(project: Path, tmp_path: Path) -> No
     envs = _render(project, "py311") + _render(project, "py312", dists=(ATTRS, SDIST_ONLY))
     result = realise_envs(envs, work_dir=work, nix=nix)
     assert nix.calls[0] == "instantiate envs.py312"
-    assert result.realised["py311"].cached and not result.realised["py312"].cached
+    assert result.realised["py311"].cached
+    assert not result.realised["py312"].cached
 
 
 def test_recreate_forces_a_build(project: Path, tmp_path: Path) -> None:
@@ -65,20 +66,23 @@ def test_deleted_store_path_is_rebuilt(project: Path, tmp_path: Path) -> None:
     out.rmdir()
     nix.calls.clear()
     realise_envs(_render(project, "py312"), work_dir=work, nix=nix)
-    assert nix.calls and nix.calls[0].startswith("instantiate")
+    assert nix.calls
+    assert nix.calls[0].startswith("instantiate")
 
 
 def test_a_failing_build_fails_only_its_env(project: Path, tmp_path: Path) -> None:
     nix = FakeNix(tmp_path / "store", failing={"envs.py311"})
     result = realise_envs(_render(project, "py311", "py312"), work_dir=project / ".nixtox", nix=nix)
-    assert set(result.failed) == {"py311"} and "boom" in result.failed["py311"]
+    assert set(result.failed) == {"py311"}
+    assert "boom" in result.failed["py311"]
     assert set(result.realised) == {"py312"}
 
 
 def test_an_evaluation_error_is_attributed_to_its_env(project: Path, tmp_path: Path) -> None:
     nix = FakeNix(tmp_path / "store", broken_eval={"envs.py311"})
     result = realise_envs(_render(project, "py311", "py312"), work_dir=project / ".nixtox", nix=nix)
-    assert set(result.failed) == {"py311"} and "evaluation of envs.py311" in result.failed["py311"]
+    assert set(result.failed) == {"py311"}
+    assert "evaluation of envs.py311" in result.failed["py311"]
     assert set(result.realised) == {"py312"}
 
 

@@ -49,9 +49,9 @@ def test_source_edit_changes_fingerprint_of_wheel_not_editable(project: Path) ->
     assert render_env(locked(spec(fmt="wheel")), root=project, project_name="demo").rendered.fingerprint != (
         wheel.rendered.fingerprint
     )
-    assert render_env(locked(spec(fmt="editable")), root=project, project_name="demo").rendered.fingerprint == (
-        editable.rendered.fingerprint
-    )
+    assert render_env(
+        locked(spec(fmt="editable")), root=project, project_name="demo"
+    ).rendered.fingerprint == (editable.rendered.fingerprint)
 
 
 def test_metadata_edit_changes_editable_fingerprint(project: Path) -> None:
@@ -71,14 +71,17 @@ def test_ignored_directories_do_not_change_fingerprint(project: Path) -> None:
 
 def test_dependency_change_changes_fingerprint(project: Path) -> None:
     before = render_env(locked(), root=project, project_name="demo").rendered.fingerprint
-    after = render_env(locked(dists=(ATTRS, SDIST_ONLY)), root=project, project_name="demo").rendered.fingerprint
+    after = render_env(
+        locked(dists=(ATTRS, SDIST_ONLY)), root=project, project_name="demo"
+    ).rendered.fingerprint
     assert before != after
 
 
 @pytest.mark.parametrize("value", ['a"b', "${x}", "back\\slash", "new\nline", "plain"])
 def test_nix_string_escapes(value: str) -> None:
     literal = nix_string(value)
-    assert literal.startswith('"') and literal.endswith('"')
+    assert literal.startswith('"')
+    assert literal.endswith('"')
     assert "${" not in literal.replace("\\${", "")
     assert re.search(r'(?<!\\)"', literal[1:-1]) is None
 

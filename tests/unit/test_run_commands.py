@@ -18,7 +18,9 @@ def store(tmp_path: Path) -> Path:
     env = tmp_path / "env"
     (env / "bin").mkdir(parents=True)
     script = env / "bin" / "say"
-    script.write_text(f"#!{sys.executable}\nimport sys, os\nprint(' '.join(sys.argv[1:]))\nsys.exit(int(os.environ.get('SAY_EXIT', '0')))\n")
+    script.write_text(
+        f"#!{sys.executable}\nimport sys, os\nprint(' '.join(sys.argv[1:]))\nsys.exit(int(os.environ.get('SAY_EXIT', '0')))\n"
+    )
     script.chmod(0o755)
     fail = env / "bin" / "fail"
     fail.write_text("#!/bin/sh\necho failing\nexit 3\n")
@@ -28,7 +30,13 @@ def store(tmp_path: Path) -> Path:
 
 def _run(store: Path, tmp_path: Path, **kwargs: object) -> list[tuple[str, str, int]]:
     env_spec = spec(**kwargs)  # type: ignore[arg-type]
-    environ = command_environ(env_spec, store_path=store, env_dir=tmp_path / "envdir", hash_seed="7", environ={"PATH": "/usr/bin:/bin"})
+    environ = command_environ(
+        env_spec,
+        store_path=store,
+        env_dir=tmp_path / "envdir",
+        hash_seed="7",
+        environ={"PATH": "/usr/bin:/bin"},
+    )
     lines: list[str] = []
     outcomes = run_commands(env_spec, environ=environ, store_path=store, cwd=tmp_path, sink=lines.append)
     return [(o.phase, " ".join(o.command.argv), o.exit_code) for o in outcomes]
@@ -39,17 +47,36 @@ def cmd(*argv: str, ignore: bool = False, invert: bool = False) -> Command:
 
 
 def test_runs_pre_main_post_in_order(store: Path, tmp_path: Path) -> None:
-    ran = _run(store, tmp_path, commands_pre=(cmd("say", "pre"),), commands=(cmd("say", "a"), cmd("say", "b")), commands_post=(cmd("say", "post"),))
-    assert ran == [("commands_pre", "say pre", 0), ("commands", "say a", 0), ("commands", "say b", 0), ("commands_post", "say post", 0)]
+    ran = _run(
+        store,
+        tmp_path,
+        commands_pre=(cmd("say", "pre"),),
+        commands=(cmd("say", "a"), cmd("say", "b")),
+        commands_post=(cmd("say", "post"),),
+    )
+    assert ran == [
+        ("commands_pre", "say pre", 0),
+        ("commands", "say a", 0),
+        ("commands", "say b", 0),
+        ("commands_post", "say post", 0),
+    ]
 
 
 def test_failure_stops_main_commands_but_post_still_runs(store: Path, tmp_path: Path) -> None:
-    ran = _run(store, tmp_path, commands=(cmd("fail"), cmd("say", "never")), commands_post=(cmd("say", "post"),))
+    ran = _run(
+        store, tmp_path, commands=(cmd("fail"), cmd("say", "never")), commands_post=(cmd("say", "post"),)
+    )
     assert ran == [("commands", "fail", 3), ("commands_post", "say post", 0)]
 
 
 def test_failed_pre_skips_main_commands(store: Path, tmp_path: Path) -> None:
-    ran = _run(store, tmp_path, commands_pre=(cmd("fail"),), commands=(cmd("say", "main"),), commands_post=(cmd("say", "post"),))
+    ran = _run(
+        store,
+        tmp_path,
+        commands_pre=(cmd("fail"),),
+        commands=(cmd("say", "main"),),
+        commands_post=(cmd("say", "post"),),
+    )
     assert [r[1] for r in ran] == ["fail", "say post"]
 
 
@@ -59,7 +86,9 @@ def test_ignore_errors_keeps_going(store: Path, tmp_path: Path) -> None:
 
 
 def test_dash_prefix_ignores_exit_code_and_bang_inverts(store: Path, tmp_path: Path) -> None:
-    ran = _run(store, tmp_path, commands=(cmd("fail", ignore=True), cmd("fail", invert=True), cmd("say", "end")))
+    ran = _run(
+        store, tmp_path, commands=(cmd("fail", ignore=True), cmd("fail", invert=True), cmd("say", "end"))
+    )
     assert [r[1] for r in ran] == ["fail", "fail", "say end"]
 
 
@@ -78,12 +107,20 @@ def test_program_outside_env_needs_allowlist(store: Path, tmp_path: Path) -> Non
 
 
 def test_missing_program_is_reported_not_raised(store: Path, tmp_path: Path) -> None:
-    assert _run(store, tmp_path, commands=(cmd("no-such-program-xyz"),)) == [("commands", "no-such-program-xyz", NOT_RUNNABLE)]
+    assert _run(store, tmp_path, commands=(cmd("no-such-program-xyz"),)) == [
+        ("commands", "no-such-program-xyz", NOT_RUNNABLE)
+    ]
 
 
 def test_environ_has_env_first_on_path_and_tox_variables(store: Path, tmp_path: Path) -> None:
     env_spec = spec(set_env=(("FOO", "bar"),))
-    environ = command_environ(env_spec, store_path=store, env_dir=tmp_path, hash_seed="42", environ={"PATH": "/bin", "HOME": "/h", "SECRET": "s"})
+    environ = command_environ(
+        env_spec,
+        store_path=store,
+        env_dir=tmp_path,
+        hash_seed="42",
+        environ={"PATH": "/bin", "HOME": "/h", "SECRET": "s"},
+    )
     assert environ["PATH"].split(":")[0] == str(store / "bin")
     assert environ["VIRTUAL_ENV"] == str(store)
     assert environ["NIXTOX_ENV_NAME"] == environ["TOX_ENV_NAME"] == "py312"
@@ -94,5 +131,13 @@ def test_environ_has_env_first_on_path_and_tox_variables(store: Path, tmp_path: 
 
 
 def test_pass_env_globs_are_case_insensitive(tmp_path: Path) -> None:
-    environ = command_environ(spec(pass_env=("MY_*",)), store_path=tmp_path, env_dir=tmp_path, hash_seed="1", environ={"my_token": "t", "MY_OTHER": "o", "NOPE": "n"})
-    assert environ["my_token"] == "t" and environ["MY_OTHER"] == "o" and "NOPE" not in environ
+    environ = command_environ(
+        spec(pass_env=("MY_*",)),
+        store_path=tmp_path,
+        env_dir=tmp_path,
+        hash_seed="1",
+        environ={"my_token": "t", "MY_OTHER": "o", "NOPE": "n"},
+    )
+    assert environ["my_token"] == "t"
+    assert environ["MY_OTHER"] == "o"
+    assert "NOPE" not in environ

@@ -51,7 +51,8 @@ def test_never_more_than_jobs_at_once(jobs: int) -> None:
     results = _run(specs, recorder, jobs)
     assert recorder.most <= jobs
     assert recorder.most == min(jobs, 6) or jobs == 1
-    assert all(r.status == "ok" for r in results.values()) and len(results) == 6
+    assert all(r.status == "ok" for r in results.values())
+    assert len(results) == 6
 
 
 def test_an_env_waits_for_its_dependencies() -> None:
@@ -64,7 +65,8 @@ def test_an_env_waits_for_its_dependencies() -> None:
 def test_dependents_run_even_when_a_dependency_failed() -> None:
     specs = [spec("cov", depends=("py*",)), spec("py311")]
     results = _run(specs, Recorder(fail={"py311"}), jobs=2)
-    assert results["cov"].status == "ok" and results["py311"].status == "fail"
+    assert results["cov"].status == "ok"
+    assert results["py311"].status == "fail"
 
 
 def test_cycles_are_an_error_naming_them() -> None:
@@ -88,7 +90,9 @@ def test_dependency_order_is_respected_for_any_acyclic_graph(data: st.DataObject
     count = data.draw(st.integers(1, 6))
     names = [f"e{i}" for i in range(count)]
     # only edges to earlier envs: acyclic by construction
-    depends = {n: tuple(data.draw(st.sets(st.sampled_from(names[:i]))) if i else ()) for i, n in enumerate(names)}
+    depends = {
+        n: tuple(data.draw(st.sets(st.sampled_from(names[:i]))) if i else ()) for i, n in enumerate(names)
+    }
     specs = [spec(n, depends=depends[n]) for n in reversed(names)]
     recorder = Recorder(pause=0)
     _run(specs, recorder, jobs=data.draw(st.integers(1, 3)))

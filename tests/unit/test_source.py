@@ -42,7 +42,7 @@ def test_included_files_follow_the_documented_filter(tree: Path) -> None:
 
 @pytest.mark.skipif(shutil.which("nix-instantiate") is None, reason="needs nix-instantiate")
 def test_included_files_equal_what_nix_copies(tree: Path) -> None:
-    expr = f'toString ((import {nix_path(nix_library_path())} {{ }}).projectSource {{ path = {nix_path(tree)}; }})'
+    expr = f"toString ((import {nix_path(nix_library_path())} {{ }}).projectSource {{ path = {nix_path(tree)}; }})"
     out = subprocess.run(
         ["nix-instantiate", "--eval", "--read-write-mode", "--expr", expr, *nix_options_argv(NixOptions())],
         capture_output=True, text=True, check=True,
@@ -82,9 +82,11 @@ def git_tree(tree: Path) -> Path:
 def test_in_a_git_checkout_ignored_files_never_count(git_tree: Path) -> None:
     tree = scan_source(git_tree)
     assert tree.files is not None
-    assert ".coverage" not in tree.files and "reports/junit.xml" not in tree.files
+    assert ".coverage" not in tree.files
+    assert "reports/junit.xml" not in tree.files
     assert "tests/test_x.py" in tree.files  # untracked but not ignored still counts
-    assert "src" in tree.dirs and "src/pkg" in tree.dirs
+    assert "src" in tree.dirs
+    assert "src/pkg" in tree.dirs
     before = tree.source_hash
     (git_tree / ".coverage").write_text("new data")
     (git_tree / "reports" / "junit.xml").write_text("<y/>")
@@ -105,5 +107,7 @@ def test_git_file_list_is_what_nix_copies(git_tree: Path) -> None:
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     store = Path(out.stdout.strip().strip('"'))
-    copied = sorted(os.path.relpath(os.path.join(d, f), store) for d, _, files in os.walk(store) for f in files)
+    copied = sorted(
+        os.path.relpath(os.path.join(d, f), store) for d, _, files in os.walk(store) for f in files
+    )
     assert copied == list(tree.files or ())

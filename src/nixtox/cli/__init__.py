@@ -24,7 +24,9 @@ def cli() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: returns the exit code instead of raising SystemExit."""
     try:
-        code = cli.main(args=list(argv) if argv is not None else None, prog_name="nixtox", standalone_mode=False)
+        code = cli.main(
+            args=list(argv) if argv is not None else None, prog_name="nixtox", standalone_mode=False
+        )
     except click.exceptions.Abort:
         click.echo("interrupted", err=True)
         return INTERRUPTED
@@ -40,38 +42,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code if isinstance(code, int) else 0
 
 
+# Commands live in one module each; they import this module's ``cli``/``INTERRUPTED``, so they are
+# imported (and registered) after both exist.
+from nixtox.cli.cache_cmd import cache  # noqa: E402
+from nixtox.cli.config_cmd import config_cmd  # noqa: E402
+from nixtox.cli.export_cmd import export_cmd  # noqa: E402
+from nixtox.cli.gc_cmd import gc  # noqa: E402
+from nixtox.cli.list_cmd import list_cmd  # noqa: E402
+from nixtox.cli.lock_cmd import lock_cmd  # noqa: E402
+from nixtox.cli.report_cmd import report_cmd  # noqa: E402
+from nixtox.cli.run_cmd import run, run_parallel  # noqa: E402
+from nixtox.cli.shell_cmd import shell_cmd  # noqa: E402
+
+_COMMANDS = (run, run_parallel, list_cmd, config_cmd, lock_cmd, shell_cmd, export_cmd, cache, report_cmd, gc)
+for _command in _COMMANDS:
+    cli.add_command(_command)
+cli.add_command(run, name="r")
+cli.add_command(run_parallel, name="p")
+cli.add_command(list_cmd, name="l")
+
+
+def _default_to_run(args: list[str]) -> list[str]:
+    """``nixtox`` and ``nixtox -e py312`` run, as ``tox`` and ``tox -e py312`` do."""
+    if not args:
+        return ["run"]
+    if args[0].startswith("-") and args[0] not in ("-h", "--help", "--version"):
+        return ["run", *args]
+    return args
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
-
-
-def _register() -> None:
-    from nixtox.cli.gc_cmd import gc
-    from nixtox.cli.report_cmd import report_cmd
-    from nixtox.cli.run_cmd import run, run_parallel
-
-    cli.add_command(run)
-    cli.add_command(run, name="r")
-    cli.add_command(run_parallel)
-    cli.add_command(run_parallel, name="p")
-    cli.add_command(gc)
-    from nixtox.cli.cache_cmd import cache
-
-    cli.add_command(cache)
-    from nixtox.cli.export_cmd import export_cmd
-    from nixtox.cli.shell_cmd import shell_cmd
-
-    cli.add_command(export_cmd)
-    cli.add_command(shell_cmd)
-    cli.add_command(report_cmd)
-
-
-_register()
-
-from nixtox.cli.config_cmd import config_cmd  # noqa: E402 - commands register after the group exists
-from nixtox.cli.list_cmd import list_cmd  # noqa: E402
-
-cli.add_command(list_cmd)
-cli.add_command(config_cmd)
-from nixtox.cli.lock_cmd import lock_cmd  # noqa: E402
-
-cli.add_command(lock_cmd)

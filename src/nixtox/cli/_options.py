@@ -17,15 +17,24 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def selection_options(func: F) -> F:
     decorators = [
-        click.option("-c", "--conf", "config_file", type=click.Path(path_type=Path), help="config file to use"),
+        click.option(
+            "-c", "--conf", "config_file", type=click.Path(path_type=Path), help="config file to use"
+        ),
         click.option("--root", "root", type=click.Path(path_type=Path, file_okay=False), help="project root"),
         click.option(
-            "-e", "--env", "env", metavar="ENVS",
+            "-e",
+            "--env",
+            "env",
+            metavar="ENVS",
             help="comma list of envs (braces allowed) or ALL; default: env_list; env TOX_ENV / NIXTOX_ENV",
         ),
         click.option("-m", "--label", "labels", multiple=True, metavar="LABEL", help="envs with this label"),
         click.option(
-            "-f", "--factor", "factors", multiple=True, metavar="FACTORS",
+            "-f",
+            "--factor",
+            "factors",
+            multiple=True,
+            metavar="FACTORS",
             help="envs with all these factors (space/dash separated); repeat to OR",
         ),
         click.option("--skip-env", "skip_env", help="regex of env names to skip; env TOX_SKIP_ENV"),

@@ -7,12 +7,11 @@ from pathlib import Path
 
 import click
 
+from nixtox.cli._options import echo_warnings, make_selection, selection_options
 from nixtox.config import load_project
 from nixtox.config._show import core_settings, env_settings, to_json, to_text
 from nixtox.model import EnvSpec
 from nixtox.select import select_envs
-
-from nixtox.cli._options import echo_warnings, make_selection, selection_options
 
 __all__ = ["config_cmd"]
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from nixtox.config import load_project
+from nixtox.render import write_default_nix
 from nixtox.state import State, locked_work_dir
 
 __all__ = ["gc"]
@@ -33,8 +34,6 @@ def gc(config_file: Path | None, root: Path | None, drop_all: bool) -> None:
             dropped.append(key)
         state.write()
         if (work_dir / "nix").is_dir():
-            from nixtox.render import write_default_nix
-
             write_default_nix(work_dir)
     for key in dropped:
         click.echo(f"dropped {key}")

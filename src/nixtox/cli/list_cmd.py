@@ -8,10 +8,9 @@ from pathlib import Path
 import click
 
 from nixtox.cli._options import echo_warnings, make_selection, selection_options
-
 from nixtox.config import load_project
-from nixtox.model import EnvSpec, Project
-from nixtox.select import Selection, select_envs
+from nixtox.model import EnvSpec
+from nixtox.select import select_envs
 
 __all__ = ["list_cmd", "selection_options"]
 

@@ -11,8 +11,8 @@ import click
 
 from nixtox.cli import INTERRUPTED
 from nixtox.cli._display import Display
-from nixtox.cli._options import echo_warnings, make_selection, selection_options
-from nixtox.report import exit_code, result_json, summary_lines
+from nixtox.cli._options import make_selection, selection_options
+from nixtox.report import exit_code, junit_xml, result_json, summary_lines, write_html
 from nixtox.session import RunOptions, SessionInterrupted, run_session
 
 __all__ = ["run", "run_parallel"]
@@ -39,10 +39,26 @@ def _options(func: Callable[..., None]) -> Callable[..., None]:
 
 _OPTIONS = [
     click.option("-r", "--recreate", is_flag=True, help="rebuild the envs even when up to date"),
-    click.option("--locked", is_flag=True, help="fail when nixtox.lock is missing or stale instead of relocking"),
     click.option(
-        "--result-json", "result_json_path", type=click.Path(path_type=Path, dir_okay=False),
+        "--locked", is_flag=True, help="fail when nixtox.lock is missing or stale instead of relocking"
+    ),
+    click.option(
+        "--result-json",
+        "result_json_path",
+        type=click.Path(path_type=Path, dir_okay=False),
         help="write results as JSON (tox's schema plus store paths)",
+    ),
+    click.option(
+        "--junit",
+        "junit_path",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="write JUnit XML: one testsuite per env (merging the test runner's own JUnit files)",
+    ),
+    click.option(
+        "--html",
+        "html_path",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="write the results as a self-contained HTML matrix page",
     ),
     click.option("--hashseed", help="PYTHONHASHSEED for commands (default: random, as tox)"),
     click.option("-o", "--live", is_flag=True, help="with -p: stream output, each line prefixed by its env"),
@@ -59,7 +75,7 @@ def _command(name: str, default_parallel: str, doc: str) -> click.Command:
         help="envs at once: 0 (one at a time), N, or auto (one per core)",
     )  # fmt: skip
     @click.pass_context
-    def command(ctx: click.Context, **kwargs: Any) -> None:
+    def command(ctx: click.Context, /, **kwargs: Any) -> None:
         _run(ctx, **kwargs)
 
     return command
@@ -77,6 +93,7 @@ run_parallel = _command(
 
 def _run(
     ctx: click.Context,
+    *,
     config_file: Path | None,
     root: Path | None,
     env: str | None,
@@ -86,6 +103,8 @@ def _run(
     recreate: bool,
     locked: bool,
     result_json_path: Path | None,
+    junit_path: Path | None,
+    html_path: Path | None,
     hashseed: str | None,
     parallel: str,
     live: bool,
@@ -115,7 +134,12 @@ def _run(
         display.close()
     for text, colour in summary_lines(session.results, session.seconds):
         click.secho(text, fg=colour)
-    if result_json_path is not None:
+    if result_json_path or junit_path or html_path:
         data = result_json(session.results, seconds=session.seconds, exit_code=code)
-        result_json_path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        if result_json_path:
+            result_json_path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        if junit_path:
+            junit_path.write_bytes(junit_xml(data))
+        if html_path:
+            write_html(data, html_path)
     ctx.exit(code)

@@ -49,7 +49,7 @@ class PackageFormat:
 def _build_dist(nix_format: str) -> Callable[[PackageContext], str]:
     def render(ctx: PackageContext) -> str:
         return (
-            f"lib.buildDist {{ pname = {ctx.pname}; src = {ctx.source}; format = \"{nix_format}\";"
+            f'lib.buildDist {{ pname = {ctx.pname}; src = {ctx.source}; format = "{nix_format}";'
             f" python = {ctx.python}; buildRequires = {ctx.build_requires};"
             f" configSettings = {ctx.config_settings}; }}"
         )
@@ -59,7 +59,7 @@ def _build_dist(nix_format: str) -> Callable[[PackageContext], str]:
 
 def _editable(ctx: PackageContext) -> str:
     return (
-        f"lib.buildDist {{ pname = {ctx.pname}; src = null; format = \"editable\";"
+        f'lib.buildDist {{ pname = {ctx.pname}; src = null; format = "editable";'
         f" python = {ctx.python}; buildRequires = {ctx.build_requires};"
         f" configSettings = {ctx.config_settings}; projectRoot = {ctx.project_root};"
         f" metadataHash = {ctx.metadata_hash}; }}"

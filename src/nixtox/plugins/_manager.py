@@ -35,7 +35,10 @@ def _entry_points_declared(group: str) -> bool:
         base = Path(entry or ".")
         if not base.is_dir():
             continue
-        for declared in (*base.glob("*.dist-info/entry_points.txt"), *base.glob("*.egg-info/entry_points.txt")):
+        for declared in (
+            *base.glob("*.dist-info/entry_points.txt"),
+            *base.glob("*.egg-info/entry_points.txt"),
+        ):
             try:
                 if needle in declared.read_text(encoding="utf-8", errors="replace"):
                     return True

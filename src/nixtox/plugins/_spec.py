@@ -21,7 +21,7 @@ def nixtox_package_formats() -> Sequence[PackageFormat]:  # type: ignore[empty-b
 
 
 @hookspec(firstresult=True)
-def nixtox_env_render(spec: EnvSpec, default: str) -> str | None:  # type: ignore[empty-body]
+def nixtox_env_render(spec: EnvSpec, default: str) -> str | None:
     """Return a replacement for the rendered Nix file of one env (``default``), or None to keep it."""
 
 

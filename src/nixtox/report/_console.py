@@ -25,7 +25,10 @@ def _line(result: EnvResult) -> tuple[str, str]:
         return f"  {result.spec.label}: FAIL code {result.exit_code} {timing}", "red"
     if result.status == "interrupted":
         return f"  {result.spec.label}: INTERRUPTED {timing}", "red"
-    return f"  {result.spec.label}: ERROR ({result.reason.splitlines()[0] if result.reason else 'error'})", "red"
+    return (
+        f"  {result.spec.label}: ERROR ({result.reason.splitlines()[0] if result.reason else 'error'})",
+        "red",
+    )
 
 
 def summary_lines(results: Sequence[EnvResult], seconds: float) -> list[tuple[str, str]]:

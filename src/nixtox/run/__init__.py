@@ -7,8 +7,8 @@ from pathlib import Path
 
 from nixtox.model import EnvResult, RealisedEnv
 from nixtox.run._commands import OutputSink, allow_commands, run_commands, stop_all_processes
-from nixtox.run._schedule import dependency_order, schedule
 from nixtox.run._environ import DEFAULT_PASS_ENV, command_environ
+from nixtox.run._schedule import dependency_order, schedule
 
 __all__ = [
     "DEFAULT_PASS_ENV",
@@ -28,9 +28,7 @@ def run_env(
     spec = realised.rendered.locked.spec
     env_dir = work_dir / "envs" / spec.key
     env_dir.mkdir(parents=True, exist_ok=True)
-    environ = command_environ(
-        spec, store_path=realised.store_path, env_dir=env_dir, hash_seed=hash_seed
-    )
+    environ = command_environ(spec, store_path=realised.store_path, env_dir=env_dir, hash_seed=hash_seed)
     start = time.monotonic()
     outcomes = run_commands(
         spec, environ=environ, store_path=realised.store_path, cwd=spec.config.change_dir, sink=sink

@@ -143,9 +143,7 @@ def run_commands(
         for command in commands:
             if _INTERRUPTED.is_set():
                 return False
-            outcome = _run_one(
-                command, name, cwd=cwd, environ=environ, spec=spec, env_bin=env_bin, sink=sink
-            )
+            outcome = _run_one(command, name, cwd=cwd, environ=environ, spec=spec, env_bin=env_bin, sink=sink)
             outcomes.append(outcome)
             if not outcome.ok:
                 ok = False

@@ -106,23 +106,34 @@ def schedule(
             results[spec.key] = replace(runnable[spec.key], status="skip", reason="not run: --fail-fast")
             on_done(results[spec.key])
     except KeyboardInterrupt:
-        stop_all_processes()
-        now = time.monotonic()
-        for future, spec in running.items():
-            try:
-                result = future.result(timeout=10)
-                result = replace(result, status="interrupted", exit_code=-2)
-            except Exception:  # noqa: BLE001 - the env was torn down mid-command
-                result = replace(
-                    runnable[spec.key], status="interrupted", exit_code=-2,
-                    command_seconds=now - started[spec.key],
-                )  # fmt: skip
-            results[spec.key] = result
-            on_done(result)
-        for spec in waiting:
-            results[spec.key] = replace(runnable[spec.key], status="interrupted", reason="not started", exit_code=-2)
-            on_done(results[spec.key])
+        _interrupted(running, waiting, runnable, started, results=results, on_done=on_done)
         raise
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
     return results
+
+
+def _interrupted(
+    running: Mapping[Future[EnvResult], EnvSpec],
+    waiting: Sequence[EnvSpec],
+    runnable: Mapping[str, EnvResult],
+    started: Mapping[str, float],
+    *,
+    results: dict[str, EnvResult],
+    on_done: Callable[[EnvResult], None],
+) -> None:
+    """Ctrl-C: stop every command, then record running and waiting envs as interrupted."""
+    stop_all_processes()
+    now = time.monotonic()
+    for future, spec in running.items():
+        try:
+            result = replace(future.result(timeout=10), status="interrupted", exit_code=-2)
+        except Exception:  # the env was torn down mid-command
+            seconds = now - started[spec.key]
+            result = replace(runnable[spec.key], status="interrupted", exit_code=-2, command_seconds=seconds)
+        results[spec.key] = result
+        on_done(result)
+    for spec in waiting:
+        result = replace(runnable[spec.key], status="interrupted", reason="not started", exit_code=-2)
+        results[spec.key] = result
+        on_done(result)

@@ -1,0 +1,74 @@
+"""More of `nixtox run` end to end: nixpkgs interpreters, missing interpreters, --locked, gc."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.integration._nixtox import REPO, make_project, nixtox, results
+
+pytestmark = pytest.mark.nix
+
+NIXPKGS = REPO / "tests" / "fixtures" / "nixpkgs"
+
+
+def test_env_on_a_nixpkgs_interpreter(tmp_path: Path) -> None:
+    ini = (
+        f"[tox]\nenv_list = py312\ninterpreter_providers = nixpkgs\nnixpkgs = {NIXPKGS}\n"
+        "[testenv]\npackage_formats = wheel\ndeps = pytest\n"
+        "commands = python -c \"import sys, setuptools_proj; print('base', sys.base_prefix)\"\n"
+    )
+    root = make_project(tmp_path, "setuptools_proj", ini)
+    out = nixtox(root, "run", "--result-json", str(tmp_path / "r.json"))
+    assert out.returncode == 0, out.stdout + out.stderr
+    env = results(tmp_path / "r.json")["py312"]
+    assert env["python"]["provider"] == "nixpkgs"
+    assert env["python"]["executable"].startswith("/nix/store/")
+    rendered = (root / ".nixtox" / "nix" / "py312.nix").read_text()
+    assert ").python312; in" in rendered  # the interpreter is a nixpkgs derivation, a real Nix input
+
+
+def test_missing_interpreter_is_skipped_when_allowed(tmp_path: Path) -> None:
+    ini = (
+        "[tox]\nenv_list = py312, future\nskip_missing_interpreters = true\n"
+        "[testenv]\npackage_formats = skip\ncommands = python -c pass\n[testenv:future]\nbase_python = python3.99\n"
+    )
+    root = make_project(tmp_path, "setuptools_proj", ini)
+    out = nixtox(root, "run")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "future: SKIP" in out.stdout
+    assert "py312: OK" in out.stdout
+    assert "python3.99" in out.stdout + out.stderr  # says what it looked for
+
+
+def test_locked_refuses_a_missing_or_stale_lock_and_accepts_a_current_one(tmp_path: Path) -> None:
+    ini = "[tox]\nenv_list = py312\n[testenv]\npackage_formats = skip\ndeps = iniconfig\ncommands = python -c pass\n"
+    root = make_project(tmp_path, "setuptools_proj", ini)
+    out = nixtox(root, "run", "--locked")
+    assert out.returncode == 1
+    assert "nixtox lock" in out.stdout + out.stderr
+    assert not (root / "nixtox.lock").exists()  # --locked writes nothing
+    assert nixtox(root, "lock").returncode == 0
+    assert nixtox(root, "run", "--locked").returncode == 0
+    (root / "tox.ini").write_text(ini.replace("deps = iniconfig", "deps = iniconfig\n    attrs"))
+    stale = nixtox(root, "run", "--locked")
+    assert stale.returncode == 1
+    assert "stale" in stale.stdout + stale.stderr
+
+
+def test_gc_drops_roots_of_envs_no_longer_configured(tmp_path: Path) -> None:
+    ini = "[tox]\nenv_list = a, b\n[testenv]\npackage_formats = skip\nbase_python = python3.12\ncommands = python -c pass\n"
+    root = make_project(tmp_path, "setuptools_proj", ini)
+    assert nixtox(root, "run").returncode == 0
+    roots = root / ".nixtox" / "gcroots"
+    assert sorted(p.name for p in roots.iterdir()) == ["a", "b"]
+    (root / "tox.ini").write_text(ini.replace("env_list = a, b", "env_list = a"))
+    out = nixtox(root, "gc")
+    assert out.returncode == 0, out.stderr
+    assert sorted(p.name for p in roots.iterdir()) == ["a"]
+    assert "dropped b" in out.stdout
+    again = nixtox(root, "run")
+    assert again.returncode == 0
+    assert "a: OK" in again.stdout
+    assert "cached" in again.stdout

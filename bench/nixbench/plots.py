@@ -10,6 +10,15 @@ import json
 import sys
 from pathlib import Path
 
+#: one colour per tool in every plot
+COLOURS = {
+    "nixtox": "tab:blue",
+    "nixtox (wheels in store)": "tab:cyan",
+    "tox": "tab:green",
+    "tox-uv": "tab:red",
+    "nox": "tab:orange",
+}
+
 
 def series(results: dict, family: str) -> dict[tuple[str, bool], list[tuple[int, float]]]:
     """(tool, parallel) -> [(envs, median seconds)] sorted by size, for one family of the pyproj project."""
@@ -44,6 +53,7 @@ def main(argv: list[str]) -> int:
                 xs,
                 ys,
                 marker="o",
+                color=COLOURS.get(tool),
                 linestyle="--" if parallel else "-",
                 label=f"{tool}{' -p auto' if parallel else ''}",
             )

@@ -6,8 +6,9 @@ import os
 import shutil
 import signal
 import subprocess
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,8 +51,9 @@ def run_process(
     env: Mapping[str, str] | None = None,
     input_text: str | None = None,
     check_program: bool = True,
+    on_stderr_line: Callable[[str], None] | None = None,
 ) -> ProcessOutcome:
-    """Run ``argv`` to completion with output captured."""
+    """Run ``argv`` to completion with output captured; ``on_stderr_line`` sees stderr as it comes."""
     args = list(argv)
     if check_program:
         args[0] = find_program(args[0], (env or os.environ).get("PATH"))
@@ -67,11 +69,30 @@ def run_process(
         errors="replace",
     ) as proc:
         try:
-            stdout, stderr = proc.communicate(input_text)
+            if on_stderr_line is None:
+                stdout, stderr = proc.communicate(input_text)
+            else:
+                stdout, stderr = _follow_stderr(proc, on_stderr_line)
         except KeyboardInterrupt:
             _interrupt(proc)
             raise
     return ProcessOutcome(tuple(args), proc.returncode, stdout, stderr, time.monotonic() - start)
+
+
+def _follow_stderr(proc: subprocess.Popen[str], on_line: Callable[[str], None]) -> tuple[str, str]:
+    """Read stdout in a thread while handing each stderr line to ``on_line``."""
+    out: list[str] = []
+    assert proc.stdout is not None
+    assert proc.stderr is not None
+    reader = threading.Thread(target=lambda: out.append(proc.stdout.read() if proc.stdout else ""))
+    reader.start()
+    lines: list[str] = []
+    for line in proc.stderr:
+        lines.append(line)
+        on_line(line)
+    reader.join()
+    proc.wait()
+    return "".join(out), "".join(lines)
 
 
 def _interrupt(proc: subprocess.Popen[str]) -> None:

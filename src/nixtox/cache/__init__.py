@@ -171,7 +171,7 @@ def open_cache(
     options = to_nix_options(
         settings, base, substituters=reachable, interpreter_prefixes=interpreter_prefixes(locked)
     )
-    return CacheSession(settings, RealCacheNix(options), notify)
+    return CacheSession(settings, RealCacheNix(options, progress=notify), notify)
 
 
 class PlanOnlyNix(CacheReportingNix):

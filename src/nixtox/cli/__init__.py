@@ -44,32 +44,23 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 # Commands live in one module each; they import this module's ``cli``/``INTERRUPTED``, so they are
 # imported (and registered) after both exist.
-from nixtox.cli.cache_cmd import cache  # noqa: E402
-from nixtox.cli.config_cmd import config_cmd  # noqa: E402
-from nixtox.cli.export_cmd import export_cmd  # noqa: E402
-from nixtox.cli.gc_cmd import gc  # noqa: E402
-from nixtox.cli.list_cmd import list_cmd  # noqa: E402
-from nixtox.cli.lock_cmd import lock_cmd  # noqa: E402
-from nixtox.cli.report_cmd import report_cmd  # noqa: E402
-from nixtox.cli.run_cmd import run, run_parallel  # noqa: E402
-from nixtox.cli.shell_cmd import shell_cmd  # noqa: E402
+# (aliases keep the submodule attributes, e.g. ``nixtox.cli.shell_cmd``, pointing at the modules)
+from nixtox.cli.cache_cmd import cache as _cache  # noqa: E402
+from nixtox.cli.config_cmd import config_cmd as _config  # noqa: E402
+from nixtox.cli.export_cmd import export_cmd as _export  # noqa: E402
+from nixtox.cli.gc_cmd import gc as _gc  # noqa: E402
+from nixtox.cli.list_cmd import list_cmd as _list  # noqa: E402
+from nixtox.cli.lock_cmd import lock_cmd as _lock  # noqa: E402
+from nixtox.cli.report_cmd import report_cmd as _report  # noqa: E402
+from nixtox.cli.run_cmd import run as _run  # noqa: E402
+from nixtox.cli.run_cmd import run_parallel as _run_parallel  # noqa: E402
+from nixtox.cli.shell_cmd import shell_cmd as _shell  # noqa: E402
 
-_COMMANDS = (run, run_parallel, list_cmd, config_cmd, lock_cmd, shell_cmd, export_cmd, cache, report_cmd, gc)
-for _command in _COMMANDS:
+for _command in (_run, _run_parallel, _list, _config, _lock, _shell, _export, _cache, _report, _gc):
     cli.add_command(_command)
-cli.add_command(run, name="r")
-cli.add_command(run_parallel, name="p")
-cli.add_command(list_cmd, name="l")
-
-
-def _default_to_run(args: list[str]) -> list[str]:
-    """``nixtox`` and ``nixtox -e py312`` run, as ``tox`` and ``tox -e py312`` do."""
-    if not args:
-        return ["run"]
-    if args[0].startswith("-") and args[0] not in ("-h", "--help", "--version"):
-        return ["run", *args]
-    return args
-
+cli.add_command(_run, name="r")
+cli.add_command(_run_parallel, name="p")
+cli.add_command(_list, name="l")
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

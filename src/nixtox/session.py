@@ -6,15 +6,15 @@ Every stage takes and returns plain values; a user-facing error in one env becom
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from nixtox.cache import CacheOverrides, open_cache
 from nixtox.config import load_project
 from nixtox.errors import InterpreterNotFound, NixtoxError
 from nixtox.interpreters import resolve_interpreter
@@ -29,6 +29,9 @@ from nixtox.run import OutputSink, allow_commands, run_env, schedule
 from nixtox.select import Selection, select_envs
 from nixtox.source import scan_source
 from nixtox.state import locked_work_dir
+
+if TYPE_CHECKING:
+    from nixtox.cache import CacheOverrides, CacheSession
 
 __all__ = [
     "Events",
@@ -167,15 +170,23 @@ def prepare_envs(
             done[env.spec.key] = EnvResult(spec=env.spec, status="error", reason=exc.message, exit_code=1)
         seconds[env.spec.key] += time.monotonic() - start
     work_dir = project.core.root / ".nixtox"
-    cache = open_cache(
-        project.core.extra, _build_slots(options), overrides=options.cache, locked=locked, notify=notify,
-        push=options.push,
-    )  # fmt: skip
+
+    @functools.cache
+    def cache() -> CacheSession:
+        from nixtox.cache import open_cache  # noqa: PLC0415 - a warm run needs neither Nix nor caches
+
+        return open_cache(
+            project.core.extra, _build_slots(options), overrides=options.cache, locked=locked,
+            notify=notify, push=options.push,
+        )  # fmt: skip
+
+    if options.push:
+        cache()  # a missing secret key or push target fails before anything builds
     with locked_work_dir(work_dir):
         outcome = realise_envs(
             rendered,
             work_dir=work_dir,
-            nix=nix or cache.reporting,
+            nix=nix or _OnFirstUse(lambda: cache().reporting),
             recreate=options.recreate,
             shared_files={"source-files.nix": source_files_nix(tree)} if tree.files is not None else None,
             notify=notify,
@@ -195,8 +206,18 @@ def prepare_envs(
         setup = seconds[spec.key] + realised.setup_seconds
         ready.append(EnvResult(spec=spec, status="ready", realised=realised, setup_seconds=setup))
     if options.push and ready:
-        cache.push([r.realised for r in ready if r.realised is not None])
+        cache().push([r.realised for r in ready if r.realised is not None])
     return Prepared(project, tuple(specs), tuple(ready), done)
+
+
+class _OnFirstUse:
+    """A NixBackend created on first use: the fingerprint fast path never touches Nix or the caches."""
+
+    def __init__(self, make: Callable[[], NixBackend]) -> None:
+        self._make = make
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._make(), name)
 
 
 class Events(Protocol):

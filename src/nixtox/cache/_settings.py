@@ -8,8 +8,6 @@ remembers where it came from so ``nixtox cache`` commands can say it.
 from __future__ import annotations
 
 import os
-import urllib.error
-import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -170,6 +168,9 @@ def probe_substituter(url: str, *, timeout: float = 5.0) -> str | None:  # noqa:
             return f"{directory} holds no nix-cache-info (nothing was ever pushed there)"
         return None
     if scheme in ("http", "https"):
+        import urllib.error  # noqa: PLC0415 - only when an http cache is configured
+        import urllib.request  # noqa: PLC0415
+
         info = url.split("?", 1)[0].rstrip("/") + "/nix-cache-info"
         try:
             with urllib.request.urlopen(info, timeout=timeout) as response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Sequence
 
@@ -15,7 +16,39 @@ __all__ = ["INTERRUPTED", "cli", "main"]
 INTERRUPTED = -2
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+#: command name -> (module, attribute); modules are imported only when their command runs, so
+#: ``nixtox run`` does not pay for the cache, export or report machinery (the warm path is imports).
+_COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("run_cmd", "run"),
+    "r": ("run_cmd", "run"),
+    "run-parallel": ("run_cmd", "run_parallel"),
+    "p": ("run_cmd", "run_parallel"),
+    "list": ("list_cmd", "list_cmd"),
+    "l": ("list_cmd", "list_cmd"),
+    "config": ("config_cmd", "config_cmd"),
+    "lock": ("lock_cmd", "lock_cmd"),
+    "shell": ("shell_cmd", "shell_cmd"),
+    "export": ("export_cmd", "export_cmd"),
+    "cache": ("cache_cmd", "cache"),
+    "report": ("report_cmd", "report_cmd"),
+    "gc": ("gc_cmd", "gc"),
+}
+
+
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        found = _COMMANDS.get(cmd_name)
+        if found is None:
+            return None
+        module = importlib.import_module(f"nixtox.cli.{found[0]}")
+        command: click.Command = getattr(module, found[1])
+        return command
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="nixtox")
 def cli() -> None:
     """tox-compatible test environments, built by Nix."""
@@ -23,10 +56,9 @@ def cli() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: returns the exit code instead of raising SystemExit."""
+    args = list(sys.argv[1:] if argv is None else argv)
     try:
-        code = cli.main(
-            args=list(argv) if argv is not None else None, prog_name="nixtox", standalone_mode=False
-        )
+        code = cli.main(args=_default_to_run(args), prog_name="nixtox", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("interrupted", err=True)
         return INTERRUPTED
@@ -42,25 +74,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code if isinstance(code, int) else 0
 
 
-# Commands live in one module each; they import this module's ``cli``/``INTERRUPTED``, so they are
-# imported (and registered) after both exist.
-# (aliases keep the submodule attributes, e.g. ``nixtox.cli.shell_cmd``, pointing at the modules)
-from nixtox.cli.cache_cmd import cache as _cache  # noqa: E402
-from nixtox.cli.config_cmd import config_cmd as _config  # noqa: E402
-from nixtox.cli.export_cmd import export_cmd as _export  # noqa: E402
-from nixtox.cli.gc_cmd import gc as _gc  # noqa: E402
-from nixtox.cli.list_cmd import list_cmd as _list  # noqa: E402
-from nixtox.cli.lock_cmd import lock_cmd as _lock  # noqa: E402
-from nixtox.cli.report_cmd import report_cmd as _report  # noqa: E402
-from nixtox.cli.run_cmd import run as _run  # noqa: E402
-from nixtox.cli.run_cmd import run_parallel as _run_parallel  # noqa: E402
-from nixtox.cli.shell_cmd import shell_cmd as _shell  # noqa: E402
+def _default_to_run(args: list[str]) -> list[str]:
+    """``nixtox`` and ``nixtox -e py312`` run, as ``tox`` and ``tox -e py312`` do."""
+    if not args:
+        return ["run"]
+    if args[0].startswith("-") and args[0] not in ("-h", "--help", "--version"):
+        return ["run", *args]
+    return args
 
-for _command in (_run, _run_parallel, _list, _config, _lock, _shell, _export, _cache, _report, _gc):
-    cli.add_command(_command)
-cli.add_command(_run, name="r")
-cli.add_command(_run_parallel, name="p")
-cli.add_command(_list, name="l")
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

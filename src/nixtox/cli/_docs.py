@@ -16,15 +16,19 @@ def render() -> str:
     ]
     ctx = click.Context(cli, info_name="nixtox")
     assert isinstance(cli, click.Group)
-    seen: set[int] = set()
-    for name in sorted(cli.list_commands(ctx)):
+    names: dict[int, list[str]] = {}
+    commands: dict[int, click.Command] = {}
+    for name in cli.list_commands(ctx):
         command = cli.get_command(ctx, name)
-        if command is None or id(command) in seen:
-            continue
-        seen.add(id(command))
-        aliases = [n for n in cli.list_commands(ctx) if n != name and cli.get_command(ctx, n) is command]
-        sub = click.Context(command, info_name=f"nixtox {name}", terminal_width=100, max_content_width=100)
-        lines += [f"## nixtox {name}", ""]
+        if command is not None:
+            names.setdefault(id(command), []).append(name)
+            commands[id(command)] = command
+    # a command is documented under its longest name; the short ones are its aliases
+    for primary, key in sorted((max(n, key=len), key) for key, n in names.items()):
+        command = commands[key]
+        aliases = sorted(n for n in names[key] if n != primary)
+        sub = click.Context(command, info_name=f"nixtox {primary}", terminal_width=100, max_content_width=100)
+        lines += [f"## nixtox {primary}", ""]
         if aliases:
             lines += [f"Alias: {', '.join(f'`nixtox {a}`' for a in aliases)}", ""]
         lines += ["```text", command.get_help(sub).rstrip(), "```", ""]

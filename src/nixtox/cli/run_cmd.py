@@ -9,10 +9,11 @@ from typing import Any
 
 import click
 
+from nixtox import report
 from nixtox.cli import INTERRUPTED
 from nixtox.cli._display import Display
 from nixtox.cli._options import make_selection, selection_options
-from nixtox.report import exit_code, junit_xml, result_json, summary_lines, write_html
+from nixtox.report import exit_code, result_json, summary_lines
 from nixtox.session import RunOptions, SessionInterrupted, run_session
 
 __all__ = ["run", "run_parallel"]
@@ -139,7 +140,7 @@ def _run(
         if result_json_path:
             result_json_path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
         if junit_path:
-            junit_path.write_bytes(junit_xml(data))
+            junit_path.write_bytes(report.junit_xml(data))
         if html_path:
-            write_html(data, html_path)
+            report.write_html(data, html_path)
     ctx.exit(code)

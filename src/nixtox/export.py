@@ -28,10 +28,9 @@ from nixtox.config import load_project
 from nixtox.errors import NixtoxError
 from nixtox.model import Command, EnvResult, EnvSpec, LockedEnv, Project
 from nixtox.pyproject import read_pyproject
-from nixtox.render import nix_library_path, nix_string, render_env
-from nixtox.render._render import _jinja, python_expr, source_expr
+from nixtox.render import nix_library_path, nix_string, python_expr, render_env, source_expr, template_env
 from nixtox.select import Selection, select_envs
-from nixtox.session import _lock_all
+from nixtox.session import lock_selected
 from nixtox.source import SourceTree, scan_source
 
 __all__ = ["DEFAULT_OUTPUT", "LIBRARY_DIR", "ExportOptions", "ExportResult", "export_envs"]
@@ -238,7 +237,7 @@ def render_export(
         for key in fallbacks
     ]
     text = (
-        _jinja()
+        template_env()
         .get_template("export.nix.j2")
         .render(
             version=__version__,
@@ -264,7 +263,7 @@ def export_envs(options: ExportOptions) -> ExportResult:
         raise ExportError(msg)
     specs = select_envs(project, options.selection)
     done: dict[str, EnvResult] = {}
-    locked = _lock_all(project, specs, done, {}, locked=options.locked)
+    locked = lock_selected(project, specs, done, {}, locked=options.locked)
     skipped = _check_failures(done)
     if not locked:
         msg = "nothing to export: every selected env was skipped"

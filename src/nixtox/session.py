@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from nixtox.config import load_project
 from nixtox.errors import InterpreterNotFound, NixtoxError
-from nixtox.interpreters import resolve_interpreter
+from nixtox.interpreters import env_interpreters
 from nixtox.lock import LOCK_FILE_NAME, Locker, LockFile, default_engine, effective_index_url, lock_env
 from nixtox.model import EnvResult, EnvSpec, Interpreter, LockedEnv, Project
 from nixtox.nix import NixBackend, NixOptions
@@ -39,6 +39,7 @@ __all__ = [
     "SessionInterrupted",
     "SessionResult",
     "jobs_for",
+    "lock_selected",
     "prepare_envs",
     "run_session",
 ]
@@ -80,21 +81,7 @@ class Prepared:
     done: dict[str, EnvResult]
 
 
-def _resolve(
-    project: Project, spec: EnvSpec, cache: dict[str | None, Interpreter]
-) -> tuple[Interpreter, Interpreter | None]:
-    def one(request: str | None) -> Interpreter:
-        if request not in cache:
-            cache[request] = resolve_interpreter(request, project.core, env_name=spec.label)
-        return cache[request]
-
-    build_request = spec.config.build_interpreter or (
-        spec.packagedef.build_interpreter if spec.packagedef else None
-    )
-    return one(spec.python), (one(build_request) if build_request else None)
-
-
-def _lock_all(
+def lock_selected(
     project: Project,
     specs: Sequence[EnvSpec],
     done: dict[str, EnvResult],
@@ -102,7 +89,9 @@ def _lock_all(
     *,
     locked: bool,
 ) -> list[LockedEnv]:
-    """Resolve each env's interpreter and lock it; a failing env gets its result, the others go on."""
+    """Resolve each env's interpreter and lock it (reusing current nixtox.lock entries, writing the file
+    when an entry changed unless ``locked``). A failing env gets its result in ``done`` (skip or error)
+    and the others go on; ``seconds`` receives the time spent per env."""
     lock_path = project.core.root / LOCK_FILE_NAME
     lock_file = LockFile.read(lock_path)
     before = dict(lock_file.entries)
@@ -112,7 +101,7 @@ def _lock_all(
     for spec in specs:
         start = time.monotonic()
         try:
-            interpreter, build_interpreter = _resolve(project, spec, interpreters)
+            interpreter, build_interpreter = env_interpreters(spec, project.core, interpreters)
             if locker is None:
                 locker = Locker(default_engine(), effective_index_url(None))
             result.append(
@@ -158,7 +147,7 @@ def prepare_envs(
     specs = select_envs(project, options.selection)
     done: dict[str, EnvResult] = {}
     seconds: dict[str, float] = {}
-    locked = _lock_all(project, specs, done, seconds, locked=options.locked)
+    locked = lock_selected(project, specs, done, seconds, locked=options.locked)
     name = read_pyproject(project.core.root).name or project.core.root.name
     tree = scan_source(project.core.root)
     rendered: list[EnvInputs] = []

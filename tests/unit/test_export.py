@@ -121,7 +121,7 @@ def _fake_lock(monkeypatch: pytest.MonkeyPatch, *, error: str | None = None) -> 
             return []
         return [dataclasses.replace(globals()["locked"](spec), spec=spec) for spec in specs]
 
-    monkeypatch.setattr("nixtox.export._lock_all", lock_all)
+    monkeypatch.setattr("nixtox.export.lock_selected", lock_all)
 
 
 def test_cli_writes_the_file_and_the_library_copy(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,9 +9,8 @@ import click
 from nixtox.cli._options import echo_warnings, make_selection, selection_options
 from nixtox.config import load_project
 from nixtox.errors import InterpreterNotFound
-from nixtox.interpreters import resolve_interpreter
+from nixtox.interpreters import env_interpreters
 from nixtox.lock import lock_envs, write_lock
-from nixtox.lock._requirements import packagedef_of
 from nixtox.model import EnvSpec, Interpreter, Project
 from nixtox.select import select_envs
 
@@ -25,20 +24,17 @@ def _interpreters(project: Project, specs: list[EnvSpec]) -> tuple[
     kept: list[EnvSpec] = []
     interpreters: dict[str, Interpreter] = {}
     build: dict[str, Interpreter] = {}
+    memo: dict[str | None, Interpreter] = {}
     for spec in specs:
         try:
-            interpreters[spec.key] = resolve_interpreter(spec.python, core, env_name=spec.name)
+            interpreters[spec.key], build_interpreter = env_interpreters(spec, core, memo)
         except InterpreterNotFound as exc:
             if not core.skip_missing_interpreters:
                 raise
             click.echo(f"warning: {spec.label}: skipped, {exc.message}", err=True)
             continue
-        packagedef = packagedef_of(spec, core)
-        build_request = spec.config.build_interpreter or (
-            packagedef.build_interpreter if packagedef else None
-        )
-        if build_request:
-            build[spec.key] = resolve_interpreter(build_request, core, env_name=spec.name)
+        if build_interpreter is not None:
+            build[spec.key] = build_interpreter
         kept.append(spec)
     return kept, interpreters, build
 

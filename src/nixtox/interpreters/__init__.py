@@ -13,13 +13,14 @@ from nixtox.interpreters._host import MIN_VERSION, HostSearch, host_search_dirs
 from nixtox.interpreters._nixpkgs import NixpkgsSearch, locate_nixpkgs, nixpkgs_attr
 from nixtox.interpreters._probe import ProbeCache, ProbedInterpreter, compute_tags
 from nixtox.interpreters._request import InterpreterRequest, parse_request
-from nixtox.model import CoreConfig, Interpreter
+from nixtox.model import CoreConfig, EnvSpec, Interpreter
 
 __all__ = [
     "MIN_VERSION",
     "InterpreterRequest",
     "ProbeCache",
     "compute_tags",
+    "env_interpreters",
     "nixpkgs_attr",
     "parse_request",
     "resolve_interpreter",
@@ -118,3 +119,22 @@ def resolve_interpreter(
         f"env {env_name}: no interpreter for {request or 'py'} ({parsed.describe()}): {detail}. "
         "Install it (e.g. `uv python install`, pyenv) or set skip_missing_interpreters = true"
     )
+
+
+def env_interpreters(
+    spec: EnvSpec, core: CoreConfig, memo: dict[str | None, Interpreter] | None = None
+) -> tuple[Interpreter, Interpreter | None]:
+    """(the env's interpreter, the one that builds its package when ``build_interpreter`` - of the env or
+    of its packagedef - names another); ``memo`` shares resolutions between the envs of one run."""
+    memo = {} if memo is None else memo
+
+    def one(request: str | None) -> Interpreter:
+        if request not in memo:
+            memo[request] = resolve_interpreter(request, core, env_name=spec.label)
+        return memo[request]
+
+    packagedef = spec.packagedef or (
+        core.packagedefs.get(spec.config.packagedef) if spec.config.packagedef else None
+    )
+    build_request = spec.config.build_interpreter or (packagedef.build_interpreter if packagedef else None)
+    return one(spec.python), (one(build_request) if build_request else None)

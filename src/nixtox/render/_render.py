@@ -22,8 +22,11 @@ __all__ = [
     "nix_library_path",
     "nix_path",
     "nix_string",
+    "python_expr",
     "render_env",
+    "source_expr",
     "source_files_nix",
+    "template_env",
     "write_default_nix",
     "write_env_file",
     "write_work_file",
@@ -68,7 +71,7 @@ _TEMPLATES = Path(__file__).parent / "templates"
 
 
 @cache
-def _jinja() -> jinja2.Environment:
+def template_env() -> jinja2.Environment:
     """The template environment, built on first use: a warm run renders nothing and never needs it."""
     import jinja2  # noqa: PLC0415 - deferred: costs more than the rest of a no-op run
 
@@ -120,7 +123,7 @@ class EnvInputs:
 
     @cached_property
     def text(self) -> str:
-        text = _jinja().get_template("env.nix.j2").render(**self.view)
+        text = template_env().get_template("env.nix.j2").render(**self.view)
         override = get_plugin_manager().hook.nixtox_env_render(spec=self.rendered.locked.spec, default=text)
         return text if override is None else str(override)
 
@@ -241,7 +244,7 @@ def write_default_nix(work_dir: Path) -> Path:
     """(Re)write ``default.nix`` joining every env file present under ``nix/``."""
     keys = sorted(p.stem for p in (work_dir / "nix").glob("*.nix"))
     text = (
-        _jinja()
+        template_env()
         .get_template("default.nix.j2")
         .render(version=__version__, nix_lib=nix_library_path(), keys=keys)
     )

@@ -1,21 +1,54 @@
-"""Options shared by several commands (-c, -e, -m, -f), with tox's env-variable equivalents."""
+"""Options shared by the commands that pick envs (-c, --root, -e, -m, -f, --skip-env), with tox's
+env-variable equivalents. They reach a command as one ``target: Target`` argument."""
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 
+from nixtox.config import load_project
 from nixtox.model import Project
 from nixtox.select import Selection
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+@dataclass(frozen=True)
+class Target:
+    """Which project (``--root``, ``-c``) and which of its envs (``-e``/``-m``/``-f``/``--skip-env``)."""
+
+    config_file: Path | None
+    root: Path | None
+    selection: Selection
+
+    def load(self, posargs: tuple[str, ...] | None = None) -> Project:
+        return load_project(self.root, config_file=self.config_file, posargs=posargs)
+
+    @property
+    def chosen(self) -> bool:
+        """Whether the user picked envs (otherwise a command acts on its default set)."""
+        sel = self.selection
+        return bool(sel.env or sel.labels or sel.factors or sel.skip_env)
+
+
+_PICKED = ("config_file", "root", "env", "labels", "factors", "skip_env")
+
+
 def selection_options(func: F) -> F:
+    """Add the shared options; the command receives them as ``target``."""
+
+    @functools.wraps(func)
+    def packed(*args: Any, **kwargs: Any) -> Any:
+        picked = {name: kwargs.pop(name) for name in _PICKED}
+        selection = make_selection(picked["env"], picked["labels"], picked["factors"], picked["skip_env"])
+        return func(*args, target=Target(picked["config_file"], picked["root"], selection), **kwargs)
+
     decorators = [
         click.option(
             "-c", "--conf", "config_file", type=click.Path(path_type=Path), help="config file to use"
@@ -39,9 +72,10 @@ def selection_options(func: F) -> F:
         ),
         click.option("--skip-env", "skip_env", help="regex of env names to skip; env TOX_SKIP_ENV"),
     ]
+    wrapped: Any = packed
     for decorator in reversed(decorators):
-        func = decorator(func)
-    return func
+        wrapped = decorator(wrapped)
+    return cast("F", wrapped)
 
 
 def echo_warnings(project: Project) -> None:

@@ -23,7 +23,7 @@ from nixtox.cache import (
     untrusted_in_caches,
     verify_envs,
 )
-from nixtox.cli._options import make_selection, selection_options
+from nixtox.cli._options import selection_options
 from nixtox.config import load_project
 from nixtox.errors import NixtoxError
 from nixtox.nix import NixOptions
@@ -81,9 +81,9 @@ def _overrides(kwargs: dict[str, Any], push_to: str | None = None) -> CacheOverr
 
 def _run_options(kwargs: dict[str, Any], overrides: CacheOverrides) -> RunOptions:
     return RunOptions(
-        path=kwargs["root"],
-        config_file=kwargs["config_file"],
-        selection=make_selection(kwargs["env"], kwargs["labels"], kwargs["factors"], kwargs["skip_env"]),
+        path=kwargs["target"].root,
+        config_file=kwargs["target"].config_file,
+        selection=kwargs["target"].selection,
         cache=overrides,
     )
 

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import click
 
-from nixtox.cli._options import echo_warnings, make_selection, selection_options
-from nixtox.config import load_project
+from nixtox.cli._options import Target, echo_warnings, selection_options
 from nixtox.config._show import core_settings, env_settings, to_json, to_text
 from nixtox.model import EnvSpec
 from nixtox.select import select_envs
@@ -48,27 +46,20 @@ def _emit(title: str, settings: dict[str, object]) -> None:
 @click.option("--core", is_flag=True, help="also show the core section")
 @click.option("--json", "as_json", is_flag=True, help="print a JSON object: env name -> settings")
 @click.argument("more_keys", nargs=-1, metavar="[KEY]...")
-def config_cmd(  # noqa: PLR0917 - click passes every option positionally
-    config_file: Path | None,
-    root: Path | None,
-    env: str | None,
-    labels: tuple[str, ...],
-    factors: tuple[str, ...],
-    skip_env: str | None,
+def config_cmd(
+    *,
+    target: Target,
     keys: tuple[str, ...],
     core: bool,
     as_json: bool,
     more_keys: tuple[str, ...],
 ) -> None:
     """Show the resolved configuration of environments."""
-    project = load_project(root, config_file=config_file)
+    project = target.load()
     echo_warnings(project)
     # like tox's ``-k deps commands``: words after -k are more keys
     wanted = [k for item in (*keys, *more_keys) for k in item.replace(",", " ").split()]
-    envs = {
-        name: _pick(s, wanted)
-        for name, s in _by_name(select_envs(project, make_selection(env, labels, factors, skip_env))).items()
-    }
+    envs = {name: _pick(s, wanted) for name, s in _by_name(select_envs(project, target.selection)).items()}
     core_values = _pick(core_settings(project.core), wanted) if core else {}
     if as_json:
         payload: dict[str, object] = {name: to_json(s) for name, s in envs.items()}

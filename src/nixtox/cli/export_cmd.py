@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from nixtox.cli._options import make_selection, selection_options
+from nixtox.cli._options import Target, selection_options
 from nixtox.export import DEFAULT_OUTPUT, ExportOptions, export_envs
 
 __all__ = ["export_cmd"]
@@ -25,12 +25,7 @@ __all__ = ["export_cmd"]
 @click.option("--locked", is_flag=True, help="fail when nixtox.lock is missing or stale instead of relocking")
 def export_cmd(
     *,
-    config_file: Path | None,
-    root: Path | None,
-    env: str | None,
-    labels: tuple[str, ...],
-    factors: tuple[str, ...],
-    skip_env: str | None,
+    target: Target,
     output: Path,
     locked: bool,
 ) -> None:
@@ -41,9 +36,9 @@ def export_cmd(
     """
     result = export_envs(
         ExportOptions(
-            path=root,
-            config_file=config_file,
-            selection=make_selection(env, labels, factors, skip_env),
+            path=target.root,
+            config_file=target.config_file,
+            selection=target.selection,
             output=output,
             locked=locked,
         )

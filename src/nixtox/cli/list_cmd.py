@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import click
 
-from nixtox.cli._options import echo_warnings, make_selection, selection_options
-from nixtox.config import load_project
+from nixtox.cli._options import Target, echo_warnings, selection_options
 from nixtox.model import EnvSpec
 from nixtox.select import select_envs
 
@@ -31,24 +29,16 @@ def env_json(spec: EnvSpec) -> dict[str, object]:
 @selection_options
 @click.option("--json", "as_json", is_flag=True, help="print a JSON array, one object per (env, format)")
 @click.option("-d", "--no-desc", is_flag=True, help="names only")
-def list_cmd(  # noqa: PLR0917 - click passes every option positionally
-    config_file: Path | None,
-    root: Path | None,
-    env: str | None,
-    labels: tuple[str, ...],
-    factors: tuple[str, ...],
-    skip_env: str | None,
+def list_cmd(
+    *,
+    target: Target,
     as_json: bool,
     no_desc: bool,
 ) -> None:
     """List environments: the default ones (env_list), then the additional ones."""
-    project = load_project(root, config_file=config_file)
+    project = target.load()
     echo_warnings(project)
-    chosen = (
-        select_envs(project, make_selection(env, labels, factors, skip_env))
-        if env or labels or factors or skip_env
-        else list(project.envs)
-    )
+    chosen = select_envs(project, target.selection) if target.chosen else list(project.envs)
     if as_json:
         click.echo(json.dumps([env_json(spec) for spec in chosen], indent=2))
         return

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
-from nixtox.cli._options import echo_warnings, make_selection, selection_options
-from nixtox.config import load_project
+from nixtox.cli._options import Target, echo_warnings, selection_options
 from nixtox.errors import InterpreterNotFound
 from nixtox.interpreters import env_interpreters
 from nixtox.lock import lock_envs, write_lock
@@ -46,25 +43,17 @@ def _interpreters(project: Project, specs: list[EnvSpec]) -> tuple[
 @click.option(
     "-i", "--index-url", metavar="URL", help="package index (default: PyPI, or UV_INDEX_URL/PIP_INDEX_URL)"
 )
-def lock_cmd(  # noqa: PLR0917 - click passes every option positionally
-    config_file: Path | None,
-    root: Path | None,
-    env: str | None,
-    labels: tuple[str, ...],
-    factors: tuple[str, ...],
-    skip_env: str | None,
+def lock_cmd(
+    *,
+    target: Target,
     upgrade: bool,
     check: bool,
     index_url: str | None,
 ) -> None:
     """Pin every env's requirements (for its interpreter) to exact files in nixtox.lock."""
-    project = load_project(root, config_file=config_file)
+    project = target.load()
     echo_warnings(project)
-    chosen = (
-        select_envs(project, make_selection(env, labels, factors, skip_env))
-        if env or labels or factors or skip_env
-        else list(project.envs)
-    )
+    chosen = select_envs(project, target.selection) if target.chosen else list(project.envs)
     specs, interpreters, build = _interpreters(project, chosen)
     if check:
         lock_envs(project, specs, interpreters, build_interpreters=build, index_url=index_url, locked=True)

@@ -12,7 +12,7 @@ import click
 from nixtox import report
 from nixtox.cli import INTERRUPTED
 from nixtox.cli._display import Display
-from nixtox.cli._options import make_selection, selection_options
+from nixtox.cli._options import Target, selection_options
 from nixtox.report import exit_code, result_json, summary_lines
 from nixtox.session import RunOptions, SessionInterrupted, run_session
 
@@ -95,12 +95,7 @@ run_parallel = _command(
 def _run(
     ctx: click.Context,
     *,
-    config_file: Path | None,
-    root: Path | None,
-    env: str | None,
-    labels: tuple[str, ...],
-    factors: tuple[str, ...],
-    skip_env: str | None,
+    target: Target,
     recreate: bool,
     locked: bool,
     result_json_path: Path | None,
@@ -114,9 +109,9 @@ def _run(
     posargs: tuple[str, ...],
 ) -> None:
     options = RunOptions(
-        path=root,
-        config_file=config_file,
-        selection=make_selection(env, labels, factors, skip_env),
+        path=target.root,
+        config_file=target.config_file,
+        selection=target.selection,
         posargs=posargs if posargs else None,
         recreate=recreate,
         locked=locked,

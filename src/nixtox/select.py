@@ -32,6 +32,8 @@ class Selection:
     factors: tuple[tuple[str, ...], ...] = ()
     #: regex of env names to skip (``TOX_SKIP_ENV``); None: read the environment
     skip_env: str | None = None
+    #: when set, only these (env, format) keys (``py312-sdist``) of what the rest selects
+    keys: tuple[str, ...] = ()
 
 
 def parse_env_option(value: str) -> list[str]:
@@ -145,4 +147,8 @@ def select_envs(project: Project, selection: Selection) -> list[EnvSpec]:
         ]
     skip = _skip_filter(selection.skip_env)
     unique = list({(spec.name, spec.package_format): spec for spec in reversed(chosen)}.values())[::-1]
-    return [spec for spec in unique if skip is None or not skip.match(spec.name)]
+    return [
+        spec
+        for spec in unique
+        if (skip is None or not skip.match(spec.name)) and (not selection.keys or spec.key in selection.keys)
+    ]

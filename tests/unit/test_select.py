@@ -124,3 +124,8 @@ def test_dropped_env_is_reported(nixtox_project: ProjectFactory) -> None:
 def test_parse_env_option() -> None:
     assert parse_env_option("py3{11,12}-{a,b}, lint") == ["py311-a", "py311-b", "py312-a", "py312-b", "lint"]
     assert parse_env_option("a{b") == ["a{b"]
+
+
+def test_keys_narrow_a_selection_to_one_format(project: Project) -> None:
+    assert _names(project, env="docs", keys=("docs-wheel",)) == ["(wheel) docs"]
+    assert _names(project, env="docs") == ["(sdist) docs", "(wheel) docs"]

@@ -170,7 +170,7 @@ def shell_cmd(
     project = load_project(root, config_file=config_file)
     spec = choose_env(project, env, package_format)
     options = RunOptions(
-        path=root, config_file=config_file, selection=Selection(env=spec.name, skip_env=""),
+        path=root, config_file=config_file, selection=Selection(env=spec.name, skip_env="", keys=(spec.key,)),
         recreate=recreate, locked=locked,
     )  # fmt: skip
     realised = _realise(options, spec)

@@ -40,6 +40,9 @@ let
         };
         shellHook = ''
           echo "nixtox: environment ${name} active (${env})" >&2
+          # bytecode goes to a cache dir, never into the (immutable) env: as root without a daemon the
+          # store is writable, and a __pycache__ written there would corrupt the store path
+          export PYTHONPYCACHEPREFIX="''${PYTHONPYCACHEPREFIX:-''${XDG_CACHE_HOME:-$HOME/.cache}/nixtox/pycache}"
           ${shellHook}
         '';
       };

@@ -223,7 +223,7 @@ class RealNix:
     def add_root(self, store_path: Path, link: Path) -> None:
         """An indirect GC root ``link`` -> ``store_path`` (replacing an older link of that name)."""
         link.parent.mkdir(parents=True, exist_ok=True)
-        argv = ["nix-store", *self._store_argv(), "--realise", str(store_path)]
+        argv = ["nix-store", *nix_options_argv(self.options), "--realise", str(store_path)]
         argv += ["--add-root", str(link), "--indirect"]
         for attempt in (1, 2):
             link.unlink(missing_ok=True)

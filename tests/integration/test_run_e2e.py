@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import uuid
 from pathlib import Path
 
 import pytest
@@ -45,9 +46,16 @@ def test_backend_matrix_passes_on_two_interpreters_and_three_formats(
     tmp_path: Path, fixture: str, nix_spy: Path
 ) -> None:
     root = make_project(tmp_path, fixture)
+    package_dir = next(p for p in (root / "src").iterdir() if p.is_dir())
+    (package_dir / "_fresh.py").write_text(f"# {uuid.uuid4()}\n")  # envs of their own, built now
     out = nixtox(root, "run", "--result-json", str(root.parent / "r.json"))
     assert out.returncode == 0, out.stdout + out.stderr
     envs = results(root.parent / "r.json")
+    # running the test suites (pytest rewrites and caches modules) left every env untouched
+    for env in envs.values():
+        verify = subprocess.run(["nix-store", "--verify-path", env["store_path"]], capture_output=True, text=True)
+        assert verify.returncode == 0, verify.stderr
+    assert list((root / "src").rglob("__pycache__")) == []  # bytecode went to .nixtox/pycache
     assert sorted(envs) == sorted(f"({f}) py3{v}" for v in (11, 12) for f in ("sdist", "wheel", "editable"))
     for label, env in envs.items():
         assert env["result"]["success"], label

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import uuid
 from pathlib import Path
 
 import pytest
@@ -72,3 +74,21 @@ def test_gc_drops_roots_of_envs_no_longer_configured(tmp_path: Path) -> None:
     assert again.returncode == 0
     assert "a: OK" in again.stdout
     assert "cached" in again.stdout
+
+
+def test_running_commands_never_modifies_the_env_store_path(tmp_path: Path) -> None:
+    """pytest rewrites and caches the modules of its plugins (hypothesis's here); as root without a
+    daemon the store is writable, so a __pycache__ written into the env would corrupt the store path."""
+    ini = (
+        "[tox]\nenv_list = py312\n[testenv]\npackage_formats = wheel\n"
+        "deps =\n    pytest\n    hypothesis\ncommands = pytest -q -p no:cacheprovider tests\n"
+    )
+    root = make_project(tmp_path, "setuptools_proj", ini)
+    (root / "src" / "setuptools_proj" / "_fresh.py").write_text(f"# {uuid.uuid4()}\n")
+    out = nixtox(root, "run", "--result-json", str(tmp_path / "r.json"))
+    assert out.returncode == 0, out.stdout + out.stderr
+    store_path = results(tmp_path / "r.json")["py312"]["store_path"]
+    verify = subprocess.run(["nix-store", "--verify-path", store_path], capture_output=True, text=True)
+    assert verify.returncode == 0, verify.stderr
+    assert not list(Path(store_path).rglob("*pytest-*.pyc"))
+    assert list((root / ".nixtox" / "pycache").rglob("*.pyc"))  # where bytecode went instead

@@ -25,7 +25,7 @@ from nixtox.cache import (
     untrusted_in_caches,
 )
 from nixtox.cache._nix import VerifyReport, with_secret_key
-from nixtox.cache._ops import EnvPaths, push_set
+from nixtox.cache._ops import EnvPaths, push_envs, push_set
 from nixtox.config import load_project
 from nixtox.errors import ConfigError, NixtoxError
 from nixtox.nix import NixOptions, RealiseOutcome, nix_options_argv
@@ -267,6 +267,7 @@ class FakeCacheNix:
     def __init__(self, realise_log: str = "", cache: dict[str, PathInfo] | None = None) -> None:
         self.realise_log = realise_log
         self.cache = cache or {}
+        self.modified: set[str] = set()
         self.calls: list[str] = []
         self.valid: set[str] = {ENV, WHEEL}
 
@@ -304,6 +305,9 @@ class FakeCacheNix:
 
     def closure(self, paths: Sequence[str]) -> list[str]:
         return [DRV, f"{S}aaa-flit_proj-wheel.drv"] if DRV in paths else list(paths)
+
+    def modified_paths(self, paths: Sequence[str]) -> list[str]:
+        return [p for p in paths if p in self.modified]
 
     def valid_paths(self, paths: Sequence[str]) -> list[str]:
         return [p for p in paths if p in self.valid]
@@ -360,3 +364,12 @@ def test_push_set_has_runtime_closure_and_valid_build_inputs() -> None:
     paths = push_set(FakeCacheNix(), [EnvPaths("py312", ENV, DRV)])
     assert paths.roots == (ENV, WHEEL)
     assert paths.missing == (f"{S}gone-x.whl",)
+
+
+def test_a_modified_env_is_never_pushed(tmp_path: Path) -> None:
+    fake = FakeCacheNix()
+    fake.modified = {ENV}
+    settings = resolve_settings({"push_to": f"file://{tmp_path}", "secret_key_file": str(tmp_path / "k.sec")})
+    (tmp_path / "k.sec").write_text("key")
+    with pytest.raises(NixtoxError, match=r"refusing to push .*modified after it was built.*--repair-path"):
+        push_envs(fake, settings, [EnvPaths("py312", ENV, DRV)])

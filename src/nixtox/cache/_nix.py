@@ -168,6 +168,8 @@ class CacheBackend(NixBackend, Protocol):
 
     def copy_to(self, url: str, paths: Sequence[str], secret_key_file: Path | None) -> None: ...
 
+    def modified_paths(self, paths: Sequence[str]) -> list[str]: ...
+
     def path_info(self, store_url: str, paths: Sequence[str]) -> dict[str, PathInfo]: ...
 
     def verify_in(
@@ -211,6 +213,14 @@ class RealCacheNix(RealNix):
         argv = ["nix-store", *self._store_argv(), "--check-validity", "--print-invalid", *paths]
         invalid = set(self._run(argv, "nix-store --check-validity").stdout.split())
         return [p for p in paths if p not in invalid]
+
+    def modified_paths(self, paths: Sequence[str]) -> list[str]:
+        """Paths whose contents no longer match the hash Nix recorded when they were built."""
+        return [
+            path
+            for path in paths
+            if not run_process(["nix-store", *self._store_argv(), "--verify-path", path], env=_nix_env()).ok
+        ]
 
     def copy_to(self, url: str, paths: Sequence[str], secret_key_file: Path | None) -> None:
         if not paths:

@@ -45,6 +45,10 @@ def command_environ(
     result["PATH"] = os.pathsep.join([str(store_path / "bin"), source.get("PATH", os.defpath)])
     result.update(
         {
+            # Bytecode goes to .nixtox/pycache, never next to the sources: an env is an immutable store
+            # path, and root without a daemon could otherwise write __pycache__ files (pytest's rewritten
+            # plugins, say) into it, which corrupts the path for `nix-store --verify` and binary caches.
+            "PYTHONPYCACHEPREFIX": str(env_dir.parent.parent / "pycache"),
             "VIRTUAL_ENV": str(store_path),
             "NIXTOX_ENV_NAME": spec.name,
             "NIXTOX_ENV_DIR": str(env_dir),

@@ -30,7 +30,7 @@ in
 {
   inherit (fetch) fetchDist;
   inherit (build) buildDist metadataHashOf;
-  inherit (env) mkEnv;
+  inherit (env) installLayer mkEnv;
   inherit (shell) mkShell;
   inherit (source) projectSource keepSourcePath;
   inherit (pythonLib) checkPython;

@@ -2,11 +2,46 @@
 { pythonLib }:
 let
   /*
+    One wheel installed with pypa/installer for one interpreter and byte-compiled with
+    SOURCE_DATE_EPOCH set (checked-hash pycs: valid wherever the files are, identical on every build).
+    `$out` holds `site-packages/`, `bin/` (scripts with a placeholder interpreter), `data/`, `headers/`
+    and `nix-support/nixtox-layer.json`. Every env of that interpreter that needs the wheel shares it.
+
+    Type: installLayer :: { python :: AttrSet, wheel :: Derivation } -> Derivation
+
+    Example:
+      installLayer { inherit python; wheel = fetchDist { filename = "attrs-26.1.0-py3-none-any.whl"; … }; }
+      => «derivation /nix/store/…-attrs-26.1.0-py3-none-any-py3.12.drv»
+  */
+  installLayer =
+    { python, wheel }:
+    let
+      version = builtins.splitVersion python.version;
+      pyver = "${builtins.elemAt version 0}.${builtins.elemAt version 1}";
+      filename = if builtins.isAttrs wheel then wheel.filename or null else null;
+      base =
+        if filename != null then
+          builtins.substring 0 (builtins.stringLength filename - 4) filename
+        else if builtins.isAttrs wheel && wheel ? pname then
+          "${wheel.pname}-${wheel.format or "wheel"}"
+        else
+          "wheel";
+    in
+    pythonLib.pythonDerivation {
+      name = "${base}-py${pyver}";
+      inherit python;
+      script = "install_layer.py";
+      attrs = {
+        wheelsJson = pythonLib.distsJson [ wheel ];
+      };
+    };
+
+  /*
     A venv-shaped store path: `python -m venv --without-pip $out` (bin/python, pyvenv.cfg,
-    lib/pythonX.Y/site-packages), every wheel installed with pypa/installer, console scripts in
-    $out/bin with $out/bin/python as their interpreter, and bytecode compiled with SOURCE_DATE_EPOCH
-    set (checked-hash pycs: valid when imported and identical on every build, so `nix-build --check`
-    passes). Two wheels writing the same file is an error naming both.
+    lib/pythonX.Y/site-packages) holding the files of one `installLayer` per wheel (hard links: the
+    wheels were installed and compiled once per interpreter), console scripts in $out/bin with
+    $out/bin/python as their interpreter. Two wheels writing the same file with different contents is
+    an error naming both.
     `$out/nix-support/nixtox-env.json` records the name, the interpreter and the installed
     distributions (name, version), for the run stage's result JSON.
 
@@ -36,7 +71,7 @@ let
         script = "mk_env.py";
         attrs = {
           envName = name;
-          wheelsJson = pythonLib.distsJson wheels;
+          layersJson = builtins.toJSON (map (wheel: "${installLayer { inherit python wheel; }}") wheels);
         };
       }
       // {
@@ -45,5 +80,5 @@ let
       };
 in
 {
-  inherit mkEnv;
+  inherit installLayer mkEnv;
 }

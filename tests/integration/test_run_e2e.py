@@ -53,7 +53,9 @@ def test_backend_matrix_passes_on_two_interpreters_and_three_formats(
     envs = results(root.parent / "r.json")
     # running the test suites (pytest rewrites and caches modules) left every env untouched
     for env in envs.values():
-        verify = subprocess.run(["nix-store", "--verify-path", env["store_path"]], capture_output=True, text=True)
+        verify = subprocess.run(
+            ["nix-store", "--verify-path", env["store_path"]], capture_output=True, text=True
+        )
         assert verify.returncode == 0, verify.stderr
     assert list((root / "src").rglob("__pycache__")) == []  # bytecode went to .nixtox/pycache
     assert sorted(envs) == sorted(f"({f}) py3{v}" for v in (11, 12) for f in ("sdist", "wheel", "editable"))

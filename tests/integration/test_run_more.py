@@ -92,3 +92,19 @@ def test_running_commands_never_modifies_the_env_store_path(tmp_path: Path) -> N
     assert verify.returncode == 0, verify.stderr
     assert not list(Path(store_path).rglob("*pytest-*.pyc"))
     assert list((root / ".nixtox" / "pycache").rglob("*.pyc"))  # where bytecode went instead
+
+
+def test_each_wheel_is_installed_once_per_interpreter_and_shared_by_envs(tmp_path: Path) -> None:
+    ini = "[tox]\nenv_list = py312\n[testenv]\npackage_formats = sdist wheel\ndeps = pytest\ncommands = python -c pass\n"
+    root = make_project(tmp_path, "setuptools_proj", ini)
+    out = nixtox(root, "run", "--result-json", str(tmp_path / "r.json"))
+    assert out.returncode == 0, out.stdout + out.stderr
+
+    def layers(store_path: str) -> set[str]:
+        closure = subprocess.run(["nix-store", "-qR", store_path], capture_output=True, text=True, check=True)
+        return {p for p in closure.stdout.split() if p.endswith("-py3.12") and "-py3-none-any-" in p}
+
+    envs = results(tmp_path / "r.json")
+    sdist, wheel = (layers(envs[f"({f}) py312"]["store_path"]) for f in ("sdist", "wheel"))
+    assert any("-pytest-" in p for p in sdist)
+    assert sdist == wheel  # the same pytest, pluggy, ... layers: installed and compiled once

@@ -98,7 +98,7 @@ def test_derivations_carry_python_fingerprint_path_and_epoch() -> None:
     assert result["builder"] == "/usr/bin/python3"
     assert result["PATH"] == "/usr/bin:/usr/bin:/bin"
     assert result["SOURCE_DATE_EPOCH"] == "315532800"
-    assert result["wheelsJson"] == "[]"
+    assert result["layersJson"] == "[]"
 
 
 def test_shell_is_usable_by_nix_develop() -> None:

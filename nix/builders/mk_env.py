@@ -46,7 +46,9 @@ class Linker:
         for dirpath, _dirnames, filenames in os.walk(source_dir):
             rel = os.path.relpath(dirpath, source_dir)
             for name in filenames:
-                self.place(os.path.join(dirpath, name), os.path.normpath(os.path.join(target_dir, rel, name)), wheel)
+                self.place(
+                    os.path.join(dirpath, name), os.path.normpath(os.path.join(target_dir, rel, name)), wheel
+                )
 
     def script(self, source: str, target: str, wheel: str, python: str) -> None:
         """A layer's script with the env's interpreter in place of the placeholder."""
@@ -54,9 +56,8 @@ class Linker:
             content = handle.read()
         content = content.replace(PLACEHOLDER_INTERPRETER.encode(), python.encode())
         if os.path.lexists(target):
-            raise _common.BuilderError(
-                f"conflicting file {target}: written by both {self.owners.get(target, 'the venv')} and {wheel}"
-            )
+            owner = self.owners.get(target, "the venv")
+            raise _common.BuilderError(f"conflicting file {target}: written by both {owner} and {wheel}")
         with open(target, "wb") as handle:
             handle.write(content)
         os.chmod(target, 0o755)
@@ -93,7 +94,9 @@ def main() -> None:
             linker.place_tree(os.path.join(layer, "headers"), headers, wheel)
         bin_dir = os.path.join(layer, "bin")
         for script in sorted(os.listdir(bin_dir)) if os.path.isdir(bin_dir) else ():
-            linker.script(os.path.join(bin_dir, script), os.path.join(scheme["scripts"], script), wheel, env_python)
+            linker.script(
+                os.path.join(bin_dir, script), os.path.join(scheme["scripts"], script), wheel, env_python
+            )
     dists.sort(key=lambda d: (_common.canonical_name(d["name"]), d["version"]))
     _common.write_json(
         os.path.join(out, "nix-support", "nixtox-env.json"),

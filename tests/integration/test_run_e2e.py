@@ -54,7 +54,7 @@ def test_backend_matrix_passes_on_two_interpreters_and_three_formats(
     # running the test suites (pytest rewrites and caches modules) left every env untouched
     for env in envs.values():
         verify = subprocess.run(
-            ["nix-store", "--verify-path", env["store_path"]], capture_output=True, text=True
+            ["nix-store", "--verify-path", env["store_path"]], capture_output=True, text=True, check=False
         )
         assert verify.returncode == 0, verify.stderr
     assert list((root / "src").rglob("__pycache__")) == []  # bytecode went to .nixtox/pycache

@@ -141,3 +141,24 @@ def test_pass_env_globs_are_case_insensitive(tmp_path: Path) -> None:
     assert environ["my_token"] == "t"
     assert environ["MY_OTHER"] == "o"
     assert "NOPE" not in environ
+
+
+def test_pycache_is_seeded_once_with_the_envs_own_bytecode(tmp_path: Path) -> None:
+    from nixtox.run import seed_pycache
+
+    env = tmp_path / "store" / "abc-env"
+    cache = env / "lib" / "python3.12" / "site-packages" / "pkg" / "__pycache__"
+    cache.mkdir(parents=True)
+    (cache / "mod.cpython-312.pyc").write_bytes(b"pyc")
+    (cache.parent / "mod.py").write_text("x = 1\n")
+    prefix = tmp_path / "prefix"
+    assert seed_pycache(env, prefix)
+    # where Python looks with PYTHONPYCACHEPREFIX: <prefix>/<source dir>/<mod>.<tag>.pyc
+    seeded = prefix / str(cache.parent).lstrip("/") / "mod.cpython-312.pyc"
+    assert seeded.read_bytes() == b"pyc"
+    assert not seed_pycache(env, prefix)  # once per env
+
+
+def test_commands_write_bytecode_to_the_prefix_not_the_env(store: Path, tmp_path: Path) -> None:
+    environ = command_environ(spec(), store_path=store, env_dir=tmp_path / "w" / "envs" / "py312", hash_seed="1", environ={})
+    assert environ["PYTHONPYCACHEPREFIX"] == str(tmp_path / "w" / "pycache")

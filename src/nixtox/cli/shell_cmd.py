@@ -26,7 +26,8 @@ import click
 from nixtox.config import load_project
 from nixtox.errors import EnvSelectionError, NixtoxError
 from nixtox.model import EnvSpec, Project, RealisedEnv
-from nixtox.run import command_environ
+from nixtox.run import command_environ, seed_pycache
+from nixtox.run._pycache import pycache_dir
 from nixtox.select import Selection, select_envs
 from nixtox.session import RunOptions, prepare_envs
 
@@ -177,6 +178,7 @@ def shell_cmd(
     env_dir = project.core.root / ".nixtox" / "envs" / spec.key
     env_dir.mkdir(parents=True, exist_ok=True)
     environ = shell_environ(spec, store_path=realised.store_path, env_dir=env_dir)
+    seed_pycache(realised.store_path, pycache_dir(env_dir))
     if command:
         ctx.exit(run_in_env(list(command), environ))
     click.secho(f"nixtox: entering {spec.label} ({realised.store_path}); exit to leave", err=True, fg="green")

@@ -8,6 +8,7 @@ from pathlib import Path
 from nixtox.model import EnvResult, RealisedEnv
 from nixtox.run._commands import OutputSink, allow_commands, run_commands, stop_all_processes
 from nixtox.run._environ import DEFAULT_PASS_ENV, command_environ
+from nixtox.run._pycache import pycache_dir, seed_pycache
 from nixtox.run._schedule import dependency_order, schedule
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "dependency_order",
     "run_env",
     "schedule",
+    "seed_pycache",
     "stop_all_processes",
 ]
 
@@ -29,6 +31,7 @@ def run_env(
     env_dir = work_dir / "envs" / spec.key
     env_dir.mkdir(parents=True, exist_ok=True)
     environ = command_environ(spec, store_path=realised.store_path, env_dir=env_dir, hash_seed=hash_seed)
+    seed_pycache(realised.store_path, pycache_dir(env_dir))
     start = time.monotonic()
     outcomes = run_commands(
         spec, environ=environ, store_path=realised.store_path, cwd=spec.config.change_dir, sink=sink

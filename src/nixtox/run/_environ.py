@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from nixtox.model import EnvSpec
+from nixtox.run._pycache import pycache_dir
 
 __all__ = ["DEFAULT_PASS_ENV", "command_environ"]
 
@@ -45,10 +46,10 @@ def command_environ(
     result["PATH"] = os.pathsep.join([str(store_path / "bin"), source.get("PATH", os.defpath)])
     result.update(
         {
-            # Bytecode goes to .nixtox/pycache, never next to the sources: an env is an immutable store
-            # path, and root without a daemon could otherwise write __pycache__ files (pytest's rewritten
-            # plugins, say) into it, which corrupts the path for `nix-store --verify` and binary caches.
-            "PYTHONPYCACHEPREFIX": str(env_dir.parent.parent / "pycache"),
+            # Bytecode goes to .nixtox/pycache (seeded with the env's own pycs), never next to the
+            # sources: an env is an immutable store path, and root without a daemon could otherwise write
+            # __pycache__ files (pytest's rewritten plugins) into it, corrupting it (nix-store --verify).
+            "PYTHONPYCACHEPREFIX": str(pycache_dir(env_dir)),
             "VIRTUAL_ENV": str(store_path),
             "NIXTOX_ENV_NAME": spec.name,
             "NIXTOX_ENV_DIR": str(env_dir),

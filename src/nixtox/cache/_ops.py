@@ -109,6 +109,11 @@ def push_set(backend: CacheBackend, envs: Sequence[EnvPaths]) -> PushSet:
     input_drvs = [p for p in backend.closure(drvs) if p.endswith(".drv")]
     build_outputs = backend.outputs(input_drvs)
     valid = set(backend.valid_paths(build_outputs))
+    if len(valid) < len(build_outputs):
+        # garbage-collected build inputs (an env's runtime closure does not keep the wheels it was built
+        # from): fetch or build them again, so the cache can serve a machine that must build
+        backend.realise(input_drvs)
+        valid = set(backend.valid_paths(build_outputs))
     missing = tuple(p for p in build_outputs if p not in valid)
     roots = tuple(dict.fromkeys([*outs, *(p for p in build_outputs if p in valid)]))
     return PushSet(roots, tuple(backend.closure(list(roots))), missing)

@@ -108,3 +108,35 @@ def test_each_wheel_is_installed_once_per_interpreter_and_shared_by_envs(tmp_pat
     sdist, wheel = (layers(envs[f"({f}) py312"]["store_path"]) for f in ("sdist", "wheel"))
     assert any("-pytest-" in p for p in sdist)
     assert sdist == wheel  # the same pytest, pluggy, ... layers: installed and compiled once
+
+
+def test_packagedef_build_interpreter_builds_one_artifact_for_all_envs(tmp_path: Path) -> None:
+    ini = (
+        "[tox]\nenv_list = py311, py312\n"
+        "[packagedef:shared]\nformat = wheel\nbuild_interpreter = py312\n"
+        "[testenv]\npackagedef = shared\ndeps = pytest\ncommands = pytest -q -p no:cacheprovider tests\n"
+    )
+    root = make_project(tmp_path, "flit_proj", ini)
+    out = nixtox(root, "run", "--result-json", str(tmp_path / "r.json"))
+    assert out.returncode == 0, out.stdout + out.stderr
+
+    def package_builds(drv_path: str) -> set[str]:
+        closure = subprocess.run(["nix-store", "-qR", drv_path], capture_output=True, text=True, check=True)
+        return {p for p in closure.stdout.split() if p.endswith("-flit_proj-wheel.drv")}
+
+    envs = results(tmp_path / "r.json")
+    py311, py312 = (package_builds(envs[name]["drv_path"]) for name in ("py311", "py312"))
+    assert len(py311) == 1
+    assert py311 == py312  # one wheel, built once by 3.12, installed into both envs
+
+
+def test_a_dependency_published_only_as_an_sdist_is_built_in_nix(tmp_path: Path) -> None:
+    ini = (
+        "[tox]\nenv_list = py312\n[testenv]\npackage_formats = skip\ndeps = docopt==0.6.2\n"
+        "commands = python -c \"import docopt; print('docopt', docopt.__version__)\"\n"
+    )
+    root = make_project(tmp_path, "setuptools_proj", ini)
+    out = nixtox(root, "run")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "docopt 0.6.2" in out.stdout
+    assert 'filename = "docopt-0.6.2.tar.gz"' in (root / ".nixtox" / "nix" / "py312.nix").read_text()

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from nixtox import __version__
+from nixtox._files import write_atomically
 from nixtox.config import load_project
 from nixtox.errors import NixtoxError
 from nixtox.model import Command, EnvResult, EnvSpec, LockedEnv, Project
@@ -184,15 +185,6 @@ def _copy_library(dest: Path) -> None:
                 path.rmdir()
 
 
-def _write(path: Path, text: str) -> None:
-    if path.is_file() and path.read_text(encoding="utf-8") == text:
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def _check_failures(done: dict[str, EnvResult]) -> dict[str, str]:
     errors = {r.spec.label: r.reason for r in done.values() if r.status == "error"}
     if errors:
@@ -272,7 +264,7 @@ def export_envs(options: ExportOptions) -> ExportResult:
     text, fallbacks = render_export(project, locked, output=output, project_name=name)
     library = output.parent / LIBRARY_DIR
     _copy_library(library)
-    _write(output, text)
+    write_atomically(output, text)
     return ExportResult(
         file=output,
         library=library,

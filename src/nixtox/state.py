@@ -9,10 +9,11 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from nixtox._files import write_atomically
 
 __all__ = ["EnvState", "State", "locked_work_dir"]
 
@@ -49,10 +50,7 @@ class State:
             "version": _VERSION,
             "envs": {key: asdict(value) for key, value in sorted(self.envs.items())},
         }
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".state.json.tmp{os.getpid()}")
-        tmp.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-        os.replace(tmp, self.path)
+        write_atomically(self.path, json.dumps(data, indent=1, sort_keys=True) + "\n")
 
 
 @contextlib.contextmanager

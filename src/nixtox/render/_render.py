@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nixtox import __version__
+from nixtox._files import write_atomically
 from nixtox.model import Interpreter, LockedDist, LockedEnv, RenderedEnv
 from nixtox.plugins import PackageContext, get_plugin_manager
 from nixtox.plugins._manager import package_format
@@ -219,24 +220,15 @@ def render_env(
     return EnvInputs(RenderedEnv(locked=locked, attr=f"envs.{spec.key}", fingerprint=fingerprint), view)
 
 
-def _write_if_changed(path: Path, text: str) -> None:
-    if path.is_file() and path.read_text(encoding="utf-8") == text:
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def write_work_file(work_dir: Path, name: str, text: str) -> Path:
     path = work_dir / name
-    _write_if_changed(path, text)
+    write_atomically(path, text)
     return path
 
 
 def write_env_file(work_dir: Path, key: str, text: str) -> Path:
     path = work_dir / "nix" / f"{key}.nix"
-    _write_if_changed(path, text)
+    write_atomically(path, text)
     return path
 
 
@@ -249,5 +241,5 @@ def write_default_nix(work_dir: Path) -> Path:
         .render(version=__version__, nix_lib=nix_library_path(), keys=keys)
     )
     path = work_dir / "default.nix"
-    _write_if_changed(path, text)
+    write_atomically(path, text)
     return path

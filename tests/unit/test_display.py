@@ -35,7 +35,8 @@ def test_parallel_output_comes_as_one_block_per_env(monkeypatch: pytest.MonkeyPa
     text = out.getvalue()
     assert "a line 1\na line 2\n" in text  # never interleaved with b's line
     assert text.index("b line 1") < text.index("a line 1")  # b finished first
-    assert "a: started" in text and "b: fail" in text
+    assert "a: started" in text
+    assert "b: fail" in text
 
 
 def test_live_output_is_prefixed_by_env(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -60,8 +61,10 @@ def test_terminal_gets_status_lines_updated_in_place(monkeypatch: pytest.MonkeyP
     assert display.status_lines
     _run_two(display)
     text = out.getvalue()
-    assert "a: running" in text and "\x1b[" in text  # redrawn with cursor movement
-    assert "b: fail" in text and "a: ok" in text
+    assert "a: running" in text
+    assert "\x1b[" in text
+    assert "b: fail" in text
+    assert "a: ok" in text
 
 
 def test_ci_true_means_plain_lines_even_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:

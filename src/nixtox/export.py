@@ -68,6 +68,8 @@ class ExportResult:
     fallbacks: tuple[str, ...] = ()
     #: env label -> why it was left out (skipped missing interpreter)
     skipped: dict[str, str] = field(default_factory=dict)
+    #: env label -> settings whose values come from the exporter's environment (exported without them)
+    from_environment: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def relative_nix_path(target: Path, start: Path) -> str:
@@ -244,9 +246,38 @@ def render_export(
     return text, tuple(fallbacks)
 
 
+#: all that ``{env:X}`` sees while exporting: nothing of the user's environment
+EXPORT_ENVIRON: dict[str, str] = {}
+
+
+def _environment_dependent(exported: Project, as_run: Project) -> dict[str, tuple[str, ...]]:
+    """Per env label, the settings that differ when the user's environment variables are visible."""
+    run_specs = {spec.key: spec for spec in as_run.envs}
+    found: dict[str, tuple[str, ...]] = {}
+    for spec in exported.envs:
+        other = run_specs.get(spec.key)
+        if other is None:
+            continue
+        keys = tuple(
+            name
+            for name in ("set_env", "commands_pre", "commands", "commands_post", "deps", "change_dir")
+            if getattr(spec.config, name) != getattr(other.config, name)
+        )
+        if keys:
+            found[spec.label] = keys
+    return found
+
+
 def export_envs(options: ExportOptions) -> ExportResult:
-    """Lock the selected envs (no build) and write the exported file and the library copy."""
-    project = load_project(options.path, config_file=options.config_file)
+    """Lock the selected envs (no build) and write the exported file and the library copy.
+
+    The config is read without the caller's environment variables: ``{env:X}`` takes its default, so a
+    token in the exporting shell never lands in a committed file or a derivation, and the file does not
+    depend on who exported it. Settings that would have differed are reported in ``from_environment``.
+    """
+    project = load_project(options.path, config_file=options.config_file, environ=EXPORT_ENVIRON)
+    as_run = load_project(options.path, config_file=options.config_file)
+    from_environment = _environment_dependent(project, as_run)
     root = project.core.root
     output = options.output if options.output.is_absolute() else root / options.output
     output = output.resolve().parent / output.name
@@ -271,4 +302,5 @@ def export_envs(options: ExportOptions) -> ExportResult:
         envs=tuple(e.spec.key for e in locked),
         fallbacks=fallbacks,
         skipped=skipped,
+        from_environment={k: v for k, v in from_environment.items() if k in {e.spec.label for e in locked}},
     )

@@ -180,3 +180,19 @@ def test_cli_unknown_env(project: Project, monkeypatch: pytest.MonkeyPatch) -> N
     result = CliRunner().invoke(cli, ["export", "--root", str(project.core.root), "-e", "nope"])
     assert result.exit_code == 2
     assert "environments not found" in result.output
+
+
+def test_export_never_reads_the_users_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from nixtox.config import load_project
+    from nixtox.export import EXPORT_ENVIRON, _environment_dependent
+
+    (tmp_path / "tox.ini").write_text(
+        "[tox]\nenv_list = py312\n[testenv]\npackage_formats = skip\n"
+        "set_env = TOKEN = {env:MY_TOKEN:none}\ncommands = python -c pass\n"
+    )
+    monkeypatch.setenv("MY_TOKEN", "s3cret-value")
+    exported = load_project(tmp_path, environ=EXPORT_ENVIRON)
+    as_run = load_project(tmp_path)
+    assert dict(exported.envs[0].config.set_env)["TOKEN"] == "none"
+    assert dict(as_run.envs[0].config.set_env)["TOKEN"] == "s3cret-value"
+    assert _environment_dependent(exported, as_run) == {"py312": ("set_env",)}

@@ -45,6 +45,9 @@ def export_cmd(
     )
     for label, reason in result.skipped.items():
         click.secho(f"{label}: skipped: {reason}", fg="yellow", err=True)
+    for label, keys in result.from_environment.items():
+        note = "take values from environment variables ({env:...}); exported with their defaults instead"
+        click.secho(f"{label}: {', '.join(keys)} {note}", fg="yellow", err=True)
     for key in result.fallbacks:
         note = "editable envs are exported as wheel envs (pure evaluation has no working tree)"
         click.secho(f"{key}: {note}", fg="yellow", err=True)

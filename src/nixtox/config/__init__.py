@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from nixtox.model import CoreConfig, EnvSpec, Project
@@ -18,17 +18,22 @@ __all__ = ["expand_adhoc_env", "load_project"]
 
 
 def load_project(
-    path: Path | None = None, *, config_file: Path | None = None, posargs: Sequence[str] | None = None
+    path: Path | None = None,
+    *,
+    config_file: Path | None = None,
+    posargs: Sequence[str] | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> Project:
     """Every env x package format of the project at ``path`` (default: cwd), in tox's listing order.
 
     ``config_file`` is the ``-c`` option: a file (used as is) or a directory (searched). ``posargs`` are the
-    arguments after ``--`` (None: not given, so ``{posargs:default}`` uses its default).
+    arguments after ``--`` (None: not given, so ``{posargs:default}`` uses its default). ``environ`` is
+    what ``{env:X}`` reads (default: the process environment).
     """
     root = (path or Path.cwd()).absolute()
     if config_file is not None and not config_file.is_absolute():
         config_file = (root / config_file) if (root / config_file).exists() else config_file.absolute()
-    return build_project(discover(root, config_file), posargs)
+    return build_project(discover(root, config_file), posargs, environ)
 
 
 def expand_adhoc_env(core: CoreConfig, name: str) -> tuple[EnvSpec, ...]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from itertools import chain
 from pathlib import Path
@@ -219,8 +219,10 @@ def condition_envs(raw: RawConfig) -> tuple[str, ...]:
     return tuple(found)
 
 
-def build_project(raw: RawConfig, posargs: Sequence[str] | None) -> Project:
-    resolvers = Resolvers(raw, posargs)
+def build_project(
+    raw: RawConfig, posargs: Sequence[str] | None, environ: Mapping[str, str] | None = None
+) -> Project:
+    resolvers = Resolvers(raw, posargs, environ)
     res = resolvers(None)
     env_list = _strs(res.get("env_list"))
     labels = cast("dict[str, tuple[str, ...]]", res.get("labels"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
@@ -62,9 +62,13 @@ def stringify(value: object) -> str:
 class Resolvers:
     """One resolver per env name (None: the core section), sharing the raw config and a depth guard."""
 
-    def __init__(self, raw: RawConfig, posargs: Sequence[str] | None) -> None:
+    def __init__(
+        self, raw: RawConfig, posargs: Sequence[str] | None, environ: Mapping[str, str] | None = None
+    ) -> None:
         self.raw = raw
         self.posargs = None if posargs is None else tuple(posargs)
+        #: what ``{env:X}`` reads (default: the process environment)
+        self.environ = os.environ if environ is None else environ
         self.depth = 0
         self._cache: dict[tuple[str | None, str | None], Resolver] = {}
 
@@ -313,7 +317,7 @@ class Resolver:
                     return self._subs(None).expand(raw_value)
                 finally:
                     self._env_stack.discard(name)
-        return os.environ.get(name)
+        return self.owner.environ.get(name)
 
     def _set_env_raw(self) -> dict[str, str]:
         found = self._find(self._key("set_env"))

@@ -145,8 +145,6 @@ class NixBackend(Protocol):
 
     def build_log(self, drv: str) -> str: ...
 
-    def build(self, expr_file: Path, attrs: Sequence[str]) -> list[Path]: ...
-
     def is_valid(self, path: Path) -> bool: ...
 
     def add_root(self, store_path: Path, link: Path) -> None: ...
@@ -188,12 +186,6 @@ class RealNix:
         for attr in attrs:
             argv += ["-A", attr]
         return self._run(argv, "nix-instantiate").stdout.split()
-
-    def build(self, expr_file: Path, attrs: Sequence[str]) -> list[Path]:
-        argv = ["nix-build", str(expr_file), "--no-out-link", *nix_options_argv(self.options)]
-        for attr in attrs:
-            argv += ["-A", attr]
-        return [Path(p) for p in self._run(argv, "nix-build").stdout.split()]
 
     def output_path(self, drv: str) -> Path:
         argv = ["nix-store", *self._store_argv(), "--query", "--outputs", drv]

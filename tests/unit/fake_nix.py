@@ -49,9 +49,6 @@ class FakeNix:
     def build_log(self, drv: str) -> str:
         return f"building...\nnixtox: builder of {drv} said: boom\n"
 
-    def build(self, expr_file: Path, attrs: Sequence[str]) -> list[Path]:
-        raise NotImplementedError
-
     def is_valid(self, path: Path) -> bool:
         return path.exists()
 

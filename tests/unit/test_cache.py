@@ -287,9 +287,6 @@ class FakeCacheNix:
     def build_log(self, drv: str) -> str:
         return ""
 
-    def build(self, expr_file: Path, attrs: Sequence[str]) -> list[Path]:
-        return []
-
     def is_valid(self, path: Path) -> bool:
         return str(path) in self.valid
 

@@ -152,9 +152,6 @@ class CacheReportingNix:
     def build_log(self, drv: str) -> str:
         return self.inner.build_log(drv)
 
-    def build(self, expr_file: Path, attrs: Sequence[str]) -> list[Path]:
-        return self.inner.build(expr_file, attrs)
-
     def is_valid(self, path: Path) -> bool:
         return self.inner.is_valid(path)
 

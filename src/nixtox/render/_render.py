@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from nixtox import __version__
 from nixtox._files import write_atomically
-from nixtox.model import Interpreter, LockedDist, LockedEnv, RenderedEnv
+from nixtox.model import EnvSpec, Interpreter, LockedDist, LockedEnv, RenderedEnv
 from nixtox.plugins import PackageContext, get_plugin_manager
 from nixtox.plugins._manager import package_format
 from nixtox.source import SourceTree, scan_source
@@ -124,9 +124,14 @@ class EnvInputs:
 
     @cached_property
     def text(self) -> str:
-        text = template_env().get_template("env.nix.j2").render(**self.view)
-        override = get_plugin_manager().hook.nixtox_env_render(spec=self.rendered.locked.spec, default=text)
-        return text if override is None else str(override)
+        return _env_text(self.rendered.locked.spec, self.view)
+
+
+def _env_text(spec: EnvSpec, view: dict[str, Any]) -> str:
+    """The env file: the template rendered with ``view``, unless a plugin replaces it."""
+    text = template_env().get_template("env.nix.j2").render(**view)
+    override = get_plugin_manager().hook.nixtox_env_render(spec=spec, default=text)
+    return text if override is None else str(override)
 
 
 def _var(dist: LockedDist) -> str:
@@ -213,9 +218,8 @@ def render_env(
         "source": tree.source_hash if fmt.tracks_source and package else "",
         "metadata": tree.metadata_hash if fmt.tracks_metadata and package else "",
     }
-    env = EnvInputs(RenderedEnv(locked=locked, attr=f"envs.{spec.key}", fingerprint=""), view)
     if get_plugin_manager().hook.nixtox_env_render.get_hookimpls():
-        inputs["text"] = env.text  # a plugin may rewrite the file: only its text tells
+        inputs["text"] = _env_text(spec, view)  # a plugin may rewrite the file: only its text tells
     fingerprint = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
     return EnvInputs(RenderedEnv(locked=locked, attr=f"envs.{spec.key}", fingerprint=fingerprint), view)
 

@@ -21,7 +21,7 @@ let
   fetch = import ./lib/fetch.nix { inherit names; };
   tools = import ./lib/tools.nix { inherit (fetch) fetchDist; };
   pythonLib = import ./lib/python.nix { inherit names tools; };
-  build = import ./lib/build.nix { inherit names pythonLib; };
+  build = import ./lib/build.nix { inherit pythonLib; };
   env = import ./lib/env.nix { inherit pythonLib; };
   shell = import ./lib/shell.nix;
   source = import ./lib/source.nix { inherit names; };
@@ -29,7 +29,7 @@ let
 in
 {
   inherit (fetch) fetchDist;
-  inherit (build) buildDist metadataHashOf;
+  inherit (build) buildDist;
   inherit (env) installLayer mkEnv;
   inherit (shell) mkShell;
   inherit (source) projectSource keepSourcePath;

@@ -29,6 +29,8 @@ import _common
 from _common import BuilderError, log
 
 LEGACY_BACKEND = "setuptools.build_meta:__legacy__"
+#: what this builder makes: a wheel from the tree, a wheel from an sdist of the tree, a PEP 660 wheel
+FORMATS = ("wheel", "sdist", "editable")
 
 
 class Build:
@@ -150,6 +152,10 @@ class Build:
     # -- the formats ------------------------------------------------------------------------------
 
     def run(self) -> None:
+        if self.format not in FORMATS:
+            raise BuilderError(
+                f"unknown build format {self.format!r} of {self.pname} (use {', '.join(FORMATS)})"
+            )
         self.create_build_env()
         sdist: str | None = None
         if self.format == "editable":

@@ -1,8 +1,10 @@
 """Builder of ``mkCheck``: run an environment's commands (tox semantics) inside a derivation.
 
-Inputs (derivation attributes, seen as environment variables): ``nixtoxEnv`` (the env's store path),
-``nixtoxEnvName``, ``src``, ``commandsJson`` (``[{phase, argv, ignoreExitCode, invertExitCode}]``),
-``setEnvJson``, ``changeDir``, ``allowFailure``, ``out``. Stdlib only; runs on Python 3.8+.
+The semantics are ``tox_commands.py``'s, the same file nixtox's host runs use. Inputs (derivation
+attributes, seen as environment variables): ``nixtoxEnv`` (the env's store path), ``nixtoxEnvName``,
+``src``, ``commandsJson`` (``[{phase, argv, ignoreExitCode, invertExitCode}]``), ``setEnvJson``,
+``changeDir``, ``allowlistJson``, ``ignoreErrors``, ``allowFailure``, ``out``. Stdlib only; runs on
+Python 3.8+.
 """
 
 # Derivation attributes reach a builder as camelCase environment variables.
@@ -14,10 +16,19 @@ import json
 import os
 import shutil
 import stat
-import subprocess
 import sys
 
-PHASES = ("commands_pre", "commands", "commands_post")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import tox_commands
+
+
+class Outcome:
+    def __init__(self, phase: str, argv: list, code: int, ok: bool) -> None:  # type: ignore[type-arg]
+        self.phase, self.argv, self.exit_code, self.ok = phase, argv, code, ok
+
+    def as_json(self) -> dict:  # type: ignore[type-arg]
+        return {"phase": self.phase, "argv": self.argv, "exit_code": self.exit_code, "ok": self.ok}
 
 
 def _writable_copy(src: str, dest: str) -> None:
@@ -42,7 +53,7 @@ def _env_dir(tmp: str, env: str) -> str:
     return env_dir
 
 
-def _environ(name: str, env: str, env_dir: str, home: str, place) -> dict:  # type: ignore[no-untyped-def]
+def _environ(name: str, env: str, env_dir: str, home: str, place) -> dict:  # type: ignore[no-untyped-def,type-arg]
     environ = {k: v for k, v in os.environ.items() if not k.endswith("Json")}
     environ.update(
         {
@@ -56,34 +67,6 @@ def _environ(name: str, env: str, env_dir: str, home: str, place) -> dict:  # ty
     )
     environ.update({k: place(v) for k, v in json.loads(os.environ.get("setEnvJson", "{}")).items()})
     return environ
-
-
-def _run_all(commands: list, *, name: str, cwd: str, environ: dict, place, log) -> tuple:  # type: ignore[no-untyped-def]
-    """tox order: commands_pre; commands unless a pre failed, stopping at the first failure;
-    commands_post always. Returns (first failing exit code or 0, per-command results)."""
-    results = []
-    failed = 0
-    for phase in PHASES:
-        for command in (c for c in commands if c["phase"] == phase):
-            if failed and phase != "commands_post":
-                break
-            argv = [place(a) for a in command["argv"]]
-            log(f"{name}: {phase}> {' '.join(argv)}\n")
-            try:
-                proc = subprocess.run(
-                    argv, cwd=cwd, env=environ, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                    stderr=subprocess.STDOUT, check=False,
-                )
-                code = proc.returncode
-                log(proc.stdout.decode("utf-8", "replace"))
-            except OSError as exc:
-                code = 127
-                log(f"{name}: cannot run {argv[0]!r}: {exc}\n")
-            ok = (code != 0 if command["invertExitCode"] else code == 0) or command["ignoreExitCode"]
-            results.append({"phase": phase, "argv": argv, "exit_code": code, "ok": ok})
-            if not ok and not failed:
-                failed = code or 1
-    return failed, results
 
 
 def main() -> int:
@@ -102,6 +85,7 @@ def main() -> int:
 
     environ = _environ(name, env, env_dir, home, place)
     cwd = os.path.join(root, os.environ.get("changeDir", ""))
+    allowlist = json.loads(os.environ.get("allowlistJson") or "[]")
     os.makedirs(out)
     with open(os.path.join(out, "log"), "w", encoding="utf-8") as log_file:
 
@@ -111,12 +95,40 @@ def main() -> int:
             sys.stderr.write(text)
             sys.stderr.flush()
 
+        def run_one(command, phase):  # type: ignore[no-untyped-def]
+            argv = [place(a) for a in command["argv"]]
+            log("{}: {}> {}\n".format(name, phase, " ".join(argv)))
+            program, reason = tox_commands.resolve_program(
+                argv[0], env_bin=os.path.join(env, "bin"), path=environ["PATH"], allowlist=allowlist
+            )
+            if program is None:
+                log(f"{name}: {reason}\n")
+                code = tox_commands.NOT_RUNNABLE
+            else:
+                try:
+                    code, _output, _seconds = tox_commands.spawn(
+                        [program, *argv[1:]], cwd=cwd, environ=environ, sink=log
+                    )
+                except OSError as exc:
+                    log(f"{name}: cannot run {argv[0]!r}: {exc}\n")
+                    code = tox_commands.NOT_RUNNABLE
+            ok = tox_commands.command_ok(
+                code, ignore_exit_code=command["ignoreExitCode"], invert_exit_code=command["invertExitCode"]
+            )
+            return Outcome(phase, argv, code, ok)
+
         commands = json.loads(os.environ["commandsJson"])
-        exit_code, results = _run_all(commands, name=name, cwd=cwd, environ=environ, place=place, log=log)
+        phases = [(phase, [c for c in commands if c["phase"] == phase]) for phase in tox_commands.PHASES]
+        outcomes = tox_commands.run_phases(
+            phases, run_one, ignore_errors=bool(os.environ.get("ignoreErrors"))
+        )
+    failed = next((o for o in outcomes if not o.ok), None)
+    exit_code = 0 if failed is None else (failed.exit_code or 1)
     with open(os.path.join(out, "exit-code"), "w", encoding="utf-8") as f:
         f.write(f"{exit_code}\n")
     with open(os.path.join(out, "result.json"), "w", encoding="utf-8") as f:
-        json.dump({"env": name, "exit_code": exit_code, "commands": results}, f, indent=2, sort_keys=True)
+        result = {"env": name, "exit_code": exit_code, "commands": [o.as_json() for o in outcomes]}
+        json.dump(result, f, indent=2, sort_keys=True)
         f.write("\n")
     if exit_code and not os.environ.get("allowFailure"):
         sys.stderr.write(f"nixtox: {name}: a command failed (exit {exit_code}), see the log above\n")

@@ -1,39 +1,7 @@
 # Building a distribution (the project, or a dependency published only as an sdist) with its PEP 517
 # backend, in an isolated build environment that holds only the declared build requirements.
-{ names, pythonLib }:
+{ pythonLib }:
 let
-  formats = [
-    "wheel"
-    "sdist"
-    "editable"
-  ];
-
-  metadataFiles = [
-    "pyproject.toml"
-    "setup.cfg"
-    "setup.py"
-  ];
-
-  /*
-    The hash of a project's metadata files (pyproject.toml, setup.cfg, setup.py; the ones that exist),
-    read at evaluation time. An editable build depends on this, not on the source tree.
-
-    Type: metadataHashOf :: String -> String
-
-    Example:
-      metadataHashOf "/home/me/proj"
-      => "0c5b…"
-  */
-  metadataHashOf =
-    root:
-    builtins.hashString "sha256" (
-      builtins.concatStringsSep "\n" (
-        map (f: "${f} ${builtins.hashFile "sha256" "${root}/${f}"}") (
-          builtins.filter (f: builtins.pathExists "${root}/${f}") metadataFiles
-        )
-      )
-    );
-
   /*
     Build one wheel with the project's PEP 517 backend.
 
@@ -47,8 +15,9 @@ let
       missing from the sdist shows up); the sdist is kept in the output next to the wheel.
     * `src` may also be an sdist file (a `fetchDist` result): it is unpacked and a wheel built from it.
     * format "editable": PEP 660 `build_editable` on the real tree at `projectRoot`, an absolute path
-      string that is NOT copied to the store. The derivation depends on `metadataHash` (computed from
-      the metadata files when not given), so source edits do not rebuild it. Needs a build without
+      string that is NOT copied to the store. The derivation depends on `metadataHash` (the caller's hash
+      of the project's metadata files; nixtox passes `nixtox.source.metadata_hash`), so source edits do not
+      rebuild it. Needs a build without
       sandbox (nixtox's daemonless root mode); a sandboxed daemon cannot see `projectRoot`.
 
     Type: buildDist :: {
@@ -84,7 +53,7 @@ let
         if editable then
           {
             projectRoot = root;
-            metadataHash = if metadataHash != null then metadataHash else metadataHashOf root;
+            inherit metadataHash;
           }
         else
           {
@@ -104,10 +73,12 @@ let
     in
     if !builtins.isString pname || pname == "" then
       throw "nixtox: buildDist: pname must be a non-empty string, got ${builtins.toJSON pname}"
-    else if !builtins.elem format formats then
-      throw "nixtox: buildDist: format of ${pname} must be one of wheel, sdist, editable, got ${builtins.toJSON format}"
+    else if !builtins.isString format then
+      throw "nixtox: buildDist: format of ${pname} must be a string (wheel, sdist, editable), got ${builtins.toJSON format}"
     else if editable && (projectRoot == null || builtins.substring 0 1 root != "/") then
       throw "nixtox: buildDist: an editable build of ${pname} needs projectRoot, an absolute path string, got ${builtins.toJSON projectRoot}"
+    else if editable && !builtins.isString metadataHash then
+      throw "nixtox: buildDist: an editable build of ${pname} needs metadataHash, the hash of its metadata files, got ${builtins.toJSON metadataHash}"
     else if !editable && src == null then
       throw "nixtox: buildDist: ${pname} (${format}) needs src (a projectSource tree or an sdist file)"
     else if !builtins.isAttrs configSettings then
@@ -120,5 +91,5 @@ let
       };
 in
 {
-  inherit buildDist metadataHashOf;
+  inherit buildDist;
 }

@@ -1,9 +1,11 @@
 # Running an environment's commands inside a derivation: a check (`nix flake check`, `run_in = "nix"`).
 { names }:
 let
-  runner = builtins.path {
-    path = ../checks/run_check.py;
-    name = "nixtox-run-check.py";
+  # the builder and the tox command semantics it shares with nixtox's host runs
+  checks = builtins.path {
+    path = ../checks;
+    name = "nixtox-checks";
+    filter = path: type: baseNameOf path != "__pycache__" && !(names.hasSuffix ".pyc" path);
   };
 
   phases = [
@@ -29,8 +31,10 @@ let
   /*
     Run an environment's commands inside a derivation, in a writable copy of `src`, with the env's
     bin first on PATH, VIRTUAL_ENV, NIXTOX_ENV_NAME, HOME in the build directory and `setEnv`.
-    tox semantics: commands_pre, then commands (stopping at the first failure), then commands_post
-    always; a `ignoreExitCode` command never fails, an `invertExitCode` one fails on success.
+    tox semantics (`checks/tox_commands.py`, the same file nixtox's host runs use): commands_pre, then
+    commands (stopping at the first failure unless `ignoreErrors`), then commands_post always; a
+    `ignoreExitCode` command never fails, an `invertExitCode` one fails on success; a program outside the
+    env's bin must match `allowlistExternals` (globs).
 
     `@projectRoot@` and `@envDir@` in an argument or a `setEnv` value become the copy of `src` and a
     scratch env directory (with `bin` linking to the env's bin), so commands written with
@@ -43,7 +47,8 @@ let
     `envName` (the tox env name, for NIXTOX_ENV_NAME / TOX_ENV_NAME) defaults to the env's name.
 
     Type: mkCheck :: { env :: Derivation, src :: Path | Derivation, commands :: [ AttrSet ],
-      envName :: String ?, name :: String ?, setEnv :: AttrSet ? { }, changeDir :: String ? "", allowFailure :: Bool ? false }
+      envName :: String ?, name :: String ?, setEnv :: AttrSet ? { }, changeDir :: String ? "",
+      allowlistExternals :: [String] ? [ ], ignoreErrors :: Bool ? false, allowFailure :: Bool ? false }
       -> Derivation
 
     Example:
@@ -63,6 +68,8 @@ let
       name ? "nixtox-check-${envName}",
       setEnv ? { },
       changeDir ? "",
+      allowlistExternals ? [ ],
+      ignoreErrors ? false,
       allowFailure ? false,
     }:
     if !(builtins.isAttrs env && env ? outPath) then
@@ -79,7 +86,7 @@ let
         args = [
           "-I"
           "-B"
-          runner
+          "${checks}/run_check.py"
         ];
         PATH = "${env}/bin:/usr/bin:/bin";
         SOURCE_DATE_EPOCH = "315532800";
@@ -91,6 +98,8 @@ let
         commandsJson = builtins.toJSON (map (checkCommand name) commands);
         setEnvJson = builtins.toJSON setEnv;
         inherit changeDir;
+        allowlistJson = builtins.toJSON allowlistExternals;
+        ignoreErrors = if ignoreErrors then "1" else "";
         allowFailure = if allowFailure then "1" else "";
       }
       // {

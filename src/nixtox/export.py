@@ -1,37 +1,32 @@
 """``nixtox export``: one committed Nix file holding the selected envs, usable without nixtox.
 
-The file embeds every env exactly as nixtox renders it (lock pins inline) and imports a copy of the
-Nix library written beside it (``nixtox-lib/``). The copy is what keeps the derivations identical to
-nixtox's own: the library brings its builder scripts into the store with ``builtins.path``, whose
-store path depends only on the name and the bytes, so the same builders give the same store path,
-and so the same ``.drv`` hashes, whether they come from nixtox's ``nix/`` or from the copy.
-
-What differs from ``.nixtox/nix/<env>.nix``: the project source is a path relative to the file
-(``../.``) filtered like nixtox's (no git file list: a flake already holds only tracked files), and
-an editable env falls back to a wheel (an editable install points at a working tree, which pure
-evaluation cannot see).
+The file embeds every env exactly as nixtox renders it (lock pins inline), through the same render
+stage with the ``EXPORTED`` placement: the project source is the file's ``src`` (a path relative to the
+file, filtered like nixtox's; no git file list: a flake already holds only tracked files), nixpkgs
+interpreters come from its ``pkgs`` argument when given, and a format with ``export_as`` (editable, which
+points at a working tree that pure evaluation cannot see) is built as that format. It imports a copy of
+the Nix library written beside it (``nixtox-lib/``): the library brings its builder scripts into the
+store with ``builtins.path``, whose store path depends only on the name and the bytes, so the copy gives
+the same ``.drv`` hashes as nixtox's own ``nix/``.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 import shutil
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from nixtox import __version__
 from nixtox._files import write_atomically
-from nixtox.config import load_project
+from nixtox.config import expand_project, load_config
 from nixtox.errors import NixtoxError
-from nixtox.model import Command, EnvResult, EnvSpec, LockedEnv, Project
+from nixtox.lock import LockPolicy, lock_stage
+from nixtox.model import Envs, LockedEnv, Project, Status
 from nixtox.pyproject import read_pyproject
-from nixtox.render import nix_library_path, nix_string, python_expr, render_env, source_expr, template_env
+from nixtox.render import EXPORTED, env_text, nix_library_path, nix_string, render_env, template_env
 from nixtox.select import Selection, select_envs
-from nixtox.session import lock_selected
 from nixtox.source import SourceTree, scan_source
 
 __all__ = ["DEFAULT_OUTPUT", "LIBRARY_DIR", "ExportOptions", "ExportResult", "export_envs"]
@@ -40,7 +35,6 @@ DEFAULT_OUTPUT = Path("nix/nixtox-envs.nix")
 #: the library copy's directory, next to the exported file
 LIBRARY_DIR = "nixtox-lib"
 
-_PHASES = ("commands_pre", "commands", "commands_post")
 _NIX_PATH_SEGMENT = re.compile(r"[A-Za-z0-9._+-]+")
 
 
@@ -64,7 +58,7 @@ class ExportResult:
     library: Path
     #: the exported env keys (attribute names), in selection order
     envs: tuple[str, ...]
-    #: editable envs exported as wheel envs
+    #: env keys whose format is exported as another one (editable envs exported as wheel envs)
     fallbacks: tuple[str, ...] = ()
     #: env label -> why it was left out (skipped missing interpreter)
     skipped: dict[str, str] = field(default_factory=dict)
@@ -85,78 +79,12 @@ def relative_nix_path(target: Path, start: Path) -> str:
     return f"(./. + {nix_string('/' + '/'.join(parts))})"
 
 
-def _placeholders(value: str, project: Project, spec: EnvSpec) -> str:
-    """Host paths in commands become placeholders mkCheck fills in (env dir first: it is inside root)."""
-    root = project.core.root
-    env_dir = str(root / ".nixtox" / "envs" / spec.name)
-    return value.replace(env_dir, "@envDir@").replace(str(root), "@projectRoot@")
-
-
-def _commands_view(project: Project, spec: EnvSpec) -> list[dict[str, Any]]:
-    config = spec.config
-    by_phase: dict[str, tuple[Command, ...]] = {
-        "commands_pre": config.commands_pre,
-        "commands": config.commands,
-        "commands_post": config.commands_post,
-    }
-    return [
-        {
-            "phase": phase,
-            "argv": [_placeholders(a, project, spec) for a in command.argv],
-            "ignore": command.ignore_exit_code,
-            "invert": command.invert_exit_code,
-        }
-        for phase in _PHASES
-        for command in by_phase[phase]
-    ]
-
-
-def _change_dir(project: Project, spec: EnvSpec) -> str:
-    root = project.core.root
-    target = (root / spec.config.change_dir).resolve()
-    try:
-        rel = target.relative_to(root.resolve())
-    except ValueError:
-        return ""
-    return "" if str(rel) == "." else rel.as_posix()
-
-
-def _export_python(locked: LockedEnv) -> tuple[str, str] | None:
-    """(nixtox's python expression, the export's) for a nixpkgs interpreter: ``pkgs`` wins when given."""
-    interpreter = locked.interpreter
-    if interpreter.provider != "nixpkgs" or not interpreter.nix_attr:
-        return None
-    original = python_expr(interpreter)
-    version = ".".join(map(str, interpreter.version))
-    fallback = (
-        f"import {nix_string(interpreter.nixpkgs)} {{ inherit system; }}"
-        if interpreter.nixpkgs
-        else ('throw "nixtox export: pass pkgs (a nixpkgs) for the nixpkgs interpreters"')
-    )
-    exported = (
-        f"(let drv = (if pkgs != null then pkgs else {fallback}).{interpreter.nix_attr}; in"
-        f' {{ executable = "${{drv}}" + {nix_string("/bin/" + interpreter.executable.name)};'
-        f" version = {nix_string(version)}; fingerprint = {nix_string(interpreter.fingerprint)}; }})"
-    )
-    return original, exported
-
-
-def _env_text(locked: LockedEnv, *, root: Path, project_name: str, tree: SourceTree) -> str:
-    """The env's rendered file, with the source (and nixpkgs interpreters) made relocatable."""
-    text = render_env(locked, root=root, project_name=project_name, tree=tree).text
-    text = text.replace(source_expr(tree), "src")
-    swap = _export_python(locked)
-    if swap is not None:
-        text = text.replace(*swap)
+def _body(text: str) -> str:
+    """An env file without its own header comment, indented for the export's ``envs`` set."""
     body = text.splitlines()
-    while body and body[0].startswith("#"):  # the env file's own header: the export has one
+    while body and body[0].startswith("#"):
         body.pop(0)
     return "\n".join(f"      {line}" if line else "" for line in body)
-
-
-def _wheel_instead(locked: LockedEnv) -> LockedEnv:
-    spec = dataclasses.replace(locked.spec, package_format="wheel")
-    return dataclasses.replace(locked, spec=spec)
 
 
 def _copy_library(dest: Path) -> None:
@@ -187,44 +115,35 @@ def _copy_library(dest: Path) -> None:
                 path.rmdir()
 
 
-def _check_failures(done: dict[str, EnvResult]) -> dict[str, str]:
-    errors = {r.spec.label: r.reason for r in done.values() if r.status == "error"}
+def _check_failures(envs: Envs[LockedEnv]) -> dict[str, str]:
+    errors = {r.spec.label: r.reason for r in envs.ended.values() if r.status == Status.ERROR}
     if errors:
         detail = "; ".join(f"{label}: {reason}" for label, reason in errors.items())
         msg = f"cannot export: {detail}"
         raise ExportError(msg)
-    return {r.spec.label: r.reason for r in done.values()}
+    return {r.spec.label: r.reason for r in envs.ended.values()}
 
 
 def render_export(
     project: Project,
-    locked: Sequence[LockedEnv],
+    locked: tuple[LockedEnv, ...] | list[LockedEnv],
     *,
     output: Path,
     project_name: str,
     tree: SourceTree | None = None,
 ) -> tuple[str, tuple[str, ...]]:
-    """The exported file's text and the keys of editable envs exported as wheels."""
+    """The exported file's text and the keys of envs exported in another format."""
     root = project.core.root
     tree = tree or scan_source(root)
-    out_dir = output.parent
-    envs: list[dict[str, Any]] = []
-    fallbacks: list[str] = []
+    envs = []
+    fallbacks = []
     for env in locked:
-        spec = env.spec
-        if spec.package_format == "editable" and not spec.config.skip_install:
-            fallbacks.append(spec.key)
-            env = _wheel_instead(env)  # noqa: PLW2901 - the env as exported
-        envs.append(
-            {
-                "key": spec.key,
-                "name": spec.name,
-                "text": _env_text(env, root=root, project_name=project_name, tree=tree),
-                "change_dir": _change_dir(project, spec),
-                "set_env": [(k, _placeholders(v, project, spec)) for k, v in spec.config.set_env],
-                "commands": _commands_view(project, spec),
-            }
+        rendered = render_env(
+            env, root=root, project_name=project_name, tree=tree, placement=EXPORTED, kinds=("check",)
         )
+        envs.append({"key": env.spec.key, "text": _body(env_text(rendered))})
+        if env.spec.format.export_as is not None:
+            fallbacks.append(env.spec.key)
     notes = [
         f"{key}: editable in the config, exported as a wheel env (an editable install points at a"
         " working tree, which pure flake evaluation cannot see)"
@@ -238,7 +157,7 @@ def render_export(
             project=project_name,
             lib_dir=LIBRARY_DIR,
             from_root=output.relative_to(root).as_posix() if output.is_relative_to(root) else output.name,
-            source_path=relative_nix_path(root, out_dir),
+            source_path=relative_nix_path(root, output.parent),
             notes=notes,
             envs=envs,
         )
@@ -275,32 +194,32 @@ def export_envs(options: ExportOptions) -> ExportResult:
     token in the exporting shell never lands in a committed file or a derivation, and the file does not
     depend on who exported it. Settings that would have differed are reported in ``from_environment``.
     """
-    project = load_project(options.path, config_file=options.config_file, environ=EXPORT_ENVIRON)
-    as_run = load_project(options.path, config_file=options.config_file)
-    from_environment = _environment_dependent(project, as_run)
+    raw = load_config(options.path, config_file=options.config_file)
+    project = expand_project(raw, environ=EXPORT_ENVIRON)
+    from_environment = _environment_dependent(project, expand_project(raw))
     root = project.core.root
     output = options.output if options.output.is_absolute() else root / options.output
     output = output.resolve().parent / output.name
     if output.suffix != ".nix":
         msg = f"the export must be a .nix file, got {output}"
         raise ExportError(msg)
-    specs = select_envs(project, options.selection)
-    done: dict[str, EnvResult] = {}
-    locked = lock_selected(project, specs, done, {}, locked=options.locked)
-    skipped = _check_failures(done)
-    if not locked:
+    specs = tuple(select_envs(project, options.selection))
+    locked = lock_stage(Envs(project, specs, specs), LockPolicy(locked=options.locked))
+    skipped = _check_failures(locked)
+    if not locked.live:
         msg = "nothing to export: every selected env was skipped"
         raise ExportError(msg)
     name = read_pyproject(root).name or root.name
-    text, fallbacks = render_export(project, locked, output=output, project_name=name)
+    text, fallbacks = render_export(project, locked.live, output=output, project_name=name)
     library = output.parent / LIBRARY_DIR
     _copy_library(library)
     write_atomically(output, text)
+    exported = {e.spec.label for e in locked.live}
     return ExportResult(
         file=output,
         library=library,
-        envs=tuple(e.spec.key for e in locked),
+        envs=tuple(e.spec.key for e in locked.live),
         fallbacks=fallbacks,
         skipped=skipped,
-        from_environment={k: v for k, v in from_environment.items() if k in {e.spec.label for e in locked}},
+        from_environment={k: v for k, v in from_environment.items() if k in exported},
     )

@@ -6,28 +6,63 @@ these frozen dataclasses, so each stage can be tested on its own.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+import enum
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from nixtox.errors import InterpreterNotFound, NixtoxError
+
+if TYPE_CHECKING:
+    from nixtox.plugins import PackageFormat
 
 __all__ = [
+    "CacheConfig",
     "Command",
     "CommandOutcome",
     "CoreConfig",
     "EnvConfig",
+    "EnvRequirements",
     "EnvResult",
     "EnvSpec",
+    "Envs",
     "Interpreter",
     "LockedDist",
     "LockedEnv",
     "PackageDef",
+    "Phase",
     "Project",
     "RealisedEnv",
     "RenderedEnv",
+    "Status",
+    "spec_of",
 ]
 
-#: formats nixtox knows out of the box; plugins may add more.
-BUILTIN_PACKAGE_FORMATS = ("sdist", "wheel", "editable", "skip")
+
+class Status(str, enum.Enum):
+    """How an env ended. A ``str`` so result JSON and comparisons with plain strings keep working."""
+
+    OK = "ok"
+    FAIL = "fail"
+    SKIP = "skip"
+    ERROR = "error"
+    INTERRUPTED = "interrupted"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Phase(str, enum.Enum):
+    """The command lists of an env, in the order tox runs them."""
+
+    COMMANDS_PRE = "commands_pre"
+    COMMANDS = "commands"
+    COMMANDS_POST = "commands_post"
+
+    def __str__(self) -> str:
+        return self.value
 
 
 @dataclass(frozen=True)
@@ -60,7 +95,11 @@ class PackageDef:
 
 @dataclass(frozen=True)
 class EnvConfig:
-    """The resolved settings of one environment (conditions filtered, substitutions applied)."""
+    """The resolved settings of one environment (conditions filtered, substitutions applied).
+
+    Every key nixtox acts on has a typed field here; ``unacted`` holds the keys nixtox accepts for tox
+    compatibility without acting on them, only so ``nixtox config`` can show them.
+    """
 
     description: str = ""
     base_python: tuple[str, ...] = ()
@@ -80,32 +119,58 @@ class EnvConfig:
     depends: tuple[str, ...] = ()
     labels: tuple[str, ...] = ()
     skip_install: bool = False
+    #: tox's ``package`` value as written (``sdist``, ``wheel``, ``deps-only`` ...), after ``use_develop``.
     package: str = "wheel"
+    #: the formats this env name is built with, after ``exclude_package_formats``.
     package_formats: tuple[str, ...] = ()
     exclude_package_formats: tuple[str, ...] = ()
     packagedef: str | None = None
     build_interpreter: str | None = None
+    skip_missing_interpreters: bool = False
     suicide_timeout: float = 0.0
     interrupt_timeout: float = 0.3
     terminate_timeout: float = 0.2
-    #: every other declared key, resolved, by its tox 4 name (for ``nixtox config``).
-    extra: Mapping[str, object] = field(default_factory=dict)
+    unacted: Mapping[str, object] = field(default_factory=dict)
+
+    def phases(self) -> tuple[tuple[Phase, tuple[Command, ...]], ...]:
+        return (
+            (Phase.COMMANDS_PRE, self.commands_pre),
+            (Phase.COMMANDS, self.commands),
+            (Phase.COMMANDS_POST, self.commands_post),
+        )
 
 
 @dataclass(frozen=True)
 class EnvSpec:
-    """One environment of the matrix for one package format: the unit nixtox builds and runs."""
+    """One environment of the matrix for one package format: the unit nixtox builds and runs.
+
+    Every fact later stages need about the env's package is decided here, once: its format (a plugin
+    object), whether it installs the package at all, its packagedef and the interpreter that builds it.
+    """
 
     name: str
-    package_format: str
+    format: PackageFormat
     factors: tuple[str, ...]
     #: the interpreter request (``py312``, ``3.12``, ``pypy310``, a base_python value) or None for "any".
     python: str | None
     default: bool
     config: EnvConfig
+    #: ``{env_dir}``: the env's directory under ``.nixtox/envs/`` (per format when there are several).
+    env_dir: Path = Path()
     #: how many formats this env name has; a name with one format is listed by its plain name.
     format_count: int = 1
     packagedef: PackageDef | None = None
+    #: the request for the interpreter that builds the package (env or packagedef ``build_interpreter``);
+    #: None: the env's own.
+    build_python: str | None = None
+
+    @property
+    def package_format(self) -> str:
+        return self.format.name
+
+    @property
+    def installs_package(self) -> bool:
+        return self.format.installs
 
     @property
     def label(self) -> str:
@@ -118,7 +183,8 @@ class EnvSpec:
 
     @staticmethod
     def key_for(name: str, package_format: str, format_count: int) -> str:
-        safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
+        """ASCII letters, digits, ``-`` and ``_`` only: the key names files, GC roots and Nix attributes."""
+        safe = "".join(c if (c.isascii() and c.isalnum()) or c in "-_" else "_" for c in name)
         return f"{safe}-{package_format}" if format_count > 1 else safe
 
 
@@ -164,6 +230,19 @@ class LockedDist:
 
 
 @dataclass(frozen=True)
+class EnvRequirements:
+    """What an env asks the resolver for, gathered once from its config and the project."""
+
+    requirements: tuple[str, ...]
+    constraints: tuple[str, ...]
+    build_requirements: tuple[str, ...]
+    #: the project's distribution name when it is passed to the resolver as a local path (dropped after).
+    local_project: str | None = None
+    #: digest of the files a dynamic project's metadata comes from ("" for static metadata).
+    project_metadata: str = ""
+
+
+@dataclass(frozen=True)
 class LockedEnv:
     """An environment with every requirement pinned for its interpreter."""
 
@@ -181,12 +260,21 @@ class LockedEnv:
 
 @dataclass(frozen=True)
 class RenderedEnv:
-    """The Nix attribute that builds one environment."""
+    """The Nix attribute that builds one environment, and the template values of its file.
+
+    ``fingerprint`` hashes every input of the env (template values, templates, the Nix library, the
+    project source as far as the package depends on it), so the up-to-date check needs neither jinja nor
+    Nix; ``nixtox.render.env_text`` renders the file from ``view`` when Nix must see it.
+    """
 
     locked: LockedEnv
     attr: str
-    #: sha256 of every input of the env: rendered expression, lock entries, source manifest, interpreter.
     fingerprint: str
+    view: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def spec(self) -> EnvSpec:
+        return self.locked.spec
 
 
 @dataclass(frozen=True)
@@ -196,13 +284,20 @@ class RealisedEnv:
     drv_path: str | None
     #: True when nothing was built or fetched (fingerprint matched, or Nix had it already).
     cached: bool
-    setup_seconds: float
+
+    @property
+    def spec(self) -> EnvSpec:
+        return self.rendered.locked.spec
+
+    @property
+    def locked(self) -> LockedEnv:
+        return self.rendered.locked
 
 
 @dataclass(frozen=True)
 class CommandOutcome:
     command: Command
-    phase: str  # "commands_pre" | "commands" | "commands_post"
+    phase: Phase
     exit_code: int
     output: str
     started: float
@@ -210,23 +305,35 @@ class CommandOutcome:
 
     @property
     def ok(self) -> bool:
-        if self.command.ignore_exit_code:
-            return True
-        if self.command.invert_exit_code:
-            return self.exit_code != 0
-        return self.exit_code == 0
+        from nixtox.run._tox import command_ok  # noqa: PLC0415 - the one definition, in the Nix library
+
+        return command_ok(
+            self.exit_code,
+            ignore_exit_code=self.command.ignore_exit_code,
+            invert_exit_code=self.command.invert_exit_code,
+        )
 
 
 @dataclass(frozen=True)
 class EnvResult:
     spec: EnvSpec
-    status: str  # "ok" | "fail" | "skip" | "error" | "interrupted"
+    status: Status
     reason: str = ""
     realised: RealisedEnv | None = None
     commands: tuple[CommandOutcome, ...] = ()
     setup_seconds: float = 0.0
     command_seconds: float = 0.0
     exit_code: int = 0
+
+
+@dataclass(frozen=True)
+class CacheConfig:
+    """The binary-cache keys of the core section (``[tool.nixtox.cache]`` / ``[nixtox:cache]``)."""
+
+    substituters: tuple[str, ...] = ()
+    trusted_public_keys: tuple[str, ...] = ()
+    push_to: str = ""
+    secret_key_file: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -243,22 +350,99 @@ class CoreConfig:
     nixpkgs: str | None = None
     #: provider order used to satisfy interpreter requests.
     interpreter_providers: tuple[str, ...] = ("host",)
-    min_version: str = ""
-    requires: tuple[str, ...] = ()
-    extra: Mapping[str, object] = field(default_factory=dict)
+    #: ``skip_sdist``/``no_package``: the project is not a package, every env installs only its deps.
+    no_package: bool = False
     #: an env name implying another python than its base_python uses the name's python (tox semantics).
     ignore_base_python_conflict: bool = False
+    cache: CacheConfig = field(default_factory=CacheConfig)
     #: the positional arguments ``{posargs}`` was resolved with (None: none given, defaults apply).
     posargs: tuple[str, ...] | None = None
     #: non-fatal config findings (unknown keys ...), one line each; the CLI prints them as ``warning:``.
     warnings: tuple[str, ...] = ()
-    #: env names dropped because ``exclude_package_formats`` removed every format, with the reason.
+    #: env names dropped because ``exclude_package_formats`` removed every package format, with the reason.
     dropped_envs: Mapping[str, str] = field(default_factory=dict)
+    #: env names spelled only by factor conditions (``django: x``); their factors may form ad-hoc names.
+    condition_envs: tuple[str, ...] = ()
+    #: core keys accepted for tox compatibility that nixtox does not act on (shown by ``nixtox config``).
+    unacted: Mapping[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Project:
-    """A loaded and expanded configuration: every env x format, in tox's listing order."""
+    """A loaded and expanded configuration: every env x format, in tox's listing order.
+
+    ``adhoc`` expands an env name the config does not list (``-e py313-foo``) with the same resolvers
+    (files already read, the same ``{env:X}`` environment), for the select stage.
+    """
 
     core: CoreConfig
     envs: tuple[EnvSpec, ...]
+    adhoc: Callable[[str], tuple[EnvSpec, ...]] = field(default=lambda _name: (), compare=False, repr=False)
+
+
+Staged = TypeVar("Staged", EnvSpec, LockedEnv, RenderedEnv, RealisedEnv)
+Next = TypeVar("Next", EnvSpec, LockedEnv, RenderedEnv, RealisedEnv)
+
+
+def spec_of(value: EnvSpec | LockedEnv | RenderedEnv | RealisedEnv) -> EnvSpec:
+    return value if isinstance(value, EnvSpec) else value.spec
+
+
+@dataclass(frozen=True)
+class Envs(Generic[Staged]):
+    """The selected envs between two per-env stages: each still going, as the last stage's value, or
+    ended with its result. ``end`` is the one place where a failure becomes an env's result."""
+
+    project: Project
+    #: every selected env, in selection order
+    selected: tuple[EnvSpec, ...]
+    live: tuple[Staged, ...]
+    ended: Mapping[str, EnvResult] = field(default_factory=dict)
+    #: setup time spent on each env so far (lock, render, build), by key
+    seconds: Mapping[str, float] = field(default_factory=dict)
+    #: files the render stage made that realise writes into the work dir before Nix reads the env files
+    work_files: Mapping[str, str] = field(default_factory=dict)
+
+    def map(self, step: Callable[[Staged], Next]) -> Envs[Next]:
+        """``step`` each live env (timed); a NixtoxError ends that env and the others go on."""
+        live: list[Next] = []
+        ended = dict(self.ended)
+        seconds = dict(self.seconds)
+        for value in self.live:
+            spec = spec_of(value)
+            start = time.monotonic()
+            try:
+                live.append(step(value))
+            except NixtoxError as exc:
+                ended[spec.key] = self.end(spec, exc)
+            seconds[spec.key] = seconds.get(spec.key, 0.0) + time.monotonic() - start
+        return Envs(self.project, self.selected, tuple(live), ended, seconds, self.work_files)
+
+    def collect(
+        self, outcomes: Mapping[str, Next | NixtoxError], *, seconds: Mapping[str, float] | None = None
+    ) -> Envs[Next]:
+        """The result of a stage that handles all envs at once (one Nix call): by key, a value or the
+        error that ends that env; ``seconds`` (by key) are added to the envs' setup time."""
+        live: list[Next] = []
+        ended = dict(self.ended)
+        spent = dict(self.seconds)
+        for value in self.live:
+            spec = spec_of(value)
+            outcome = outcomes[spec.key]
+            spent[spec.key] = spent.get(spec.key, 0.0) + (seconds or {}).get(spec.key, 0.0)
+            if isinstance(outcome, NixtoxError):
+                ended[spec.key] = self.end(spec, outcome)
+            else:
+                live.append(outcome)
+        return Envs(self.project, self.selected, tuple(live), ended, spent, self.work_files)
+
+    @staticmethod
+    def end(spec: EnvSpec, error: NixtoxError) -> EnvResult:
+        """A missing interpreter is a skip where ``skip_missing_interpreters`` says so; any other
+        failure before the commands run is an error."""
+        if isinstance(error, InterpreterNotFound) and spec.config.skip_missing_interpreters:
+            return EnvResult(spec=spec, status=Status.SKIP, reason=error.message)
+        return EnvResult(spec=spec, status=Status.ERROR, reason=error.message, exit_code=1)
+
+    def with_work_files(self, files: Mapping[str, str]) -> Envs[Staged]:
+        return replace(self, work_files={**self.work_files, **files})

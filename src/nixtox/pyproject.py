@@ -7,7 +7,6 @@ pyproject.toml is a setuptools project with dynamic metadata (PEP 517's fallback
 
 from __future__ import annotations
 
-import hashlib
 import re
 import sys
 from collections.abc import Mapping
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from nixtox.errors import ConfigError
+from nixtox.source import metadata_files, metadata_hash
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -33,9 +33,6 @@ __all__ = [
 #: PEP 517's fallback when a project declares no ``[build-system]``.
 DEFAULT_BUILD_REQUIRES = ("setuptools>=40.8.0",)
 DEFAULT_BUILD_BACKEND = "setuptools.build_meta:__legacy__"
-
-#: files whose content can change a dynamic project's metadata.
-_METADATA_FILES = ("pyproject.toml", "setup.cfg", "setup.py")
 
 
 def _normalize(name: str) -> str:
@@ -136,17 +133,11 @@ _memo: dict[tuple[str, str], ProjectMetadata] = {}
 
 def read_pyproject(root: Path) -> ProjectMetadata:
     """Read ``root/pyproject.toml`` (memoised by the content digest of the metadata files)."""
-    digest = hashlib.sha256()
-    texts: dict[str, bytes] = {}
-    for name in _METADATA_FILES:
-        try:
-            texts[name] = (root / name).read_bytes()
-        except OSError:
-            continue
-        digest.update(f"{name}\0{len(texts[name])}\0".encode() + texts[name])
-    key = (str(root), digest.hexdigest())
+    texts = metadata_files(root)
+    digest = metadata_hash(root, texts)
+    key = (str(root), digest)
     if key not in _memo:
-        _memo[key] = _parse(root, texts.get("pyproject.toml"), digest.hexdigest())
+        _memo[key] = _parse(root, texts.get("pyproject.toml"), digest)
     return _memo[key]
 
 

@@ -12,10 +12,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from nixtox.errors import BuildError
-from nixtox.model import RealisedEnv
+from nixtox.errors import BuildError, NixtoxError
+from nixtox.model import RealisedEnv, RenderedEnv
 from nixtox.nix import NixBackend, RealiseOutcome
-from nixtox.render import EnvInputs, write_default_nix, write_env_file, write_work_file
+from nixtox.render import env_text, write_default_nix, write_env_file, write_work_file
 from nixtox.state import EnvState, State
 
 __all__ = ["RealiseResult", "realise_envs"]
@@ -23,19 +23,21 @@ __all__ = ["RealiseResult", "realise_envs"]
 
 @dataclass(frozen=True)
 class RealiseResult:
-    realised: dict[str, RealisedEnv]
-    #: env key -> one-paragraph reason (evaluation error, builder log tail)
-    failed: dict[str, str]
+    """Per env key: its store path, or the error that ends it (evaluation error, builder log tail)."""
+
+    outcomes: dict[str, RealisedEnv | NixtoxError]
+    #: per env key, the seconds spent on it: every env Nix built waited for the whole Nix call
+    seconds: dict[str, float]
 
 
 def _gcroot(work_dir: Path, key: str) -> Path:
     return work_dir / "gcroots" / key
 
 
-def _up_to_date(state: State, work_dir: Path, env: EnvInputs) -> EnvState | None:
-    key = env.rendered.locked.spec.key
+def _up_to_date(state: State, work_dir: Path, env: RenderedEnv) -> EnvState | None:
+    key = env.spec.key
     known = state.envs.get(key)
-    if known is None or known.fingerprint != env.rendered.fingerprint:
+    if known is None or known.fingerprint != env.fingerprint:
         return None
     root = _gcroot(work_dir, key)
     if not Path(known.store_path).exists() or not root.is_symlink():
@@ -44,47 +46,48 @@ def _up_to_date(state: State, work_dir: Path, env: EnvInputs) -> EnvState | None
 
 
 def realise_envs(
-    envs: Sequence[EnvInputs],
+    envs: Sequence[RenderedEnv],
     *,
     work_dir: Path,
     nix: NixBackend,
     recreate: bool = False,
     shared_files: Mapping[str, str] | None = None,
     notify: Callable[[str], None] | None = None,
+    keys: Sequence[str] | None = None,
 ) -> RealiseResult:
     """Bring every env to a valid store path; the caller holds the work-dir lock.
 
-    ``shared_files`` (name -> text) are written into the work dir before Nix reads the env files."""
+    ``shared_files`` (name -> text) are written into the work dir before Nix reads the env files;
+    ``keys`` are the project's env keys (``default.nix`` joins only their files)."""
     state = State.read(work_dir)
-    realised: dict[str, RealisedEnv] = {}
-    pending: list[EnvInputs] = []
+    outcomes: dict[str, RealisedEnv | NixtoxError] = {}
+    pending: list[RenderedEnv] = []
     for env in envs:
         known = None if recreate else _up_to_date(state, work_dir, env)
         if known is None:
             pending.append(env)
             continue
-        realised[env.rendered.locked.spec.key] = RealisedEnv(
-            env.rendered, Path(known.store_path), known.drv_path or None, cached=True, setup_seconds=0.0
-        )
-    failed: dict[str, str] = {}
-    if pending:
-        if notify is not None:
-            labels = ", ".join(e.rendered.locked.spec.label for e in pending)
-            notify(f"nixtox: building {len(pending)} env(s) with Nix: {labels}\n")
-        for name, text in (shared_files or {}).items():
-            write_work_file(work_dir, name, text)
-        built, failed = _build(pending, work_dir=work_dir, nix=nix, state=state)
-        realised.update(built)
-        state.write()
-    return RealiseResult(realised, failed)
+        outcomes[env.spec.key] = RealisedEnv(env, Path(known.store_path), known.drv_path or None, cached=True)
+    if not pending:
+        return RealiseResult(outcomes, {})
+    start = time.monotonic()
+    if notify is not None:
+        labels = ", ".join(e.spec.label for e in pending)
+        notify(f"nixtox: building {len(pending)} env(s) with Nix: {labels}\n")
+    for name, text in (shared_files or {}).items():
+        write_work_file(work_dir, name, text)
+    outcomes.update(_build(pending, work_dir=work_dir, nix=nix, state=state, keys=keys))
+    state.write()
+    seconds = time.monotonic() - start
+    return RealiseResult(outcomes, {env.spec.key: seconds for env in pending})
 
 
 def _instantiate(
-    envs: Sequence[EnvInputs], default_nix: Path, nix: NixBackend
+    envs: Sequence[RenderedEnv], default_nix: Path, nix: NixBackend
 ) -> tuple[dict[str, str], dict[str, str]]:
     """env key -> drv path; evaluation errors are attributed to their env by retrying one by one."""
-    keys = [e.rendered.locked.spec.key for e in envs]
-    attrs = [e.rendered.attr for e in envs]
+    keys = [e.spec.key for e in envs]
+    attrs = [e.attr for e in envs]
     try:
         return dict(zip(keys, nix.instantiate(default_nix, attrs), strict=True)), {}
     except BuildError:
@@ -101,30 +104,28 @@ def _instantiate(
 
 
 def _build(
-    envs: Sequence[EnvInputs], *, work_dir: Path, nix: NixBackend, state: State
-) -> tuple[dict[str, RealisedEnv], dict[str, str]]:
-    start = time.monotonic()
+    envs: Sequence[RenderedEnv], *, work_dir: Path, nix: NixBackend, state: State, keys: Sequence[str] | None
+) -> dict[str, RealisedEnv | NixtoxError]:
     for env in envs:
-        write_env_file(work_dir, env.rendered.locked.spec.key, env.text)
-    default_nix = write_default_nix(work_dir)
+        write_env_file(work_dir, env.spec.key, env_text(env))
+    default_nix = write_default_nix(work_dir, keys)
     try:
         drvs, failed = _instantiate(envs, default_nix, nix)
     except BuildError as exc:
-        return {}, {envs[0].rendered.locked.spec.key: exc.message}
+        return {e.spec.key: exc for e in envs}
+    outcomes: dict[str, RealisedEnv | NixtoxError] = {key: BuildError(why) for key, why in failed.items()}
     outcome = nix.realise(list(drvs.values())) if drvs else None
-    seconds = time.monotonic() - start
-    realised: dict[str, RealisedEnv] = {}
-    by_key = {e.rendered.locked.spec.key: e for e in envs}
+    by_key = {e.spec.key: e for e in envs}
     for key, drv in drvs.items():
         out = nix.output_path(drv)
         if not nix.is_valid(out):  # valid in the store Nix uses (NIXTOX_NIX_STORE may be another one)
-            failed[key] = _failure_reason(drv, nix, outcome)
+            outcomes[key] = BuildError(_failure_reason(drv, nix, outcome))
             continue
         nix.add_root(out, _gcroot(work_dir, key))
         env = by_key[key]
-        state.envs[key] = EnvState(env.rendered.fingerprint, str(out), drv, env.rendered.locked.spec.label)
-        realised[key] = RealisedEnv(env.rendered, out, drv, cached=False, setup_seconds=seconds)
-    return realised, failed
+        state.envs[key] = EnvState(env.fingerprint, str(out), drv, env.spec.label)
+        outcomes[key] = RealisedEnv(env, out, drv, cached=False)
+    return outcomes
 
 
 def _failure_reason(drv: str, nix: NixBackend, outcome: RealiseOutcome | None) -> str:

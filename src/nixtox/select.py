@@ -15,7 +15,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import chain
 
-from nixtox.config import expand_adhoc_env
 from nixtox.config._factors import expand_env_names, is_python_factor
 from nixtox.errors import EnvSelectionError
 from nixtox.model import EnvSpec, Project
@@ -52,10 +51,8 @@ def _factor_pools(project: Project) -> tuple[set[str], set[str]]:
     """(factors an ad-hoc name may combine, every factor for suggestions), as tox computes them."""
     core = project.core
     known = {spec.name for spec in project.envs}
-    condition_envs = core.extra.get("condition_envs", ())
-    assert isinstance(condition_envs, tuple)
     combinable = set(chain.from_iterable(env.split("-") for env in core.env_list)) | known
-    combinable |= set(chain.from_iterable(str(env).split("-") for env in condition_envs))
+    combinable |= set(chain.from_iterable(env.split("-") for env in core.condition_envs))
     everything = set(chain.from_iterable(env.split("-") for env in known)) | combinable
     return combinable, everything
 
@@ -109,7 +106,7 @@ def _from_names(project: Project, names: Iterable[str]) -> list[EnvSpec]:
         elif (problem := _check_name(name, set(by_name), combinable, everything)) is not None:
             problems.append(problem)
         else:
-            built = expand_adhoc_env(project.core, name)
+            built = project.adhoc(name)
             if not built:
                 problems.append(f"{name} (exclude_package_formats removed every package format)")
             by_name[name] = list(built)

@@ -1,31 +1,38 @@
-"""The pipeline, end to end: load -> select -> interpreters -> lock -> render -> realise -> run.
+"""The run, as an explicit sequence of stage functions (as nox runs its task tuple).
 
-Every stage takes and returns plain values; a user-facing error in one env becomes that env's result
-(``error`` or ``skip``) and the other envs go on, as in tox.
+    RUN = (load, expand, select, lock, render, realise, run, report)
+
+Each stage takes the value the previous one returned and the ``Session`` (the options, the front end's
+``Events``, the Nix backend opened on first use) and returns a plain value of its own: ``RawConfig``,
+``Project``, then ``Envs`` of ``EnvSpec``, ``LockedEnv``, ``RenderedEnv`` and ``RealisedEnv``, then a
+``SessionResult``. In the per-env stages an env that fails (a missing interpreter, a stale lock, a failed
+build) ends with its result in one place, ``Envs.end``, and the other envs go on, as in tox. Each stage
+owns its facts and hands them on in its value; no later stage works one out again.
+
+The other commands run a prefix of the same stages: ``nixtox lock`` runs ``LOCK``, ``nixtox shell`` and
+``nixtox cache pull|push`` run ``PREPARE``, ``nixtox export`` runs ``LOCK`` and renders the export.
 """
 
 from __future__ import annotations
 
-import functools
 import os
 import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol, cast
 
-from nixtox.config import load_project
-from nixtox.errors import InterpreterNotFound, NixtoxError
-from nixtox.interpreters import env_interpreters
-from nixtox.lock import LOCK_FILE_NAME, Locker, LockFile, default_engine, effective_index_url, lock_env
-from nixtox.model import EnvResult, EnvSpec, Interpreter, LockedEnv, Project
+from nixtox.config import RawConfig, expand_project, load_config
+from nixtox.lock import LockPolicy, lock_stage
+from nixtox.model import EnvResult, Envs, EnvSpec, LockedEnv, Project, RealisedEnv, RenderedEnv
 from nixtox.nix import NixBackend, NixOptions
 from nixtox.plugins import get_plugin_manager
 from nixtox.pyproject import read_pyproject
 from nixtox.realise import realise_envs
-from nixtox.render import EnvInputs, render_env, source_files_nix
-from nixtox.run import OutputSink, allow_commands, run_env, schedule
+from nixtox.render import render_env, source_files_nix
+from nixtox.report import INTERRUPTED, exit_code, result_json
+from nixtox.run import allow_commands, dependency_order, run_env, schedule
 from nixtox.select import Selection, select_envs
 from nixtox.source import scan_source
 from nixtox.state import locked_work_dir
@@ -34,15 +41,30 @@ if TYPE_CHECKING:
     from nixtox.cache import CacheOverrides, CacheSession
 
 __all__ = [
+    "LOCK",
+    "PREPARE",
+    "RUN",
     "Events",
+    "NotifyOnly",
+    "ReportFiles",
     "RunOptions",
-    "SessionInterrupted",
+    "Session",
     "SessionResult",
+    "execute",
     "jobs_for",
-    "lock_selected",
+    "lock_envs",
     "prepare_envs",
     "run_session",
 ]
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    """Where the report stage writes (None: not written)."""
+
+    result_json: Path | None = None
+    junit: Path | None = None
+    html: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -52,161 +74,18 @@ class RunOptions:
     selection: Selection = field(default_factory=Selection)
     posargs: tuple[str, ...] | None = None
     recreate: bool = False
-    locked: bool = False
+    lock: LockPolicy = field(default_factory=LockPolicy)
     hash_seed: str | None = None
     nix_options: NixOptions = field(default_factory=NixOptions)
     #: ``-p``: 0 (one env at a time), N, or "auto" (one per core)
     parallel: int | str = 0
     fail_fast: bool = False
-    #: binary cache (issue 6): push the realised envs to ``push_to``; command-line cache settings
+    #: binary cache: push the realised envs to ``push_to``; command-line cache settings
     push: bool = False
     cache: CacheOverrides | None = None
-
-
-@dataclass(frozen=True)
-class SessionResult:
-    project: Project
-    results: tuple[EnvResult, ...]
-    seconds: float
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """Envs ready to run (realised) and envs that already have their result (skip/error)."""
-
-    project: Project
-    #: the selected envs, in selection order
-    specs: tuple[EnvSpec, ...]
-    ready: tuple[EnvResult, ...]
-    done: dict[str, EnvResult]
-
-
-def lock_selected(
-    project: Project,
-    specs: Sequence[EnvSpec],
-    done: dict[str, EnvResult],
-    seconds: dict[str, float],
-    *,
-    locked: bool,
-) -> list[LockedEnv]:
-    """Resolve each env's interpreter and lock it (reusing current nixtox.lock entries, writing the file
-    when an entry changed unless ``locked``). A failing env gets its result in ``done`` (skip or error)
-    and the others go on; ``seconds`` receives the time spent per env."""
-    lock_path = project.core.root / LOCK_FILE_NAME
-    lock_file = LockFile.read(lock_path)
-    before = dict(lock_file.entries)
-    locker: Locker | None = None
-    interpreters: dict[str | None, Interpreter] = {}
-    result: list[LockedEnv] = []
-    for spec in specs:
-        start = time.monotonic()
-        try:
-            interpreter, build_interpreter = env_interpreters(spec, project.core, interpreters)
-            if locker is None:
-                locker = Locker(default_engine(), effective_index_url(None))
-            result.append(
-                lock_env(
-                    project,
-                    spec,
-                    interpreter,
-                    build_interpreter=build_interpreter,
-                    lock=lock_file,
-                    locked=locked,
-                    locker=locker,
-                )
-            )
-        except InterpreterNotFound as exc:
-            skip = project.core.skip_missing_interpreters
-            done[spec.key] = EnvResult(
-                spec=spec, status="skip" if skip else "error", reason=exc.message, exit_code=0 if skip else 1
-            )
-        except NixtoxError as exc:
-            done[spec.key] = EnvResult(spec=spec, status="error", reason=exc.message, exit_code=1)
-        seconds[spec.key] = time.monotonic() - start
-    if not locked and lock_file.entries != before:
-        lock_file.write(lock_path)
-    return result
-
-
-def _build_slots(options: RunOptions) -> NixOptions:
-    """Nix builds and test commands share the machine: ``-p N`` builds N derivations at once with
-    cores/N cores each; one env at a time (``-p 0``) lets Nix use every core."""
-    cpus = os.cpu_count() or 1
-    jobs = jobs_for(options.parallel) if options.parallel != 0 else cpus
-    return replace(options.nix_options, max_jobs=jobs, cores=max(cpus // jobs, 1))
-
-
-def prepare_envs(
-    options: RunOptions, *, nix: NixBackend | None = None, notify: OutputSink | None = None
-) -> Prepared:
-    """Every stage up to a realised store path per selected env."""
-    project = load_project(options.path, config_file=options.config_file, posargs=options.posargs)
-    if notify is not None:
-        for warning in project.core.warnings:
-            notify(f"warning: {warning}\n")
-    specs = select_envs(project, options.selection)
-    done: dict[str, EnvResult] = {}
-    seconds: dict[str, float] = {}
-    locked = lock_selected(project, specs, done, seconds, locked=options.locked)
-    name = read_pyproject(project.core.root).name or project.core.root.name
-    tree = scan_source(project.core.root)
-    rendered: list[EnvInputs] = []
-    for env in locked:
-        start = time.monotonic()
-        try:
-            rendered.append(render_env(env, root=project.core.root, project_name=name, tree=tree))
-        except NixtoxError as exc:
-            done[env.spec.key] = EnvResult(spec=env.spec, status="error", reason=exc.message, exit_code=1)
-        seconds[env.spec.key] += time.monotonic() - start
-    work_dir = project.core.root / ".nixtox"
-
-    @functools.cache
-    def cache() -> CacheSession:
-        from nixtox.cache import open_cache  # noqa: PLC0415 - a warm run needs neither Nix nor caches
-
-        return open_cache(
-            project.core.extra, _build_slots(options), overrides=options.cache, locked=locked,
-            notify=notify, push=options.push,
-        )  # fmt: skip
-
-    if options.push:
-        cache()  # a missing secret key or push target fails before anything builds
-    with locked_work_dir(work_dir):
-        outcome = realise_envs(
-            rendered,
-            work_dir=work_dir,
-            nix=nix or _OnFirstUse(lambda: cache().reporting),
-            recreate=options.recreate,
-            shared_files={"source-files.nix": source_files_nix(tree)} if tree.files is not None else None,
-            notify=notify,
-        )
-    ready: list[EnvResult] = []
-    hook = get_plugin_manager().hook
-    for inputs in rendered:
-        spec = inputs.rendered.locked.spec
-        if spec.key in outcome.failed:
-            done[spec.key] = EnvResult(
-                spec=spec, status="error", reason=outcome.failed[spec.key], exit_code=1
-            )
-            continue
-        realised = outcome.realised[spec.key]
-        if not realised.cached:
-            hook.nixtox_env_updated(spec=spec, realised=realised)
-        setup = seconds[spec.key] + realised.setup_seconds
-        ready.append(EnvResult(spec=spec, status="ready", realised=realised, setup_seconds=setup))
-    if options.push and ready:
-        cache().push([r.realised for r in ready if r.realised is not None])
-    return Prepared(project, tuple(specs), tuple(ready), done)
-
-
-class _OnFirstUse:
-    """A NixBackend created on first use: the fingerprint fast path never touches Nix or the caches."""
-
-    def __init__(self, make: Callable[[], NixBackend]) -> None:
-        self._make = make
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._make(), name)
+    #: env kinds to render besides the always-rendered ones (``check``, ``oci`` ...)
+    kinds: tuple[str, ...] = ()
+    report: ReportFiles = field(default_factory=ReportFiles)
 
 
 class Events(Protocol):
@@ -221,6 +100,214 @@ class Events(Protocol):
     def env_done(self, result: EnvResult) -> None: ...
 
 
+class NotifyOnly:
+    """Events for a command that runs no env: only notices reach ``say`` (default: nowhere)."""
+
+    def __init__(self, say: Callable[[str], None] | None = None) -> None:
+        self._say = say
+
+    def notify(self, text: str) -> None:
+        if self._say is not None:
+            self._say(text)
+
+    def env_started(self, spec: EnvSpec) -> None:
+        return None
+
+    def env_output(self, spec: EnvSpec, text: str) -> None:
+        return None
+
+    def env_done(self, result: EnvResult) -> None:
+        return None
+
+
+@dataclass(frozen=True)
+class SessionResult:
+    project: Project
+    results: tuple[EnvResult, ...]
+    seconds: float
+    #: Ctrl-C (or SIGTERM) stopped the run; ``results`` holds what exists, interrupted envs marked
+    interrupted: bool = False
+    exit_code: int = 0
+
+
+@dataclass
+class Session:
+    """What every stage may use: the options, the front end, the Nix backend (opened on first use)."""
+
+    options: RunOptions
+    events: Events = field(default_factory=NotifyOnly)
+    #: a given backend (tests, ``nixtox cache status``); None: the cache-aware real one, on first use
+    backend: NixBackend | None = None
+    started: float = field(default_factory=time.monotonic)
+    _cache: CacheSession | None = field(default=None, init=False, repr=False)
+
+    def cache(self, envs: Envs[RenderedEnv] | Envs[RealisedEnv]) -> CacheSession:
+        """The binary-cache session of this run (settings, reachable caches, the Nix backend), opened
+        once, for the project and the interpreters of ``envs``."""
+        if self._cache is None:
+            from nixtox.cache import open_cache  # noqa: PLC0415 - a warm run needs neither Nix nor caches
+
+            self._cache = open_cache(
+                envs.project.core.cache, _build_slots(self.options), overrides=self.options.cache,
+                locked=[env.locked for env in envs.live], notify=self.events.notify,
+                push=self.options.push,
+            )  # fmt: skip
+        return self._cache
+
+
+Stage = Callable[[Any, Session], Any]
+
+
+def load(options: RunOptions, session: Session) -> RawConfig:
+    return load_config(options.path, config_file=options.config_file)
+
+
+def expand(raw: RawConfig, session: Session) -> Project:
+    project = expand_project(raw, posargs=session.options.posargs)
+    for warning in project.core.warnings:
+        session.events.notify(f"warning: {warning}\n")
+    return project
+
+
+def select(project: Project, session: Session) -> Envs[EnvSpec]:
+    specs = tuple(select_envs(project, session.options.selection))
+    dependency_order(specs)  # a depends cycle is an error before anything is locked or built
+    return Envs(project, specs, specs)
+
+
+def lock(envs: Envs[EnvSpec], session: Session) -> Envs[LockedEnv]:
+    return lock_stage(envs, session.options.lock)
+
+
+def render(envs: Envs[LockedEnv], session: Session) -> Envs[RenderedEnv]:
+    root = envs.project.core.root
+    name = read_pyproject(root).name or root.name
+    tree = scan_source(root)
+    kinds = session.options.kinds
+    rendered = envs.map(lambda env: render_env(env, root=root, project_name=name, tree=tree, kinds=kinds))
+    return rendered.with_work_files(
+        {"source-files.nix": source_files_nix(tree)} if tree.files is not None else {}
+    )
+
+
+def realise(envs: Envs[RenderedEnv], session: Session) -> Envs[RealisedEnv]:
+    work_dir = envs.project.core.root / ".nixtox"
+    if session.options.push:
+        session.cache(envs)  # a missing secret key or push target fails before anything builds
+    keys = [*(spec.key for spec in envs.project.envs), *(spec.key for spec in envs.selected)]
+    with locked_work_dir(work_dir):
+        outcome = realise_envs(
+            envs.live,
+            work_dir=work_dir,
+            nix=session.backend or cast("NixBackend", _OnFirstUse(lambda: session.cache(envs).reporting)),
+            recreate=session.options.recreate,
+            shared_files=envs.work_files,
+            notify=session.events.notify,
+            keys=keys,
+        )
+    realised = envs.collect(outcome.outcomes, seconds=outcome.seconds)
+    hook = get_plugin_manager().hook
+    for env in realised.live:
+        if not env.cached:
+            hook.nixtox_env_updated(spec=env.spec, realised=env)
+    if session.options.push and realised.live:
+        session.cache(realised).push(realised.live)
+    return realised
+
+
+def run(envs: Envs[RealisedEnv], session: Session) -> SessionResult:
+    """Every env's commands, in ``depends`` order, ``-p`` at a time. On Ctrl-C the results so far (the
+    interrupted envs marked) are the result."""
+    options, events = session.options, session.events
+    allow_commands()
+    hash_seed = options.hash_seed or str(random.randint(1, 4294967295))
+
+    def run_one(realised: RealisedEnv) -> EnvResult:
+        spec = realised.spec
+        return run_env(
+            realised, hash_seed=hash_seed, setup_seconds=envs.seconds.get(spec.key, 0.0),
+            sink=lambda text: events.env_output(spec, text),
+        )  # fmt: skip
+
+    collected: dict[str, EnvResult] = dict(envs.ended)
+
+    def done(result: EnvResult) -> None:
+        collected[result.spec.key] = result
+        events.env_done(result)
+
+    for result in envs.ended.values():
+        events.env_done(result)
+    interrupted = False
+    try:
+        runnable = {env.spec.key: env for env in envs.live}
+        schedule(
+            envs.selected, envs.ended, runnable, jobs=jobs_for(options.parallel), run_one=run_one,
+            on_start=events.env_started, on_done=done, fail_fast=options.fail_fast,
+        )  # fmt: skip
+    except KeyboardInterrupt:
+        interrupted = True
+    ordered = tuple(collected[spec.key] for spec in envs.selected if spec.key in collected)
+    return SessionResult(envs.project, ordered, time.monotonic() - session.started, interrupted)
+
+
+def report(result: SessionResult, session: Session) -> SessionResult:
+    """The exit code (tox's rules) and the report files the options ask for."""
+    code = INTERRUPTED if result.interrupted else exit_code(result.results)
+    files = session.options.report
+    if files.result_json or files.junit or files.html:
+        import json  # noqa: PLC0415 - only when a report is written
+
+        from nixtox import report as reports  # noqa: PLC0415
+
+        data = result_json(result.results, seconds=result.seconds, exit_code=code)
+        if files.result_json:
+            files.result_json.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        if files.junit:
+            files.junit.write_bytes(reports.junit_xml(data))
+        if files.html:
+            reports.write_html(data, files.html)
+    return replace(result, exit_code=code)
+
+
+RUN: Final[tuple[Stage, ...]] = (load, expand, select, lock, render, realise, run, report)
+PREPARE: Final[tuple[Stage, ...]] = RUN[:6]
+LOCK: Final[tuple[Stage, ...]] = RUN[:4]
+
+
+def execute(stages: Sequence[Stage], session: Session) -> Any:
+    """Run ``stages`` in order, each on the value the one before returned."""
+    value: Any = session.options
+    for stage in stages:
+        value = stage(value, session)
+    return value
+
+
+def run_session(
+    options: RunOptions, *, events: Events | None = None, nix: NixBackend | None = None
+) -> SessionResult:
+    return cast("SessionResult", execute(RUN, Session(options, events or NotifyOnly(), nix)))
+
+
+def prepare_envs(
+    options: RunOptions, *, events: Events | None = None, nix: NixBackend | None = None
+) -> Envs[RealisedEnv]:
+    """Every stage up to a realised store path per selected env (``nixtox shell``, ``cache pull``)."""
+    return cast("Envs[RealisedEnv]", execute(PREPARE, Session(options, events or NotifyOnly(), nix)))
+
+
+def lock_envs(options: RunOptions, *, events: Events | None = None) -> Envs[LockedEnv]:
+    """load, expand, select and lock (``nixtox lock``, ``nixtox export``)."""
+    return cast("Envs[LockedEnv]", execute(LOCK, Session(options, events or NotifyOnly())))
+
+
+def _build_slots(options: RunOptions) -> NixOptions:
+    """Nix builds and test commands share the machine: ``-p N`` builds N derivations at once with
+    cores/N cores each; one env at a time (``-p 0``) lets Nix use every core."""
+    cpus = os.cpu_count() or 1
+    jobs = jobs_for(options.parallel) if options.parallel != 0 else cpus
+    return replace(options.nix_options, max_jobs=jobs, cores=max(cpus // jobs, 1))
+
+
 def jobs_for(parallel: int | str) -> int:
     """``-p``: 0 = one env at a time (tox ``run``), ``auto`` = one per core, N = N."""
     if parallel == "auto":
@@ -228,55 +315,11 @@ def jobs_for(parallel: int | str) -> int:
     return max(int(parallel), 1)
 
 
-def run_session(options: RunOptions, *, events: Events, nix: NixBackend | None = None) -> SessionResult:
-    """The whole pipeline; on Ctrl-C the results so far (interrupted envs marked) are attached to the
-    raised ``SessionInterrupted``."""
-    start = time.monotonic()
-    allow_commands()
-    prepared = prepare_envs(options, nix=nix, notify=events.notify)
-    hash_seed = options.hash_seed or str(random.randint(1, 4294967295))
-    work_dir = prepared.project.core.root / ".nixtox"
+class _OnFirstUse:
+    """A NixBackend created on first use: the fingerprint fast path never touches Nix or the caches."""
 
-    def run_one(ready: EnvResult) -> EnvResult:
-        assert ready.realised is not None
-        spec = ready.spec
-        return run_env(
-            ready.realised, work_dir=work_dir, hash_seed=hash_seed, setup_seconds=ready.setup_seconds,
-            sink=lambda text: events.env_output(spec, text),
-        )  # fmt: skip
+    def __init__(self, make: Callable[[], NixBackend]) -> None:
+        self._make = make
 
-    collected: dict[str, EnvResult] = dict(prepared.done)
-
-    def done(result: EnvResult) -> None:
-        collected[result.spec.key] = result
-        events.env_done(result)
-
-    for result in prepared.done.values():
-        events.env_done(result)
-    try:
-        results = schedule(
-            prepared.specs,
-            prepared.done,
-            {r.spec.key: r for r in prepared.ready},
-            jobs=jobs_for(options.parallel),
-            run_one=run_one,
-            on_start=events.env_started,
-            on_done=done,
-            fail_fast=options.fail_fast,
-        )
-    except KeyboardInterrupt:
-        raise SessionInterrupted(_session_result(prepared, collected, start)) from None
-    return _session_result(prepared, results, start)
-
-
-def _session_result(prepared: Prepared, results: dict[str, EnvResult], start: float) -> SessionResult:
-    ordered = tuple(results[spec.key] for spec in prepared.specs if spec.key in results)
-    return SessionResult(prepared.project, ordered, time.monotonic() - start)
-
-
-class SessionInterrupted(KeyboardInterrupt):
-    """Ctrl-C during a session, carrying the results that exist."""
-
-    def __init__(self, partial: SessionResult) -> None:
-        super().__init__("interrupted")
-        self.partial = partial
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._make(), name)

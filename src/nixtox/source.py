@@ -14,6 +14,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,7 @@ __all__ = [
     "SourceTree",
     "included_files",
     "is_excluded",
+    "metadata_files",
     "metadata_hash",
     "scan_source",
     "source_hash",
@@ -112,13 +114,26 @@ def source_hash(root: Path, files: list[str] | None = None) -> str:
     return digest.hexdigest()
 
 
-def metadata_hash(root: Path) -> str:
-    """sha256 of the files that define the project's metadata (what an editable install depends on)."""
-    digest = hashlib.sha256()
+def metadata_files(root: Path) -> dict[str, bytes]:
+    """The metadata files of the project that exist, by name (``METADATA_FILES`` order)."""
+    found: dict[str, bytes] = {}
     for name in METADATA_FILES:
-        path = root / name
-        if path.is_file():
-            digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+        try:
+            found[name] = (root / name).read_bytes()
+        except OSError:
+            continue
+    return found
+
+
+def metadata_hash(root: Path, files: Mapping[str, bytes] | None = None) -> str:
+    """sha256 of the files that define the project's metadata: the one definition of the metadata hash.
+
+    An editable package depends on this, not on the source tree (the Nix library takes it as
+    ``metadataHash``), and a dynamic project's lock key includes it.
+    """
+    digest = hashlib.sha256()
+    for name, text in (metadata_files(root) if files is None else files).items():
+        digest.update(f"{name}\0{len(text)}\0".encode() + text)
     return digest.hexdigest()
 
 

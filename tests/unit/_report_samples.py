@@ -16,6 +16,7 @@ from nixtox.model import (
     RealisedEnv,
     RenderedEnv,
 )
+from nixtox.plugins import PackageFormat, find_format
 from tests.unit._values import ATTRS, HATCHLING, PY312
 
 PY311 = dataclasses.replace(
@@ -25,6 +26,12 @@ T0 = 1_700_000_000.0
 PYTEST = Command(("pytest", "-q", "tests"))
 
 
+def _format(name: str) -> PackageFormat:
+    found = find_format(name)
+    assert found is not None, name
+    return found
+
+
 def make_spec(
     name: str, fmt: str = "wheel", *, formats: int = 1, change_dir: Path = Path("/proj"), **config: object
 ) -> EnvSpec:
@@ -32,7 +39,7 @@ def make_spec(
     python = next((f for f in factors if f.startswith("py3")), None)
     return EnvSpec(
         name=name,
-        package_format=fmt,
+        format=_format(fmt),
         factors=factors,
         python=python,
         default=True,
@@ -49,7 +56,6 @@ def realised(spec: EnvSpec, interp: Interpreter = PY312, *, cached: bool = False
         store_path=Path(f"/nix/store/{'a' * 32}-nixtox-env-{spec.key}"),
         drv_path=f"/nix/store/{'d' * 32}-nixtox-env-{spec.key}.drv",
         cached=cached,
-        setup_seconds=0.5,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from nixtox.model import Command, EnvConfig, EnvSpec, Interpreter, LockedDist, LockedEnv
+from nixtox.plugins import PackageFormat, find_format
 
 PY312 = Interpreter(
     request="py312",
@@ -48,6 +49,12 @@ SDIST_ONLY = LockedDist(
 )
 
 
+def _format(name: str) -> PackageFormat:
+    found = find_format(name)
+    assert found is not None, name
+    return found
+
+
 def spec(
     name: str = "py312",
     fmt: str = "wheel",
@@ -58,7 +65,7 @@ def spec(
 ) -> EnvSpec:
     return EnvSpec(
         name=name,
-        package_format=fmt,
+        format=_format(fmt),
         factors=tuple(name.split("-")),
         python="py312",
         default=True,

@@ -28,6 +28,7 @@ from nixtox.cache._nix import VerifyReport, with_secret_key
 from nixtox.cache._ops import EnvPaths, push_envs, push_set
 from nixtox.config import load_project
 from nixtox.errors import ConfigError, NixtoxError
+from nixtox.model import CacheConfig
 from nixtox.nix import NixOptions, RealiseOutcome, nix_options_argv
 
 S = "/nix/store/"
@@ -40,11 +41,9 @@ DRV = f"{S}vg4017pcf4p0pjbzlqav0g8gw56223zk-nixtox-env-py312.drv"
 
 
 def test_precedence_command_line_over_env_over_config(tmp_path: Path) -> None:
-    config = {
-        "substituters": ("file:///config",),
-        "push_to": "file:///config",
-        "trusted_public_keys": ("c-1:x",),
-    }
+    config = CacheConfig(
+        substituters=("file:///config",), push_to="file:///config", trusted_public_keys=("c-1:x",)
+    )
     environ = {"NIXTOX_SUBSTITUTERS": "https://env-a  https://env-b", "NIXTOX_PUSH_TO": "file:///env"}
     settings = resolve_settings(
         config, environ=environ, overrides=CacheOverrides(push_to="file:///cli"), cwd=tmp_path
@@ -64,24 +63,24 @@ def test_precedence_command_line_over_env_over_config(tmp_path: Path) -> None:
 
 def test_env_secret_key_file_is_relative_to_cwd_and_empty_env_is_unset(tmp_path: Path) -> None:
     settings = resolve_settings(
-        {"secret_key_file": tmp_path},
+        CacheConfig(secret_key_file=tmp_path),
         environ={"NIXTOX_SECRET_KEY_FILE": "k.sec", "NIXTOX_PUSH_TO": " "},
         cwd=tmp_path,
     )
     assert settings.secret_key_file == tmp_path / "k.sec"
     assert settings.push_to == ""
     # an unset path key comes from the config engine as the project root: not a key file
-    assert resolve_settings({"secret_key_file": tmp_path}, environ={}).secret_key_file is None
+    assert resolve_settings(CacheConfig(secret_key_file=tmp_path), environ={}).secret_key_file is None
 
 
 def test_config_lists_with_several_keys_in_one_item_are_split() -> None:
-    settings = resolve_settings({"trusted_public_keys": ("a-1:x b-1:y", "c-1:z")}, environ={})
+    settings = resolve_settings(CacheConfig(trusted_public_keys=("a-1:x b-1:y", "c-1:z")), environ={})
     assert settings.trusted_public_keys == ("a-1:x", "b-1:y", "c-1:z")
 
 
 def test_nix_options_carry_caches_keys_and_store() -> None:
     settings = resolve_settings(
-        {},
+        CacheConfig(),
         environ={
             "NIXTOX_SUBSTITUTERS": "file:///c",
             "NIXTOX_TRUSTED_PUBLIC_KEYS": "k-1:x",
@@ -102,7 +101,7 @@ def test_nix_options_carry_caches_keys_and_store() -> None:
 
 
 def test_default_nix_options_are_unchanged_without_cache_settings() -> None:
-    options = to_nix_options(resolve_settings({}, environ={}), NixOptions())
+    options = to_nix_options(resolve_settings(CacheConfig(), environ={}), NixOptions())
     assert options == NixOptions()
 
 
@@ -111,14 +110,14 @@ def test_cache_table_in_pyproject_and_ini(tmp_path: Path) -> None:
         '[tool.nixtox]\nenv_list = ["py312"]\n[tool.nixtox.cache]\nsubstituters = ["file:///c"]\npush_to = "file:///c"\n'
     )
     core = load_project(tmp_path).core
-    assert core.extra["substituters"] == ("file:///c",)
-    assert core.extra["push_to"] == "file:///c"
+    assert core.cache.substituters == ("file:///c",)
+    assert core.cache.push_to == "file:///c"
     assert not core.warnings
     (tmp_path / "pyproject.toml").unlink()
     (tmp_path / "tox.ini").write_text(
         "[tox]\nenv_list = py312\n[nixtox:cache]\ntrusted_public_keys = k-1:x\n"
     )
-    assert load_project(tmp_path).core.extra["trusted_public_keys"] == ("k-1:x",)
+    assert load_project(tmp_path).core.cache.trusted_public_keys == ("k-1:x",)
 
 
 def test_cache_table_conflicts_and_unknown_keys_are_errors(tmp_path: Path) -> None:
@@ -132,10 +131,12 @@ def test_cache_table_conflicts_and_unknown_keys_are_errors(tmp_path: Path) -> No
 
 def test_push_target_errors_name_what_is_missing(tmp_path: Path) -> None:
     with pytest.raises(NixtoxError, match="nowhere to push"):
-        push_target(resolve_settings({}, environ={}))
+        push_target(resolve_settings(CacheConfig(), environ={}))
     with pytest.raises(NixtoxError, match=r"no secret key to sign with.*nixtox cache keygen"):
-        push_target(resolve_settings({"push_to": "file:///c"}, environ={}))
-    missing = resolve_settings({"push_to": "file:///c", "secret_key_file": tmp_path / "k.sec"}, environ={})
+        push_target(resolve_settings(CacheConfig(push_to="file:///c"), environ={}))
+    missing = resolve_settings(
+        CacheConfig(push_to="file:///c", secret_key_file=tmp_path / "k.sec"), environ={}
+    )
     with pytest.raises(NixtoxError, match=r"k\.sec \(from config\) does not exist"):
         push_target(missing)
     (tmp_path / "k.sec").write_text("k-1:secret")
@@ -366,7 +367,7 @@ def test_push_set_has_runtime_closure_and_valid_build_inputs() -> None:
 def test_a_modified_env_is_never_pushed(tmp_path: Path) -> None:
     fake = FakeCacheNix()
     fake.modified = {ENV}
-    settings = resolve_settings({"push_to": f"file://{tmp_path}", "secret_key_file": str(tmp_path / "k.sec")})
+    settings = resolve_settings(CacheConfig(push_to=f"file://{tmp_path}", secret_key_file=tmp_path / "k.sec"))
     (tmp_path / "k.sec").write_text("key")
     with pytest.raises(NixtoxError, match=r"refusing to push .*modified after it was built.*--repair-path"):
         push_envs(fake, settings, [EnvPaths("py312", ENV, DRV)])

@@ -171,7 +171,7 @@ def test_packagedef_ini_and_toml(nixtox_project: ProjectFactory) -> None:
     assert specs[0].packagedef.build_requires == ("setuptools>=70", "wheel")
     assert specs[0].packagedef.config_settings == (("--build-option", "--quiet"),)
     assert specs[0].package_format == "wheel"
-    assert specs[0].config.build_interpreter == "py312"
+    assert specs[0].build_python == "py312"
 
 
 def test_unknown_packagedef(nixtox_project: ProjectFactory) -> None:
@@ -230,7 +230,7 @@ def test_base_python_without_conflict(nixtox_project: ProjectFactory) -> None:
         ),
         ({"tox.ini": "[testenv]\nsetenv = novalue\n"}, "is not of the form KEY = value"),
         ({"tox.ini": "[testenv]\npackage_formats = zip\n"}, "unknown package format 'zip'"),
-        ({"tox.ini": "[testenv]\npackage = egg\n"}, "unknown package 'egg'"),
+        ({"tox.ini": "[testenv]\npackage = egg\n"}, "key 'package': unknown package format 'egg'"),
         ({"tox.ini": "[tox]\nenv_list = py311-py312\n"}, "conflicting factors"),
         ({"tox.toml": "[env_run_base]\ndeps = [{replace = 'if'}]\n"}, "unsupported replace"),
         ({"tox.toml": "env = 3\n"}, "must be a table"),

@@ -164,7 +164,7 @@ def test_same_as_tox(case: str, posargs: list[str] | None, nixtox_project: Proje
     project = load_project(root, posargs=posargs)
     names = list(dict.fromkeys(spec.name for spec in project.envs))
     tox_names = _tox(root, "l", "--no-desc").split()
-    conditions = project.core.extra["condition_envs"]
+    conditions = project.core.condition_envs
     assert isinstance(conditions, tuple)
     assert [n for n in tox_names if n not in conditions or n in names] == names
     specs = {spec.name: spec for spec in select_envs(project, Selection(env="ALL"))}

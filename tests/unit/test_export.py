@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from nixtox.cli import cli
 from nixtox.config import load_project
 from nixtox.export import LIBRARY_DIR, relative_nix_path, render_export
-from nixtox.model import EnvResult, LockedEnv, Project
+from nixtox.model import EnvResult, Envs, EnvSpec, LockedEnv, Project, Status
 from nixtox.render import nix_library_path
 from tests.unit._values import PY312, locked
 
@@ -74,7 +74,7 @@ def test_export_is_relocatable(project: Project) -> None:
     assert root not in text  # no host path of the project: commands use placeholders
     assert "src = lib.projectSource { path = ../.; };" in text
     assert f"lib = import ./{LIBRARY_DIR} {{ inherit system; }};" in text
-    assert "src = src;" in text  # the package builds from the relative source
+    assert "source = src;" in text  # the package builds from the relative source
     assert "system ? builtins.currentSystem," in text
     assert "pkgs ? null," in text
 
@@ -114,14 +114,16 @@ def test_export_prefers_the_given_pkgs_for_nixpkgs_interpreters(project: Project
 
 
 def _fake_lock(monkeypatch: pytest.MonkeyPatch, *, error: str | None = None) -> None:
-    def lock_all(project, specs, done, _seconds, *, locked: bool):  # type: ignore[no-untyped-def]
+    def lock_all(envs: Envs[EnvSpec], _policy: object) -> Envs[LockedEnv]:
         if error is not None:
-            for spec in specs:
-                done[spec.key] = EnvResult(spec=spec, status="error", reason=error, exit_code=1)
-            return []
-        return [dataclasses.replace(globals()["locked"](spec), spec=spec) for spec in specs]
+            done = {
+                s.key: EnvResult(spec=s, status=Status.ERROR, reason=error, exit_code=1) for s in envs.live
+            }
+            return Envs(envs.project, envs.selected, (), done)
+        live = tuple(dataclasses.replace(globals()["locked"](spec), spec=spec) for spec in envs.live)
+        return Envs(envs.project, envs.selected, live)
 
-    monkeypatch.setattr("nixtox.export.lock_selected", lock_all)
+    monkeypatch.setattr("nixtox.export.lock_stage", lock_all)
 
 
 def test_cli_writes_the_file_and_the_library_copy(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,19 +10,31 @@ import pytest
 
 from nixtox.errors import LockError
 from nixtox.lock import (
+    LOCK_FILE_NAME,
     DistFile,
     Locker,
     LockFile,
+    LockPolicy,
     ResolutionError,
     ResolvedPackage,
+    ResolverEngine,
     ResolveRequest,
     env_requirements,
-    lock_env,
-    lock_envs,
+    lock_stage,
     verify_lock_entry,
-    write_lock,
 )
-from nixtox.model import CoreConfig, EnvConfig, EnvSpec, Interpreter, LockedDist, PackageDef, Project
+from nixtox.model import (
+    CoreConfig,
+    EnvConfig,
+    Envs,
+    EnvSpec,
+    Interpreter,
+    LockedDist,
+    LockedEnv,
+    PackageDef,
+    Project,
+)
+from nixtox.plugins import find_format
 
 SHA = "a" * 64
 
@@ -77,7 +89,52 @@ def make_project(root: Path, *specs: EnvSpec) -> Project:
 
 
 def spec(name: str = "py312", **config: object) -> EnvSpec:
-    return EnvSpec(name, "wheel", (name,), name, True, EnvConfig(**config))  # type: ignore[arg-type]
+    fmt = find_format("skip" if config.get("skip_install") else "wheel")
+    assert fmt is not None
+    return EnvSpec(name, fmt, (name,), name, True, EnvConfig(**config))  # type: ignore[arg-type]
+
+
+def lock_envs(
+    project: Project,
+    specs: tuple[EnvSpec, ...] | list[EnvSpec],
+    interpreters: dict[str, Interpreter],
+    *,
+    locked: bool = False,
+    upgrade: bool = False,
+    prune: bool = False,
+    engine: ResolverEngine | None = None,
+    locker: Locker | None = None,
+) -> list[LockedEnv]:
+    """The lock stage on ``specs`` (interpreters given by env key); the first env's error is raised."""
+    chosen = tuple(specs)
+    by_request = {env.python: interpreters[env.key] for env in chosen}
+    envs = lock_stage(
+        Envs(project, chosen, chosen),
+        LockPolicy(locked=locked, upgrade=upgrade, prune=prune),
+        engine=engine or FakeEngine(),
+        locker=locker,
+        interpreters=by_request,
+    )
+    if envs.ended:
+        raise LockError(next(iter(envs.ended.values())).reason)
+    return list(envs.live)
+
+
+def lock_env(project: Project, env: EnvSpec, interp: Interpreter, **kwargs: object) -> LockedEnv:
+    return lock_envs(project, [env], {env.key: interp}, **kwargs)[0]  # type: ignore[arg-type]
+
+
+def write_lock(
+    project: Project,
+    specs: list[EnvSpec],
+    interpreters: dict[str, Interpreter],
+    *,
+    engine: ResolverEngine | None = None,
+    upgrade: bool = False,
+) -> Path:
+    """What ``nixtox lock`` does: lock, prune the envs the project no longer has."""
+    lock_envs(project, specs, interpreters, engine=engine, upgrade=upgrade, prune=True)
+    return project.core.root / LOCK_FILE_NAME
 
 
 @pytest.fixture

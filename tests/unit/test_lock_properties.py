@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nixtox.interpreters import compute_tags
-from nixtox.lock import DistFile, EnvRequirements, LockEntry, LockFile, ResolvedPackage, choose_file, lock_key
+from nixtox.lock import DistFile, LockEntry, LockFile, ResolvedPackage, choose_file, lock_key
 from nixtox.lock._files import wheel_rank
-from nixtox.model import Interpreter, LockedDist
+from nixtox.model import EnvRequirements, Interpreter, LockedDist
 
 PLATFORMS = ["manylinux_2_28_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64", "linux_x86_64"]
 

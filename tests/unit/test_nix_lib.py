@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from nixtox.nix import NixOptions, nix_options_argv
+from nixtox.pyproject import read_pyproject
+from nixtox.source import metadata_hash
 
 NIX_LIBRARY = Path(__file__).resolve().parents[2] / "nix"
 
@@ -72,7 +74,7 @@ def test_fetch_dist_keeps_the_real_file_name_when_the_store_name_is_sanitised() 
     [
         ('nixtox.fetchDist { filename = "x.exe"; url = "u"; sha256 = "00"; }', '"x.exe" is neither a wheel'),
         ('nixtox.fetchDist { filename = "x-1-py3-none-any.whl"; url = "u"; sha256 = "abc"; }', 'got "abc"'),
-        ('nixtox.buildDist { pname = "p"; src = /tmp; format = "egg"; inherit python; }', 'got "egg"'),
+        ('nixtox.buildDist { pname = "p"; src = /tmp; format = 3; inherit python; }', "got 3"),
         ('nixtox.buildDist { pname = "p"; format = "editable"; inherit python; }', "needs projectRoot"),
         ('nixtox.buildDist { pname = "p"; inherit python; }', "needs src"),
         ('nixtox.mkEnv { name = "e"; python = { version = "3.12"; }; wheels = [ ]; }', "python.executable"),
@@ -151,27 +153,25 @@ def test_project_source_ignores_unrelated_files(tmp_path: Path) -> None:
 
 def test_metadata_hash_follows_metadata_files_only(tmp_path: Path) -> None:
     root = _tree(tmp_path / "proj")
-
-    def metadata_hash() -> object:
-        return evaluate(f"nixtox.metadataHashOf {json.dumps(str(root))}")
-
-    before = metadata_hash()
+    before = metadata_hash(root)
     (root / "src" / "p" / "__init__.py").write_text("x = 1\n")
-    assert metadata_hash() == before
+    assert metadata_hash(root) == before
     (root / "setup.cfg").write_text("[metadata]\n")
-    assert metadata_hash() != before
+    assert metadata_hash(root) != before
+    assert read_pyproject(root).metadata_digest == metadata_hash(root)  # one definition
 
 
 def test_editable_build_takes_project_root_as_a_string_not_a_store_copy(tmp_path: Path) -> None:
     root = _tree(tmp_path / "proj")
+    digest = metadata_hash(root)
     result = evaluate(
-        f'(nixtox.buildDist {{ pname = "p"; format = "editable"; inherit python; projectRoot = {root}; }})'
-        ".drvAttrs"
+        f'(nixtox.buildDist {{ pname = "p"; format = "editable"; inherit python; projectRoot = {root};'
+        f' metadataHash = "{digest}"; }}).drvAttrs'
     )
     assert isinstance(result, dict)
     assert result["projectRoot"] == str(root)
     assert "src" not in result
-    assert len(result["metadataHash"]) == 64
+    assert result["metadataHash"] == digest
 
 
 def test_tools_are_pinned_wheels() -> None:

@@ -4,10 +4,20 @@ from pathlib import Path
 
 import pytest
 
-from nixtox.realise import realise_envs
+from nixtox.errors import NixtoxError
+from nixtox.model import RealisedEnv
+from nixtox.realise import RealiseResult, realise_envs
 from nixtox.render import render_env
 from tests.unit._values import ATTRS, SDIST_ONLY, locked, spec
 from tests.unit.fake_nix import FakeNix
+
+
+def realised_of(result: RealiseResult) -> dict[str, RealisedEnv]:
+    return {k: v for k, v in result.outcomes.items() if isinstance(v, RealisedEnv)}
+
+
+def failed_of(result: RealiseResult) -> dict[str, str]:
+    return {k: v.message for k, v in result.outcomes.items() if isinstance(v, NixtoxError)}
 
 
 @pytest.fixture
@@ -27,15 +37,15 @@ def test_first_run_builds_all_in_one_call_second_run_calls_no_nix(project: Path,
     nix = FakeNix(tmp_path / "store")
     work = project / ".nixtox"
     first = realise_envs(_render(project, "py311", "py312"), work_dir=work, nix=nix)
-    assert not first.failed
+    assert not failed_of(first)
     assert [c.split()[0] for c in nix.calls] == ["instantiate", "realise", "add_root", "add_root"]
-    assert all(not r.cached for r in first.realised.values())
-    assert (work / "gcroots" / "py312").resolve() == first.realised["py312"].store_path
+    assert all(not r.cached for r in realised_of(first).values())
+    assert (work / "gcroots" / "py312").resolve() == realised_of(first)["py312"].store_path
     nix.calls.clear()
     second = realise_envs(_render(project, "py311", "py312"), work_dir=work, nix=nix)
     assert nix.calls == []
-    assert all(r.cached for r in second.realised.values())
-    assert second.realised["py312"].store_path == first.realised["py312"].store_path
+    assert all(r.cached for r in realised_of(second).values())
+    assert realised_of(second)["py312"].store_path == realised_of(first)["py312"].store_path
 
 
 def test_changed_deps_rebuild_only_that_env(project: Path, tmp_path: Path) -> None:
@@ -46,8 +56,8 @@ def test_changed_deps_rebuild_only_that_env(project: Path, tmp_path: Path) -> No
     envs = _render(project, "py311") + _render(project, "py312", dists=(ATTRS, SDIST_ONLY))
     result = realise_envs(envs, work_dir=work, nix=nix)
     assert nix.calls[0] == "instantiate envs.py312"
-    assert result.realised["py311"].cached
-    assert not result.realised["py312"].cached
+    assert realised_of(result)["py311"].cached
+    assert not realised_of(result)["py312"].cached
 
 
 def test_recreate_forces_a_build(project: Path, tmp_path: Path) -> None:
@@ -62,7 +72,7 @@ def test_recreate_forces_a_build(project: Path, tmp_path: Path) -> None:
 def test_deleted_store_path_is_rebuilt(project: Path, tmp_path: Path) -> None:
     nix = FakeNix(tmp_path / "store")
     work = project / ".nixtox"
-    out = realise_envs(_render(project, "py312"), work_dir=work, nix=nix).realised["py312"].store_path
+    out = realised_of(realise_envs(_render(project, "py312"), work_dir=work, nix=nix))["py312"].store_path
     out.rmdir()
     nix.calls.clear()
     realise_envs(_render(project, "py312"), work_dir=work, nix=nix)
@@ -73,17 +83,17 @@ def test_deleted_store_path_is_rebuilt(project: Path, tmp_path: Path) -> None:
 def test_a_failing_build_fails_only_its_env(project: Path, tmp_path: Path) -> None:
     nix = FakeNix(tmp_path / "store", failing={"envs.py311"})
     result = realise_envs(_render(project, "py311", "py312"), work_dir=project / ".nixtox", nix=nix)
-    assert set(result.failed) == {"py311"}
-    assert "boom" in result.failed["py311"]
-    assert set(result.realised) == {"py312"}
+    assert set(failed_of(result)) == {"py311"}
+    assert "boom" in failed_of(result)["py311"]
+    assert set(realised_of(result)) == {"py312"}
 
 
 def test_an_evaluation_error_is_attributed_to_its_env(project: Path, tmp_path: Path) -> None:
     nix = FakeNix(tmp_path / "store", broken_eval={"envs.py311"})
     result = realise_envs(_render(project, "py311", "py312"), work_dir=project / ".nixtox", nix=nix)
-    assert set(result.failed) == {"py311"}
-    assert "evaluation of envs.py311" in result.failed["py311"]
-    assert set(result.realised) == {"py312"}
+    assert set(failed_of(result)) == {"py311"}
+    assert "evaluation of envs.py311" in failed_of(result)["py311"]
+    assert set(realised_of(result)) == {"py312"}
 
 
 def test_state_survives_a_corrupt_file(project: Path, tmp_path: Path) -> None:
@@ -92,4 +102,4 @@ def test_state_survives_a_corrupt_file(project: Path, tmp_path: Path) -> None:
     realise_envs(_render(project, "py312"), work_dir=work, nix=nix)
     (work / "state.json").write_text("{not json")
     result = realise_envs(_render(project, "py312"), work_dir=work, nix=nix)
-    assert "py312" in result.realised
+    assert "py312" in realised_of(result)

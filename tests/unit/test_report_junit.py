@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from nixtox.model import Command, EnvResult
+from nixtox.plugins import find_format
 from nixtox.report import junit_xml, result_json, write_junit
 from nixtox.report._junit import junit_paths
 from tests.unit._report_samples import make_spec, ok, outcome, sample_results
@@ -161,7 +162,7 @@ def test_merges_a_test_runners_junit_file(tmp_path: Path) -> None:
 def test_file_two_envs_wrote_at_once_is_not_merged(tmp_path: Path) -> None:
     wheel = pytest_run(tmp_path)
     sdist = dataclasses.replace(
-        wheel, spec=dataclasses.replace(wheel.spec, package_format="sdist", format_count=2)
+        wheel, spec=dataclasses.replace(wheel.spec, format=find_format("sdist"), format_count=2)
     )
     wheel = dataclasses.replace(wheel, spec=dataclasses.replace(wheel.spec, format_count=2))
     document = junit_xml(result_json([wheel, sdist], seconds=1, exit_code=0))

@@ -12,8 +12,7 @@ from nixtox.cli import cli
 from nixtox.cli.shell_cmd import choose_env, interactive_shell, prompt_marker, shell_environ
 from nixtox.config import load_project
 from nixtox.errors import EnvSelectionError
-from nixtox.model import EnvResult, RealisedEnv, RenderedEnv
-from nixtox.session import Prepared
+from nixtox.model import EnvResult, Envs, RealisedEnv, RenderedEnv, Status
 from tests.unit._values import locked
 
 from .conftest import ProjectFactory
@@ -112,19 +111,12 @@ def _fake_prepare(monkeypatch: pytest.MonkeyPatch, store: Path, *, error: str | 
         specs = tuple(s for s in project.envs if s.name == options.selection.env)
         calls.extend(s.key for s in specs)
         if error is not None:
-            done = {s.key: EnvResult(spec=s, status="error", reason=error, exit_code=1) for s in specs}
-            return Prepared(project, specs, (), done)
+            done = {s.key: EnvResult(spec=s, status=Status.ERROR, reason=error, exit_code=1) for s in specs}
+            return Envs(project, specs, (), done)
         ready = tuple(
-            EnvResult(
-                spec=s,
-                status="ready",
-                realised=RealisedEnv(
-                    RenderedEnv(locked(s), f"envs.{s.key}", "f"), store, None, cached=True, setup_seconds=0
-                ),
-            )
-            for s in specs
+            RealisedEnv(RenderedEnv(locked(s), f"envs.{s.key}", "f"), store, None, cached=True) for s in specs
         )
-        return Prepared(project, specs, ready, {})
+        return Envs(project, specs, ready)
 
     monkeypatch.setattr("nixtox.cli.shell_cmd.prepare_envs", prepare)
     return calls

@@ -7,11 +7,11 @@ and builds, plus ``push`` for ``nixtox run --push``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from nixtox.model import LockedEnv, RealisedEnv
+from nixtox.model import CacheConfig, LockedEnv, RealisedEnv
 from nixtox.nix import NixBackend, NixOptions, RealiseOutcome
 
 from ._nix import (
@@ -138,7 +138,7 @@ class CacheSession:
         )
 
     def push(self, realised: Sequence[RealisedEnv], *, to: str | None = None) -> PushResult:
-        envs = [EnvPaths(r.rendered.locked.spec.label, str(r.store_path), r.drv_path) for r in realised]
+        envs = [EnvPaths(r.spec.label, str(r.store_path), r.drv_path) for r in realised]
         result = push_envs(self.backend, self.settings, envs, to=to)
         self.notify(
             f"nixtox: pushed {len(result.pushed)} path(s) of {len(envs)} env(s) to {result.url} "
@@ -153,7 +153,7 @@ class CacheSession:
 
 
 def open_cache(
-    core_extra: Mapping[str, object],
+    config: CacheConfig,
     base: NixOptions,
     *,
     overrides: CacheOverrides | None = None,
@@ -164,7 +164,7 @@ def open_cache(
 ) -> CacheSession:
     """Settings and backend for one session; with ``push`` a missing key or target fails before any build."""
     notify = notify or _quiet
-    settings = resolve_settings(core_extra, overrides=overrides)
+    settings = resolve_settings(config, overrides=overrides)
     if push:
         push_target(settings)
     reachable = reachable_substituters(settings, notify) if probe else settings.substituters

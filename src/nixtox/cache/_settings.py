@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from nixtox.model import CacheConfig
 from nixtox.nix import NixOptions
 
 __all__ = ["CacheOverrides", "CacheSettings", "probe_substituter", "resolve_settings", "to_nix_options"]
@@ -71,7 +72,7 @@ def _from_config(value: object) -> object:
 
 
 def resolve_settings(
-    core_extra: Mapping[str, object],
+    config: CacheConfig,
     *,
     environ: Mapping[str, str] | None = None,
     overrides: CacheOverrides | None = None,
@@ -85,13 +86,13 @@ def resolve_settings(
     for key, var in ENV_VARS.items():
         given = getattr(overrides, key)
         raw_env = environ.get(var)
-        config = _from_config(core_extra.get(key))
+        configured = _from_config(getattr(config, key, None))
         if given is not None:
             values[key], origins[key] = given, "command line"
         elif raw_env is not None and raw_env.strip():
             values[key], origins[key] = _env_value(key, raw_env, cwd), f"${var}"
-        elif config is not None:
-            values[key], origins[key] = config, "config"
+        elif configured is not None:
+            values[key], origins[key] = configured, "config"
         else:
             origins[key] = "default"
     key_file = values.get("secret_key_file")

@@ -12,9 +12,7 @@ from nixtox import __version__
 
 __all__ = ["INTERRUPTED", "cli", "main"]
 
-#: tox's exit code for an interrupted run (-2, i.e. 254 as a process status)
-INTERRUPTED = -2
-
+from nixtox.report import INTERRUPTED
 
 #: command name -> (module, attribute); modules are imported only when their command runs, so
 #: ``nixtox run`` does not pay for the cache, export or report machinery (the warm path is imports).

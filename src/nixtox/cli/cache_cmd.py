@@ -26,8 +26,9 @@ from nixtox.cache import (
 from nixtox.cli._options import selection_options
 from nixtox.config import load_project
 from nixtox.errors import NixtoxError
+from nixtox.model import Envs, RealisedEnv, Status
 from nixtox.nix import NixOptions
-from nixtox.session import Prepared, RunOptions, prepare_envs
+from nixtox.session import NotifyOnly, RunOptions, prepare_envs
 
 __all__ = ["cache"]
 
@@ -90,14 +91,14 @@ def _run_options(kwargs: dict[str, Any], overrides: CacheOverrides) -> RunOption
 
 def _session(options: RunOptions) -> CacheSession:
     project = load_project(options.path, config_file=options.config_file)
-    return open_cache(project.core.extra, NixOptions(), overrides=options.cache, notify=_notify)
+    return open_cache(project.core.cache, NixOptions(), overrides=options.cache, notify=_notify)
 
 
-def _failed(prepared: Prepared) -> int:
-    for result in prepared.done.values():
-        if result.status == "error":
+def _failed(prepared: Envs[RealisedEnv]) -> int:
+    for result in prepared.ended.values():
+        if result.status == Status.ERROR:
             click.secho(f"{result.spec.label}: {result.reason}", fg="red", err=True)
-    return 1 if any(r.status == "error" for r in prepared.done.values()) else 0
+    return 1 if any(r.status == Status.ERROR for r in prepared.ended.values()) else 0
 
 
 @click.group(name="cache")
@@ -131,7 +132,7 @@ def keygen_cmd(name: str, directory: Path) -> None:
 def push_cmd(ctx: click.Context, /, to: str | None, **kwargs: Any) -> None:
     """Build (or fetch) the selected envs and push them, with everything they were built from, signed."""
     options = replace(_run_options(kwargs, _overrides(kwargs, push_to=to)), push=True)
-    prepared = prepare_envs(options, notify=_notify)
+    prepared = prepare_envs(options, events=NotifyOnly(_notify))
     ctx.exit(_failed(prepared))
 
 
@@ -140,16 +141,15 @@ def push_cmd(ctx: click.Context, /, to: str | None, **kwargs: Any) -> None:
 @click.pass_context
 def pull_cmd(ctx: click.Context, /, **kwargs: Any) -> None:
     """Realise the selected envs, fetching from the caches what they hold (no commands run)."""
-    prepared = prepare_envs(_run_options(kwargs, _overrides(kwargs)), notify=_notify)
-    for ready in prepared.ready:
-        assert ready.realised is not None
-        click.echo(f"{ready.spec.label}: {ready.realised.store_path}")
+    prepared = prepare_envs(_run_options(kwargs, _overrides(kwargs)), events=NotifyOnly(_notify))
+    for ready in prepared.live:
+        click.echo(f"{ready.spec.label}: {ready.store_path}")
     ctx.exit(_failed(prepared))
 
 
-def _planned(options: RunOptions, session: CacheSession) -> tuple[Prepared, PlanOnlyNix]:
+def _planned(options: RunOptions, session: CacheSession) -> tuple[Envs[RealisedEnv], PlanOnlyNix]:
     planner = session.planner()
-    return prepare_envs(options, nix=planner, notify=None), planner
+    return prepare_envs(options, nix=planner), planner
 
 
 @cache.command(name="status")
@@ -159,15 +159,15 @@ def status_cmd(**kwargs: Any) -> None:
     options = _run_options(kwargs, _overrides(kwargs))
     session = _session(options)
     prepared, planner = _planned(options, session)
-    ready = {r.spec.key: r for r in prepared.ready}
+    ready = {r.spec.key: r for r in prepared.live}
     to_fetch = sorted({p for dry in planner.plans.values() for p in dry.will_fetch})
     infos = (
         {url: session.backend.path_info(url, to_fetch) for url in planner.substituters} if to_fetch else {}
     )
     refused = untrusted_in_caches(to_fetch, infos, session.settings.trusted_key_names)
     colours = {"local": "green", "in cache": "cyan", "must build": "yellow", "unknown": "red"}
-    for spec in prepared.specs:
-        realised = ready[spec.key].realised if spec.key in ready else None
+    for spec in prepared.selected:
+        realised = ready.get(spec.key)
         drv = planner.drv_for(spec.key)
         # PlanOnlyNix builds nothing: an env came back realised only when its path is valid already
         local = realised is not None
@@ -191,10 +191,10 @@ def verify_cmd(ctx: click.Context, /, cache_url: str | None, **kwargs: Any) -> N
     if not session.settings.trusted_public_keys:
         raise NixtoxError("no trusted_public_keys configured: nothing can verify the cache's signatures")
     prepared, planner = _planned(options, session)
-    ready = {r.spec.key: r for r in prepared.ready}
+    ready = {r.spec.key: r for r in prepared.live}
     envs = []
-    for spec in prepared.specs:
-        realised = ready[spec.key].realised if spec.key in ready else None
+    for spec in prepared.selected:
+        realised = ready.get(spec.key)
         drv = (realised.drv_path if realised else None) or planner.drv_for(spec.key)
         out = (
             str(realised.store_path) if realised else (str(session.backend.output_path(drv)) if drv else None)

@@ -4,36 +4,13 @@ from __future__ import annotations
 
 import click
 
-from nixtox.cli._options import Target, echo_warnings, selection_options
-from nixtox.errors import InterpreterNotFound
-from nixtox.interpreters import env_interpreters
-from nixtox.lock import lock_envs, write_lock
-from nixtox.model import EnvSpec, Interpreter, Project
-from nixtox.select import select_envs
+from nixtox.cli._options import Target, selection_options
+from nixtox.lock import LOCK_FILE_NAME, LockPolicy
+from nixtox.model import Status
+from nixtox.select import Selection
+from nixtox.session import NotifyOnly, RunOptions, lock_envs
 
 __all__ = ["lock_cmd"]
-
-
-def _interpreters(project: Project, specs: list[EnvSpec]) -> tuple[
-    list[EnvSpec], dict[str, Interpreter], dict[str, Interpreter]
-]:  # fmt: skip
-    core = project.core
-    kept: list[EnvSpec] = []
-    interpreters: dict[str, Interpreter] = {}
-    build: dict[str, Interpreter] = {}
-    memo: dict[str | None, Interpreter] = {}
-    for spec in specs:
-        try:
-            interpreters[spec.key], build_interpreter = env_interpreters(spec, core, memo)
-        except InterpreterNotFound as exc:
-            if not core.skip_missing_interpreters:
-                raise
-            click.echo(f"warning: {spec.label}: skipped, {exc.message}", err=True)
-            continue
-        if build_interpreter is not None:
-            build[spec.key] = build_interpreter
-        kept.append(spec)
-    return kept, interpreters, build
 
 
 @click.command("lock")
@@ -43,7 +20,10 @@ def _interpreters(project: Project, specs: list[EnvSpec]) -> tuple[
 @click.option(
     "-i", "--index-url", metavar="URL", help="package index (default: PyPI, or UV_INDEX_URL/PIP_INDEX_URL)"
 )
+@click.pass_context
 def lock_cmd(
+    ctx: click.Context,
+    /,
     *,
     target: Target,
     upgrade: bool,
@@ -51,15 +31,22 @@ def lock_cmd(
     index_url: str | None,
 ) -> None:
     """Pin every env's requirements (for its interpreter) to exact files in nixtox.lock."""
-    project = target.load()
-    echo_warnings(project)
-    chosen = select_envs(project, target.selection) if target.chosen else list(project.envs)
-    specs, interpreters, build = _interpreters(project, chosen)
-    if check:
-        lock_envs(project, specs, interpreters, build_interpreters=build, index_url=index_url, locked=True)
-        click.echo(f"nixtox.lock is current for {len(specs)} env(s)")
-        return
-    path = write_lock(
-        project, specs, interpreters, build_interpreters=build, index_url=index_url, upgrade=upgrade
+    options = RunOptions(
+        path=target.root,
+        config_file=target.config_file,
+        selection=target.selection if target.chosen else Selection(env="ALL"),
+        lock=LockPolicy(locked=check, upgrade=upgrade, prune=not check, index_url=index_url),
     )
-    click.echo(f"wrote {path} ({len(specs)} env(s))")
+    envs = lock_envs(options, events=NotifyOnly(lambda text: click.echo(text, nl=False, err=True)))
+    for result in envs.ended.values():
+        if result.status == Status.SKIP:
+            click.echo(f"warning: {result.spec.label}: skipped, {result.reason}", err=True)
+        else:
+            click.secho(f"error: {result.spec.label}: {result.reason}", fg="red", err=True)
+    if any(r.status == Status.ERROR for r in envs.ended.values()):
+        ctx.exit(1)
+    path = envs.project.core.root / LOCK_FILE_NAME
+    if check:
+        click.echo(f"{LOCK_FILE_NAME} is current for {len(envs.live)} env(s)")
+    else:
+        click.echo(f"wrote {path} ({len(envs.live)} env(s))")

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
-from nixtox import report
-from nixtox.cli import INTERRUPTED
 from nixtox.cli._display import Display
 from nixtox.cli._options import Target, selection_options
-from nixtox.report import exit_code, result_json, summary_lines
-from nixtox.session import RunOptions, SessionInterrupted, run_session
+from nixtox.lock import LockPolicy
+from nixtox.report import summary_lines
+from nixtox.session import ReportFiles, RunOptions, run_session
 
 __all__ = ["run", "run_parallel"]
 
@@ -114,28 +112,20 @@ def _run(
         selection=target.selection,
         posargs=posargs if posargs else None,
         recreate=recreate,
-        locked=locked,
+        lock=LockPolicy(locked=locked),
         hash_seed=hashseed,
         parallel=_parallel(parallel),
         fail_fast=fail_fast,
         push=push,
+        report=ReportFiles(result_json=result_json_path, junit=junit_path, html=html_path),
     )
     display = Display(parallel=options.parallel != 0, live=live)
     try:
         session = run_session(options, events=display)
-        code = exit_code(session.results)
-    except SessionInterrupted as interrupt:
-        session, code = interrupt.partial, INTERRUPTED
     finally:
         display.close()
     for text, colour in summary_lines(session.results, session.seconds):
         click.secho(text, fg=colour)
-    if result_json_path or junit_path or html_path:
-        data = result_json(session.results, seconds=session.seconds, exit_code=code)
-        if result_json_path:
-            result_json_path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-        if junit_path:
-            junit_path.write_bytes(report.junit_xml(data))
-        if html_path:
-            report.write_html(data, html_path)
-    ctx.exit(code)
+    if session.interrupted:
+        click.echo("interrupted: envs that were not finished are rebuilt or rerun next time", err=True)
+    ctx.exit(session.exit_code)

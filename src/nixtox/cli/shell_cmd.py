@@ -25,11 +25,12 @@ import click
 
 from nixtox.config import load_project
 from nixtox.errors import EnvSelectionError, NixtoxError
+from nixtox.lock import LockPolicy
 from nixtox.model import EnvSpec, Project, RealisedEnv
 from nixtox.run import command_environ, seed_pycache
 from nixtox.run._pycache import pycache_dir
 from nixtox.select import Selection, select_envs
-from nixtox.session import RunOptions, prepare_envs
+from nixtox.session import NotifyOnly, RunOptions, prepare_envs
 
 __all__ = ["choose_env", "interactive_shell", "prompt_marker", "shell_cmd", "shell_environ"]
 
@@ -135,11 +136,11 @@ def run_in_env(argv: list[str], environ: Mapping[str, str], cwd: Path | None = N
 
 
 def _realise(options: RunOptions, spec: EnvSpec) -> RealisedEnv:
-    prepared = prepare_envs(options, notify=lambda text: click.echo(text, nl=False, err=True))
-    for ready in prepared.ready:
-        if ready.spec.key == spec.key and ready.realised is not None:
-            return ready.realised
-    failed = prepared.done.get(spec.key)
+    prepared = prepare_envs(options, events=NotifyOnly(lambda text: click.echo(text, nl=False, err=True)))
+    for ready in prepared.live:
+        if ready.spec.key == spec.key:
+            return ready
+    failed = prepared.ended.get(spec.key)
     reason = failed.reason if failed is not None else "it was not selected"
     msg = f"env {spec.label} is not available: {reason}"
     raise NixtoxError(msg)
@@ -172,10 +173,10 @@ def shell_cmd(
     spec = choose_env(project, env, package_format)
     options = RunOptions(
         path=root, config_file=config_file, selection=Selection(env=spec.name, skip_env="", keys=(spec.key,)),
-        recreate=recreate, locked=locked,
+        recreate=recreate, lock=LockPolicy(locked=locked),
     )  # fmt: skip
     realised = _realise(options, spec)
-    env_dir = project.core.root / ".nixtox" / "envs" / spec.key
+    env_dir = spec.env_dir
     env_dir.mkdir(parents=True, exist_ok=True)
     environ = shell_environ(spec, store_path=realised.store_path, env_dir=env_dir)
     seed_pycache(realised.store_path, pycache_dir(env_dir))

@@ -8,13 +8,32 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from nixtox.model import CoreConfig, EnvSpec, Project
+from nixtox.model import Project
 
-from ._expand import build_env, build_project
-from ._resolve import Resolvers
-from ._sources import discover
+from ._expand import build_project
+from ._sources import RawConfig, discover
 
-__all__ = ["expand_adhoc_env", "load_project"]
+__all__ = ["RawConfig", "expand_project", "load_config", "load_project"]
+
+
+def load_config(path: Path | None = None, *, config_file: Path | None = None) -> RawConfig:
+    """The load stage: find the config file for ``path`` (default: cwd) and read it, unconverted.
+
+    ``config_file`` is the ``-c`` option: a file (used as is) or a directory (searched)."""
+    root = (path or Path.cwd()).absolute()
+    if config_file is not None and not config_file.is_absolute():
+        config_file = (root / config_file) if (root / config_file).exists() else config_file.absolute()
+    return discover(root, config_file)
+
+
+def expand_project(
+    raw: RawConfig, *, posargs: Sequence[str] | None = None, environ: Mapping[str, str] | None = None
+) -> Project:
+    """The expand stage: every env x package format, in tox's listing order, settings resolved.
+
+    ``posargs`` are the arguments after ``--`` (None: not given, so ``{posargs:default}`` uses its
+    default). ``environ`` is what ``{env:X}`` reads (default: the process environment)."""
+    return build_project(raw, posargs, environ)
 
 
 def load_project(
@@ -24,20 +43,6 @@ def load_project(
     posargs: Sequence[str] | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Project:
-    """Every env x package format of the project at ``path`` (default: cwd), in tox's listing order.
-
-    ``config_file`` is the ``-c`` option: a file (used as is) or a directory (searched). ``posargs`` are the
-    arguments after ``--`` (None: not given, so ``{posargs:default}`` uses its default). ``environ`` is
-    what ``{env:X}`` reads (default: the process environment).
-    """
-    root = (path or Path.cwd()).absolute()
-    if config_file is not None and not config_file.is_absolute():
-        config_file = (root / config_file) if (root / config_file).exists() else config_file.absolute()
-    return build_project(discover(root, config_file), posargs, environ)
-
-
-def expand_adhoc_env(core: CoreConfig, name: str) -> tuple[EnvSpec, ...]:
-    """EnvSpecs for an env name the config does not list (``-e py313-foo``), with inherited settings."""
-    config_file = core.config_file if core.config_file.is_file() else None
-    raw = discover(core.root, config_file)
-    return build_env(Resolvers(raw, core.posargs), core, name, default=False)
+    """load + expand: every env x package format of the project at ``path`` (default: cwd)."""
+    raw = load_config(path, config_file=config_file)
+    return expand_project(raw, posargs=posargs, environ=environ)

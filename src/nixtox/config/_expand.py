@@ -1,4 +1,9 @@
-"""RawConfig -> Project: which envs exist, their resolved settings, python request and package formats."""
+"""RawConfig -> Project: which envs exist, their resolved settings, python request and package formats.
+
+Every fact about an env's package is decided here once and carried on its ``EnvSpec``: the format
+(a plugin object: whether it installs the package at all), the packagedef and the build interpreter
+request. Later stages read those fields; none of them looks at ``package``/``skip_install`` again.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,16 @@ from pathlib import Path
 from typing import Final, cast
 
 from nixtox.errors import ConfigError
-from nixtox.model import BUILTIN_PACKAGE_FORMATS, Command, CoreConfig, EnvConfig, EnvSpec, PackageDef, Project
+from nixtox.model import (
+    CacheConfig,
+    Command,
+    CoreConfig,
+    EnvConfig,
+    EnvSpec,
+    PackageDef,
+    Project,
+)
+from nixtox.plugins import PackageFormat, find_format, package_formats
 
 from ._factors import find_envs, interpreter_request, python_conflicts
 from ._keys import CORE_KEYS, ENV_KEYS, Scope, known_names, lookup
@@ -19,54 +33,10 @@ from ._sources import RawConfig, RawSection
 
 __all__ = ["build_env", "build_project", "unknown_key_warnings"]
 
-#: tox ``package`` values and the nixtox format each one builds.
-PACKAGE_TO_FORMAT: Final = {
-    "sdist": "sdist",
-    "sdist-wheel": "sdist",
-    "wheel": "wheel",
-    "editable": "editable",
-    "editable-legacy": "editable",
-    "deps-only": "skip",
-    "skip": "skip",
-}
-
-_FIELDS: Final = frozenset(
-    {
-        "description",
-        "base_python",
-        "deps",
-        "extras",
-        "dependency_groups",
-        "constraints",
-        "commands_pre",
-        "commands",
-        "commands_post",
-        "allowlist_externals",
-        "set_env",
-        "pass_env",
-        "change_dir",
-        "ignore_outcome",
-        "ignore_errors",
-        "depends",
-        "labels",
-        "skip_install",
-        "package",
-        "package_formats",
-        "exclude_package_formats",
-        "packagedef",
-        "build_interpreter",
-        "suicide_timeout",
-        "interrupt_timeout",
-        "terminate_timeout",
-    }
-)
-
-
-def _known_formats() -> tuple[str, ...]:
-    """Built-in formats plus those of installed plugins (``nixtox_package_formats`` hook)."""
-    from nixtox.plugins import package_formats  # noqa: PLC0415 - plugins import config types
-
-    return tuple(dict.fromkeys((*BUILTIN_PACKAGE_FORMATS, *package_formats())))
+#: env keys with a typed ``EnvConfig`` field; every other declared env key goes to ``unacted``.
+_ENV_FIELDS: Final = frozenset(EnvConfig.__dataclass_fields__) - {"unacted"}
+#: keys read while deciding the formats (``_formats``) rather than stored as themselves
+_DECIDED: Final = frozenset({"use_develop"})
 
 
 def _str(value: object) -> str:
@@ -77,19 +47,24 @@ def _strs(value: object) -> tuple[str, ...]:
     return tuple(str(v) for v in cast("Iterable[object]", value))
 
 
+def _usable_formats(*, installs_only: bool = False) -> str:
+    names = [f.name for f in package_formats().values() if f.installs or not installs_only]
+    return ", ".join(names)
+
+
 def _packagedefs(resolvers: Resolvers) -> dict[str, PackageDef]:
     out: dict[str, PackageDef] = {}
     for name, section in resolvers.raw.packagedefs.items():
         res = Resolver(resolvers, None, packagedef=section)
-        fmt = _str(res.get("format")) or "wheel"
-        known = _known_formats()
-        if fmt not in known or fmt == "skip":
-            usable = ", ".join(f for f in known if f != "skip")
-            raise res.fail("format", f"unknown package format {fmt!r} (use {usable})")
+        written = _str(res.get("format")) or "wheel"
+        fmt = find_format(written)
+        if fmt is None or (why := fmt.validate_packagedef()) is not None:
+            reason = "unknown package format" if fmt is None else why
+            raise res.fail("format", f"{reason}: {written!r} (use {_usable_formats(installs_only=True)})")
         settings = cast("tuple[tuple[str, str], ...]", res.get("config_settings"))
         out[name] = PackageDef(
             name=name,
-            format=fmt,
+            format=fmt.name,
             build_interpreter=_str(res.get("build_interpreter")) or None,
             build_requires=_strs(res.get("build_requires")),
             config_settings=tuple(settings),
@@ -120,9 +95,19 @@ def _python(res: Resolver, core: CoreConfig, name: str) -> tuple[tuple[str, ...]
     return base, base[0] if base else None
 
 
-def _formats(res: Resolver, core: CoreConfig, root: Path) -> tuple[str, tuple[str, ...], PackageDef | None]:
-    """(tox package value, formats after exclusion, packagedef)."""
-    if core.extra.get("skip_sdist") or res.get("skip_install"):
+def _format(res: Resolver, key: str, written: str) -> PackageFormat:
+    fmt = find_format(written)
+    if fmt is None:
+        raise res.fail(key, f"unknown package format {written!r} (use {_usable_formats()})")
+    return fmt
+
+
+def _formats(
+    res: Resolver, core: CoreConfig, root: Path
+) -> tuple[str, tuple[PackageFormat, ...], PackageDef | None]:
+    """(tox package value, the env's formats after exclusion, packagedef), decided once."""
+    no_package = core.no_package or bool(res.get("skip_install"))
+    if no_package:
         package = "skip"
     elif res.get("use_develop"):
         package = "editable"
@@ -131,8 +116,7 @@ def _formats(res: Resolver, core: CoreConfig, root: Path) -> tuple[str, tuple[st
     else:
         is_project = (root / "pyproject.toml").is_file() or (root / "setup.py").is_file()
         package = "sdist" if is_project else "skip"
-    if package not in PACKAGE_TO_FORMAT:
-        raise res.fail("package", f"unknown package {package!r} (use {', '.join(PACKAGE_TO_FORMAT)})")
+    default = _format(res, "package", package)
     packagedef = None
     if pd_name := _str(res.get("packagedef")):
         packagedef = core.packagedefs.get(pd_name)
@@ -141,16 +125,17 @@ def _formats(res: Resolver, core: CoreConfig, root: Path) -> tuple[str, tuple[st
             raise res.fail(
                 "packagedef", f"unknown packagedef {pd_name!r} (known: {known}); add [packagedef:{pd_name}]"
             )
-    formats = _strs(res.get("package_formats"))
-    if core.extra.get("skip_sdist") or res.get("skip_install"):
-        formats = ("skip",)  # skip_install = true: no package, whatever the formats say (as tox)
-    elif not formats:
-        formats = (packagedef.format,) if packagedef and package != "skip" else (PACKAGE_TO_FORMAT[package],)
-    excluded = _strs(res.get("exclude_package_formats"))
-    for key, values in (("package_formats", formats), ("exclude_package_formats", excluded)):
-        for fmt in values:
-            if fmt not in _known_formats():
-                raise res.fail(key, f"unknown package format {fmt!r} (use {', '.join(_known_formats())})")
+    written = _strs(res.get("package_formats"))
+    formats: tuple[PackageFormat, ...]
+    if no_package:
+        formats = (default,)  # skip_install = true: no package, whatever the formats say (as tox)
+    elif written:
+        formats = tuple(_format(res, "package_formats", f) for f in written)
+    elif packagedef is not None and default.installs:
+        formats = (_format(res, "packagedef", packagedef.format),)
+    else:
+        formats = (default,)
+    excluded = {_format(res, "exclude_package_formats", f) for f in _strs(res.get("exclude_package_formats"))}
     return package, tuple(dict.fromkeys(f for f in formats if f not in excluded)), packagedef
 
 
@@ -159,27 +144,30 @@ def build_env(resolvers: Resolvers, core: CoreConfig, name: str, *, default: boo
     res = resolvers(name)
     base_python, python = _python(res, core, name)
     package, formats, packagedef = _formats(res, core, resolvers.raw.root)
-    configs = {
-        fmt: _env_config(
-            resolvers(name, EnvSpec.key_for(name, fmt, len(formats))) if len(formats) > 1 else res,
-            base_python=base_python, package=package, formats=formats, packagedef=packagedef,
-        )
-        for fmt in formats
-    }  # fmt: skip
     factors = tuple(name.split("-"))
-    return tuple(
-        EnvSpec(
-            name=name,
-            package_format=fmt,
-            factors=factors,
-            python=python,
-            default=default,
-            config=configs[fmt],
-            format_count=len(formats),
+    specs = []
+    for fmt in formats:
+        key = EnvSpec.key_for(name, fmt.name, len(formats))
+        config = _env_config(
+            resolvers(name, key), base_python=base_python, package=package, formats=formats,
             packagedef=packagedef,
+        )  # fmt: skip
+        specs.append(
+            EnvSpec(
+                name=name,
+                format=fmt,
+                factors=factors,
+                python=python,
+                default=default,
+                config=config,
+                env_dir=resolvers(name, key).env_dir(),
+                format_count=len(formats),
+                packagedef=packagedef,
+                build_python=config.build_interpreter
+                or (packagedef.build_interpreter if packagedef else None),
+            )
         )
-        for fmt in formats
-    )
+    return tuple(specs)
 
 
 def unknown_key_warnings(raw: RawConfig) -> tuple[str, ...]:
@@ -219,37 +207,70 @@ def condition_envs(raw: RawConfig) -> tuple[str, ...]:
     return tuple(found)
 
 
+def _cache_config(res: Resolver) -> CacheConfig:
+    key_file = res.get("secret_key_file")
+    return CacheConfig(
+        substituters=_strs(res.get("substituters")),
+        trusted_public_keys=_strs(res.get("trusted_public_keys")),
+        push_to=_str(res.get("push_to")),
+        secret_key_file=cast("Path", key_file) if res.is_set("secret_key_file") else None,
+    )
+
+
+_CORE_TYPED: Final = frozenset(
+    {
+        "env_list", "labels", "skip_missing_interpreters", "nixpkgs", "interpreter_providers",
+        "ignore_base_python_conflict", "skip_sdist", "substituters", "trusted_public_keys", "push_to",
+        "secret_key_file",
+    }
+)  # fmt: skip
+
+
+def _core(raw: RawConfig, resolvers: Resolvers) -> CoreConfig:
+    res = resolvers(None)
+    core = CoreConfig(
+        root=raw.root,
+        config_file=raw.path,
+        env_list=_strs(res.get("env_list")),
+        skip_missing_interpreters=bool(res.get("skip_missing_interpreters")),
+        labels=cast("dict[str, tuple[str, ...]]", res.get("labels")),
+        nixpkgs=_str(res.get("nixpkgs")) or None,
+        interpreter_providers=_strs(res.get("interpreter_providers")) or ("host",),
+        no_package=bool(res.get("skip_sdist")),
+        ignore_base_python_conflict=bool(res.get("ignore_base_python_conflict")),
+        cache=_cache_config(res),
+        posargs=resolvers.posargs,
+        warnings=unknown_key_warnings(raw),
+        condition_envs=condition_envs(raw),
+        unacted={key.name: res.get(key.name) for key in CORE_KEYS if key.name not in _CORE_TYPED},
+    )
+    return replace(core, packagedefs=_packagedefs(resolvers))
+
+
+def _check_keys(specs: Sequence[EnvSpec], raw: RawConfig) -> None:
+    """Two env names that map to one key would share a store path, a GC root and a directory."""
+    seen: dict[str, EnvSpec] = {}
+    for spec in specs:
+        other = seen.setdefault(spec.key, spec)
+        if other is not spec and other.name != spec.name:
+            msg = (
+                f"{raw.label}: envs {other.name!r} and {spec.name!r} both map to the key {spec.key!r} "
+                "(a key keeps only ASCII letters, digits, '-' and '_'); rename one of them"
+            )
+            raise ConfigError(msg)
+
+
 def build_project(
     raw: RawConfig, posargs: Sequence[str] | None, environ: Mapping[str, str] | None = None
 ) -> Project:
     resolvers = Resolvers(raw, posargs, environ)
-    res = resolvers(None)
-    env_list = _strs(res.get("env_list"))
-    labels = cast("dict[str, tuple[str, ...]]", res.get("labels"))
-    extra: dict[str, object] = {key.name: res.get(key.name) for key in CORE_KEYS}
-    extra["condition_envs"] = condition_envs(raw)
-    core = CoreConfig(
-        root=raw.root,
-        config_file=raw.path,
-        env_list=env_list,
-        skip_missing_interpreters=bool(res.get("skip_missing_interpreters")),
-        labels=labels,
-        nixpkgs=_str(res.get("nixpkgs")) or None,
-        interpreter_providers=_strs(res.get("interpreter_providers")) or ("host",),
-        min_version=_str(res.get("min_version")),
-        requires=_strs(res.get("requires")),
-        extra=extra,
-        ignore_base_python_conflict=bool(res.get("ignore_base_python_conflict")),
-        posargs=resolvers.posargs,
-        warnings=unknown_key_warnings(raw),
-    )
-    core = replace(core, packagedefs=_packagedefs(resolvers))
-    defaults = env_list or ("py",)
-    names = dict.fromkeys(chain(defaults, raw.envs, chain.from_iterable(labels.values())))
+    core = _core(raw, resolvers)
+    defaults = core.env_list or ("py",)
+    names = dict.fromkeys(chain(defaults, raw.envs, chain.from_iterable(core.labels.values())))
     if raw.fmt == "ini":
         # tox 4's ini source also lists envs spelled only by conditions whose factors are new
-        known = set(chain.from_iterable(name.split("-") for name in chain(env_list, raw.envs)))
-        names.update(dict.fromkeys(e for e in condition_envs(raw) if set(e.split("-")) - known))
+        known = set(chain.from_iterable(name.split("-") for name in chain(core.env_list, raw.envs)))
+        names.update(dict.fromkeys(e for e in core.condition_envs if set(e.split("-")) - known))
     specs: list[EnvSpec] = []
     dropped: dict[str, str] = {}
     for name in names:
@@ -257,7 +278,15 @@ def build_project(
         if not built:
             dropped[name] = "exclude_package_formats removed every package format"
         specs.extend(built)
-    return Project(core=replace(core, dropped_envs=dropped), envs=tuple(specs))
+    _check_keys(specs, raw)
+    core = replace(core, dropped_envs=dropped)
+
+    def adhoc(name: str) -> tuple[EnvSpec, ...]:
+        built = build_env(resolvers, core, name, default=False)
+        _check_keys([*specs, *built], raw)
+        return built
+
+    return Project(core=core, envs=tuple(specs), adhoc=adhoc)
 
 
 def _env_config(
@@ -265,11 +294,11 @@ def _env_config(
     *,
     base_python: tuple[str, ...],
     package: str,
-    formats: tuple[str, ...],
+    formats: tuple[PackageFormat, ...],
     packagedef: PackageDef | None,
 ) -> EnvConfig:
     values = {key.name: res.get(key.name) for key in ENV_KEYS}
-    extra = {k: v for k, v in values.items() if k not in _FIELDS}
+    unacted = {k: v for k, v in values.items() if k not in _ENV_FIELDS and k not in _DECIDED}
     return EnvConfig(
         description=_str(values["description"]),
         base_python=base_python,
@@ -290,13 +319,13 @@ def _env_config(
         labels=_strs(values["labels"]),
         skip_install=bool(values["skip_install"]),
         package=package,
-        package_formats=formats,
+        package_formats=tuple(f.name for f in formats),
         exclude_package_formats=_strs(values["exclude_package_formats"]),
         packagedef=packagedef.name if packagedef else None,
-        build_interpreter=_str(values["build_interpreter"])
-        or (packagedef.build_interpreter if packagedef else None),
+        build_interpreter=_str(values["build_interpreter"]) or None,
+        skip_missing_interpreters=bool(values["skip_missing_interpreters"]),
         suicide_timeout=cast("float", values["suicide_timeout"]),
         interrupt_timeout=cast("float", values["interrupt_timeout"]),
         terminate_timeout=cast("float", values["terminate_timeout"]),
-        extra=extra,
+        unacted=unacted,
     )

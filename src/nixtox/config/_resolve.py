@@ -137,7 +137,15 @@ class Resolver:
         return value
 
     def env_dir(self) -> Path:
-        return self.raw.root / ".nixtox" / "envs" / (self.dir_name or self.env_name or "py")
+        """``{env_dir}``: ``.nixtox/envs/<key>``, the one directory of an (env, format)."""
+        from nixtox.model import EnvSpec  # noqa: PLC0415 - keep the module import light
+
+        return (
+            self.raw.root
+            / ".nixtox"
+            / "envs"
+            / (self.dir_name or EnvSpec.key_for(self.env_name or "py", "", 1))
+        )
 
     # --- loading ----------------------------------------------------------------------------------------
 

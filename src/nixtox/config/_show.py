@@ -18,8 +18,10 @@ def env_settings(spec: EnvSpec) -> dict[str, object]:
     config = spec.config
     out: dict[str, object] = {}
     for key in ENV_KEYS:
-        if key.name in config.extra:
-            out[key.name] = config.extra[key.name]
+        if key.name in config.unacted:
+            out[key.name] = config.unacted[key.name]
+        elif key.name == "use_develop":
+            out[key.name] = spec.package_format == "editable"
         else:
             out[key.name] = getattr(config, key.name)
     out["set_env"] = dict(config.set_env)
@@ -27,8 +29,19 @@ def env_settings(spec: EnvSpec) -> dict[str, object]:
     return out
 
 
+#: core keys whose value lives in a CoreConfig field of another name
+_CORE_FIELDS = {"skip_sdist": "no_package"}
+
+
 def core_settings(core: CoreConfig) -> dict[str, object]:
-    out: dict[str, object] = {key.name: core.extra.get(key.name) for key in CORE_KEYS}
+    out: dict[str, object] = {}
+    for key in CORE_KEYS:
+        if key.name in core.unacted:
+            out[key.name] = core.unacted[key.name]
+        elif hasattr(core.cache, key.name):
+            out[key.name] = getattr(core.cache, key.name)
+        else:
+            out[key.name] = getattr(core, _CORE_FIELDS.get(key.name, key.name))
     out.update(env_list=core.env_list, labels=dict(core.labels), tox_root=core.root)
     return out
 

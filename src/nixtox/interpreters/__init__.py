@@ -124,8 +124,8 @@ def resolve_interpreter(
 def env_interpreters(
     spec: EnvSpec, core: CoreConfig, memo: dict[str | None, Interpreter] | None = None
 ) -> tuple[Interpreter, Interpreter | None]:
-    """(the env's interpreter, the one that builds its package when ``build_interpreter`` - of the env or
-    of its packagedef - names another); ``memo`` shares resolutions between the envs of one run."""
+    """(the env's interpreter, the one that builds its package when ``spec.build_python`` names
+    another); ``memo`` shares resolutions between the envs of one run."""
     memo = {} if memo is None else memo
 
     def one(request: str | None) -> Interpreter:
@@ -133,8 +133,4 @@ def env_interpreters(
             memo[request] = resolve_interpreter(request, core, env_name=spec.label)
         return memo[request]
 
-    packagedef = spec.packagedef or (
-        core.packagedefs.get(spec.config.packagedef) if spec.config.packagedef else None
-    )
-    build_request = spec.config.build_interpreter or (packagedef.build_interpreter if packagedef else None)
-    return one(spec.python), (one(build_request) if build_request else None)
+    return one(spec.python), (one(spec.build_python) if spec.build_python else None)

@@ -1,7 +1,8 @@
 """The lock stage: every requirement of an env pinned to one file (url + sha256) for its interpreter.
 
-``lock_envs`` is what a run calls (reuses current ``nixtox.lock`` entries, relocks changed ones, writes the
-file when something changed); ``write_lock`` is ``nixtox lock``; ``lock_env`` locks one env.
+``lock_stage`` is the one driver (``nixtox run``, ``nixtox lock``, ``nixtox export``): it reuses current
+``nixtox.lock`` entries, relocks changed ones and writes the file when something changed, as its
+``LockPolicy`` says.
 """
 
 from __future__ import annotations
@@ -9,11 +10,10 @@ from __future__ import annotations
 from nixtox.lock._core import (
     DEFAULT_INDEX_URL,
     Locker,
+    LockPolicy,
     effective_index_url,
-    lock_env,
-    lock_envs,
+    lock_stage,
     verify_lock_entry,
-    write_lock,
 )
 from nixtox.lock._engines import (
     PipEngine,
@@ -25,15 +25,15 @@ from nixtox.lock._engines import (
 )
 from nixtox.lock._files import DistFile, ResolvedPackage, choose_file
 from nixtox.lock._lockfile import LOCK_FILE_NAME, LockEntry, LockFile
-from nixtox.lock._requirements import EnvRequirements, env_requirements, interpreter_identity, lock_key
+from nixtox.lock._requirements import env_requirements, interpreter_identity, lock_key
 
 __all__ = [
     "DEFAULT_INDEX_URL",
     "LOCK_FILE_NAME",
     "DistFile",
-    "EnvRequirements",
     "LockEntry",
     "LockFile",
+    "LockPolicy",
     "Locker",
     "PipEngine",
     "ResolutionError",
@@ -46,9 +46,7 @@ __all__ = [
     "effective_index_url",
     "env_requirements",
     "interpreter_identity",
-    "lock_env",
-    "lock_envs",
     "lock_key",
+    "lock_stage",
     "verify_lock_entry",
-    "write_lock",
 ]

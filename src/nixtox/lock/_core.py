@@ -1,4 +1,8 @@
-"""The lock stage: EnvSpec + Interpreter -> LockedEnv, reusing current entries of ``nixtox.lock``."""
+"""The lock stage: each selected EnvSpec -> a LockedEnv, reusing current entries of ``nixtox.lock``.
+
+``lock_stage`` is the one driver: ``nixtox run``, ``nixtox lock`` (``--check``, ``--upgrade``) and
+``nixtox export`` differ only in their ``LockPolicy``.
+"""
 
 from __future__ import annotations
 
@@ -10,21 +14,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nixtox.errors import LockError
+from nixtox.interpreters import env_interpreters
 from nixtox.lock._engines import ResolutionError, ResolverEngine, ResolveRequest, default_engine
 from nixtox.lock._files import choose_file, marker_applies
 from nixtox.lock._lockfile import LOCK_FILE_NAME, LockEntry, LockFile
-from nixtox.lock._requirements import EnvRequirements, env_requirements, interpreter_identity, lock_key
+from nixtox.lock._requirements import env_requirements, interpreter_identity, lock_key
 from nixtox.lock._sdist import download, sdist_build_requirements
-from nixtox.model import EnvSpec, Interpreter, LockedDist, LockedEnv, Project
+from nixtox.model import EnvRequirements, Envs, EnvSpec, Interpreter, LockedDist, LockedEnv, Project
 
 __all__ = [
     "DEFAULT_INDEX_URL",
+    "LockPolicy",
     "Locker",
     "effective_index_url",
-    "lock_env",
-    "lock_envs",
+    "lock_stage",
     "verify_lock_entry",
-    "write_lock",
 ]
 
 DEFAULT_INDEX_URL = "https://pypi.org/simple"
@@ -170,136 +174,108 @@ def verify_lock_entry(env_key: str, entry: LockEntry, *, download_files: bool = 
             pending += dist.build_requires
 
 
-def _lock_one(
-    project: Project,
-    spec: EnvSpec,
-    interpreter: Interpreter,
-    locker: Locker,
-    *,
-    build_interpreter: Interpreter | None,
-    lock: LockFile | None,
-    locked: bool,
-) -> LockedEnv:
-    requirements: EnvRequirements = env_requirements(spec, project.core)
-    key = lock_key(requirements, interpreter, locker.index_url, build_interpreter)
-    current = lock.get(spec.key, key) if lock is not None else None
-    if current is not None:
-        verify_lock_entry(spec.key, current)
-        return LockedEnv(spec, interpreter, current.dists, current.build_dists, build_interpreter, key)
-    if locked:
-        previous = lock.entries.get(spec.key) if lock is not None else None
-        reason = _stale_reason(previous, interpreter, locker.index_url)
-        raise LockError(f"{LOCK_FILE_NAME} is stale for env {spec.name}: {reason} (run `nixtox lock`)")
-    root = project.core.root
-    dists = locker.resolve(
-        spec.name,
-        requirements.requirements,
-        requirements.constraints,
-        interpreter,
-        root,
-        local_project=_normalize(requirements.local_project)
-        if requirements.local_project is not None
-        else None,
-    )
-    build_dists = locker.resolve(
-        spec.name, requirements.build_requirements, (), build_interpreter or interpreter, root
-    )
-    entry = LockEntry(key, interpreter_identity(interpreter), locker.index_url, dists, build_dists)
-    if lock is not None:
-        lock.put(spec.key, entry)
-    return LockedEnv(spec, interpreter, dists, build_dists, build_interpreter, key)
+@dataclass(frozen=True)
+class LockPolicy:
+    """How the lock stage treats ``nixtox.lock``."""
+
+    #: refuse to resolve: a missing or stale entry ends the env (``run --locked``, ``lock --check``)
+    locked: bool = False
+    #: resolve again even where the entry is current (``lock --upgrade``)
+    upgrade: bool = False
+    #: drop entries of envs the project no longer has (``nixtox lock``)
+    prune: bool = False
+    #: the index to lock against (``lock -i URL``); None: the environment's or PyPI
+    index_url: str | None = None
 
 
-def lock_env(
-    project: Project,
-    spec: EnvSpec,
-    interpreter: Interpreter,
-    *,
-    build_interpreter: Interpreter | None = None,
-    index_url: str | None = None,
-    lock: LockFile | None = None,
-    locked: bool = False,
-    engine: ResolverEngine | None = None,
-    locker: Locker | None = None,
-) -> LockedEnv:
-    """Lock one env. With ``lock``, a current entry is reused (no resolver call) and a fresh one is
-    ``put`` into it (the caller writes it); ``locked=True`` refuses to resolve. Pass one ``locker`` to
-    several calls to share its resolver memo."""
-    locker = locker or Locker(engine or default_engine(), effective_index_url(index_url))
-    return _lock_one(
-        project, spec, interpreter, locker, build_interpreter=build_interpreter, lock=lock, locked=locked
-    )
+@dataclass
+class _LockRun:
+    """What the envs of one lock stage share: the lock file, the resolver and resolved interpreters."""
 
+    project: Project
+    policy: LockPolicy
+    lock: LockFile
+    make_locker: Callable[[], Locker]
+    locker: Locker | None = None
+    interpreters: dict[str | None, Interpreter] = field(default_factory=dict)
 
-def lock_envs(
-    project: Project,
-    specs: Sequence[EnvSpec],
-    interpreters: Mapping[str, Interpreter],
-    *,
-    build_interpreters: Mapping[str, Interpreter] | None = None,
-    index_url: str | None = None,
-    locked: bool = False,
-    lock_path: Path | None = None,
-    engine: ResolverEngine | None = None,
-    locker: Locker | None = None,
-) -> list[LockedEnv]:
-    """Lock every spec (interpreters keyed by ``spec.key``) against ``nixtox.lock`` at the project root:
-    current entries are reused, changed ones relocked (one resolver call per distinct requirement set),
-    and the file is rewritten only when an entry changed. This is what ``nixtox run`` calls."""
-    path = lock_path or project.core.root / LOCK_FILE_NAME
-    lock = LockFile.read(path)
-    before = lock.dumps()
-    locker = locker or Locker(engine or default_engine(), effective_index_url(index_url))
-    result: list[LockedEnv] = []
-    try:
-        for spec in specs:
-            build_interpreter = (build_interpreters or {}).get(spec.key)
-            result.append(
-                _lock_one(
-                    project,
-                    spec,
-                    interpreters[spec.key],
-                    locker,
-                    build_interpreter=build_interpreter,
-                    lock=lock,
-                    locked=locked,
-                )
-            )
-    finally:
-        # envs locked before a failure keep their new entries
-        if not locked and lock.dumps() != before:
-            lock.write(path)
-    return result
-
-
-def write_lock(
-    project: Project,
-    specs: Sequence[EnvSpec],
-    interpreters: Mapping[str, Interpreter],
-    *,
-    build_interpreters: Mapping[str, Interpreter] | None = None,
-    index_url: str | None = None,
-    upgrade: bool = False,
-    engine: ResolverEngine | None = None,
-    lock_path: Path | None = None,
-) -> Path:
-    """``nixtox lock``: lock ``specs`` (all: ``upgrade`` re-resolves even current entries), drop entries of
-    envs the project no longer has, and write ``nixtox.lock``. Returns its path."""
-    path = lock_path or project.core.root / LOCK_FILE_NAME
-    lock = LockFile.read(path)
-    if upgrade:
-        lock.prune({key for key in lock.entries if key not in {spec.key for spec in specs}})
-    locker = Locker(engine or default_engine(), effective_index_url(index_url))
-    for spec in specs:
-        _lock_one(
-            project,
-            spec,
-            interpreters[spec.key],
-            locker,
-            build_interpreter=(build_interpreters or {}).get(spec.key),
-            lock=lock,
-            locked=False,
+    def index_url(self) -> str:
+        return (
+            self.locker.index_url if self.locker is not None else effective_index_url(self.policy.index_url)
         )
-    lock.prune({spec.key for spec in project.envs})
-    lock.write(path)
-    return path
+
+    def lock_one(self, spec: EnvSpec) -> LockedEnv:
+        interpreter, build_interpreter = env_interpreters(spec, self.project.core, self.interpreters)
+        requirements = env_requirements(spec, self.project.core)
+        index_url = self.index_url()
+        key = lock_key(requirements, interpreter, index_url, build_interpreter)
+        current = None if self.policy.upgrade else self.lock.get(spec.key, key)
+        if current is not None:
+            verify_lock_entry(spec.key, current)
+            return LockedEnv(spec, interpreter, current.dists, current.build_dists, build_interpreter, key)
+        if self.policy.locked:
+            reason = _stale_reason(self.lock.entries.get(spec.key), interpreter, index_url)
+            raise LockError(f"{LOCK_FILE_NAME} is stale for env {spec.label}: {reason} (run `nixtox lock`)")
+        if self.locker is None:
+            self.locker = self.make_locker()
+        dists, build_dists = self._resolve(spec, requirements, interpreter, build_interpreter)
+        self.lock.put(
+            spec.key, LockEntry(key, interpreter_identity(interpreter), index_url, dists, build_dists)
+        )
+        return LockedEnv(spec, interpreter, dists, build_dists, build_interpreter, key)
+
+    def _resolve(
+        self,
+        spec: EnvSpec,
+        requirements: EnvRequirements,
+        interpreter: Interpreter,
+        build_interpreter: Interpreter | None,
+    ) -> tuple[tuple[LockedDist, ...], tuple[LockedDist, ...]]:
+        assert self.locker is not None
+        root = self.project.core.root
+        local = requirements.local_project
+        dists = self.locker.resolve(
+            spec.label, requirements.requirements, requirements.constraints, interpreter, root,
+            local_project=_normalize(local) if local is not None else None,
+        )  # fmt: skip
+        build_dists = self.locker.resolve(
+            spec.label, requirements.build_requirements, (), build_interpreter or interpreter, root
+        )
+        return dists, build_dists
+
+
+def lock_stage(
+    envs: Envs[EnvSpec],
+    policy: LockPolicy | None = None,
+    *,
+    engine: ResolverEngine | None = None,
+    locker: Locker | None = None,
+    interpreters: Mapping[str | None, Interpreter] | None = None,
+) -> Envs[LockedEnv]:
+    """Lock every live env against ``nixtox.lock`` at the project root.
+
+    Each env's interpreter is resolved (memoised across envs), its requirements gathered once and its
+    entry reused when current (no resolver call), else resolved (one resolver call per distinct
+    requirement set). A failing env ends with its result and the others go on. The file is rewritten
+    when an entry changed (never with ``policy.locked``); envs locked before a failure keep their new
+    entries. ``interpreters`` (by request) are taken as already resolved.
+    """
+    policy = policy or LockPolicy()
+    path = envs.project.core.root / LOCK_FILE_NAME
+    run = _LockRun(
+        envs.project,
+        policy,
+        LockFile.read(path),
+        lambda: Locker(engine or default_engine(), effective_index_url(policy.index_url)),
+        locker=locker,
+        interpreters=dict(interpreters or {}),
+    )
+    before = run.lock.dumps()
+    try:
+        locked = envs.map(run.lock_one)
+    finally:
+        if policy.prune:
+            run.lock.prune({spec.key for spec in envs.project.envs})
+        if not policy.locked and run.lock.dumps() != before:
+            run.lock.write(path)
+    return locked

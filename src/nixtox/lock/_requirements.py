@@ -14,31 +14,19 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 from nixtox.errors import LockError
-from nixtox.model import CoreConfig, EnvSpec, Interpreter, PackageDef
+from nixtox.model import CoreConfig, EnvRequirements, EnvSpec, Interpreter
 from nixtox.pyproject import dependency_group, read_pyproject
 
-__all__ = ["LOCK_SCHEMA", "EnvRequirements", "env_requirements", "interpreter_identity", "lock_key"]
+__all__ = ["LOCK_SCHEMA", "env_requirements", "interpreter_identity", "lock_key"]
 
 #: bump when the meaning of a lock entry changes: every key changes, every env relocks once.
 LOCK_SCHEMA = 1
 
 _FILE_OPTION = re.compile(r"^(-r|--requirement|-c|--constraint)(?:\s*=?\s*)(\S.*)$")
 _EDITABLE = re.compile(r"^(-e|--editable)\b")
-
-
-@dataclass(frozen=True)
-class EnvRequirements:
-    requirements: tuple[str, ...]
-    constraints: tuple[str, ...]
-    build_requirements: tuple[str, ...]
-    #: the project's distribution name when it is passed to the resolver as a local path (dropped after).
-    local_project: str | None = None
-    #: digest of the files a dynamic project's metadata comes from ("" for static metadata).
-    project_metadata: str = ""
 
 
 def _strip_comment(line: str) -> str:
@@ -98,27 +86,6 @@ def _constraint_lines(spec: EnvSpec, root: Path) -> list[str]:
     return lines
 
 
-#: what well-known backends ask for from ``get_requires_for_build_*`` (PEP 517's dynamic build
-#: requirements), per format. nixtox pins build environments before any hook runs, so it adds these
-#: up front; anything else goes into the packagedef's ``build_requires``.
-DYNAMIC_BUILD_REQUIRES: dict[tuple[str, str], tuple[str, ...]] = {
-    ("hatchling.build", "editable"): ("editables~=0.3",),
-    ("pdm.backend", "editable"): ("editables",),
-    ("scikit_build_core.build", "editable"): (),
-}
-
-
-def installs_package(spec: EnvSpec) -> bool:
-    return spec.package_format != "skip" and not spec.config.skip_install
-
-
-def packagedef_of(spec: EnvSpec, core: CoreConfig) -> PackageDef | None:
-    if spec.packagedef is not None:
-        return spec.packagedef
-    name = spec.config.packagedef
-    return core.packagedefs.get(name) if name else None
-
-
 def env_requirements(spec: EnvSpec, core: CoreConfig) -> EnvRequirements:
     root = core.root
     requirements, constraints = _expand(spec.config.deps, root, spec.name)
@@ -127,9 +94,9 @@ def env_requirements(spec: EnvSpec, core: CoreConfig) -> EnvRequirements:
     build: list[str] = []
     local_project = None
     metadata_digest = ""
-    needs_metadata = installs_package(spec) or spec.config.dependency_groups
+    needs_metadata = spec.installs_package or spec.config.dependency_groups
     meta = read_pyproject(root) if needs_metadata else None
-    if meta is not None and installs_package(spec):
+    if meta is not None and spec.installs_package:
         if meta.static:
             requirements += meta.requirements(spec.config.extras)
         else:
@@ -138,9 +105,7 @@ def env_requirements(spec: EnvSpec, core: CoreConfig) -> EnvRequirements:
             requirements.append(f"{meta.name}{extras} @ {uri}" if meta.name else f"{root.resolve()}{extras}")
             local_project = meta.name or ""
             metadata_digest = meta.metadata_digest
-        packagedef = packagedef_of(spec, core)
-        build += [*meta.build_requires, *(packagedef.build_requires if packagedef else ())]
-        build += DYNAMIC_BUILD_REQUIRES.get((meta.build_backend, spec.package_format), ())
+        build += spec.format.build_requirements(meta.build_requires, meta.build_backend, spec.packagedef)
     if meta is not None:
         for group in spec.config.dependency_groups:
             requirements += dependency_group(meta, group)

@@ -1,3 +1,5 @@
+"""The plugin manager and the registries its hooks fill: package formats and env kinds."""
+
 from __future__ import annotations
 
 import sys
@@ -6,12 +8,18 @@ from pathlib import Path
 
 import pluggy
 
-from nixtox.errors import ConfigError
 from nixtox.plugins import _spec
 from nixtox.plugins._formats import BuiltinFormats, PackageFormat
+from nixtox.plugins._kinds import BuiltinKinds, EnvKind
 
-#: aliases tox users write for the skip format.
-_ALIASES = {"deps-only": "skip", "deps_only": "skip", "none": "skip"}
+__all__ = [
+    "env_kinds",
+    "find_format",
+    "get_plugin_manager",
+    "package_formats",
+    "register_plugin",
+    "reset_plugin_manager",
+]
 
 
 @cache
@@ -19,6 +27,7 @@ def get_plugin_manager() -> pluggy.PluginManager:
     manager = pluggy.PluginManager("nixtox")
     manager.add_hookspecs(_spec)
     manager.register(BuiltinFormats(), name="nixtox.builtin.formats")
+    manager.register(BuiltinKinds(), name="nixtox.builtin.kinds")
     if _entry_points_declared("nixtox"):
         manager.load_setuptools_entrypoints("nixtox")
     return manager
@@ -49,21 +58,47 @@ def _entry_points_declared(group: str) -> bool:
 
 def reset_plugin_manager() -> None:
     get_plugin_manager.cache_clear()
+    _formats.cache_clear()
+    _kinds.cache_clear()
+
+
+def register_plugin(plugin: object, name: str | None = None) -> None:
+    """Register a plugin object or module (as an entry point would) and refresh the registries."""
+    get_plugin_manager().register(plugin, name=name)
+    _formats.cache_clear()
+    _kinds.cache_clear()
+
+
+@cache
+def _formats() -> dict[str, PackageFormat]:
+    """Every format by name and by alias; a later plugin overrides an earlier one of the same name."""
+    by_name: dict[str, PackageFormat] = {}
+    for provided in reversed(get_plugin_manager().hook.nixtox_package_formats()):
+        for fmt in provided:
+            by_name[fmt.name] = fmt
+    spelled = {alias: fmt for fmt in by_name.values() for alias in fmt.aliases}
+    return {**spelled, **by_name}
 
 
 def package_formats() -> dict[str, PackageFormat]:
-    """Every known format by name; a later plugin overrides an earlier one of the same name."""
-    formats: dict[str, PackageFormat] = {}
-    for provided in reversed(get_plugin_manager().hook.nixtox_package_formats()):
-        for fmt in provided:
-            formats[fmt.name] = fmt
-    return formats
+    """Every known format by its name (aliases left out), in registration order."""
+    return {name: fmt for name, fmt in _formats().items() if fmt.name == name}
 
 
-def package_format(name: str, *, env: str) -> PackageFormat:
-    formats = package_formats()
-    found = formats.get(_ALIASES.get(name, name))
-    if found is None:
-        known = ", ".join(sorted(formats))
-        raise ConfigError(f"env {env}: unknown package format {name!r} (known: {known})")
+def find_format(name: str) -> PackageFormat | None:
+    """The format ``name`` or one of its aliases means, or None."""
+    return _formats().get(name)
+
+
+@cache
+def _kinds() -> dict[str, EnvKind]:
+    found: dict[str, EnvKind] = {}
+    for provided in reversed(get_plugin_manager().hook.nixtox_env_kinds()):
+        for kind in provided:
+            found[kind.name] = kind
     return found
+
+
+def env_kinds() -> dict[str, EnvKind]:
+    """Every env kind by name (``venv`` is the built-in one every env has)."""
+    return dict(_kinds())

@@ -10,6 +10,7 @@ import pluggy
 if TYPE_CHECKING:
     from nixtox.model import EnvSpec, RealisedEnv
     from nixtox.plugins._formats import PackageFormat
+    from nixtox.plugins._kinds import EnvKind
 
 hookspec = pluggy.HookspecMarker("nixtox")
 hookimpl = pluggy.HookimplMarker("nixtox")
@@ -18,6 +19,11 @@ hookimpl = pluggy.HookimplMarker("nixtox")
 @hookspec
 def nixtox_package_formats() -> Sequence[PackageFormat]:  # type: ignore[empty-body]
     """Return package formats this plugin provides (``wheel``, ``sdist``, ... are built-in plugins)."""
+
+
+@hookspec
+def nixtox_env_kinds() -> Sequence[EnvKind]:  # type: ignore[empty-body]
+    """Return env kinds this plugin provides (``shell`` and ``check`` are built-in plugins)."""
 
 
 @hookspec(firstresult=True)

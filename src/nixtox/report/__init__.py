@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from nixtox.report._console import exit_code, summary_lines
+from nixtox.report._console import INTERRUPTED, exit_code, summary_lines
 from nixtox.report._json import result_json
 
 if TYPE_CHECKING:
@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from nixtox.report._junit import junit_xml, write_junit
 
 __all__ = [
+    "INTERRUPTED",
     "exit_code",
     "html_report",
     "junit_xml",

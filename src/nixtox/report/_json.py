@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from nixtox import __version__
-from nixtox.model import CommandOutcome, EnvResult, Interpreter
+from nixtox.model import CommandOutcome, EnvResult, Interpreter, Status
 
 __all__ = ["REPORT_VERSION", "TOX_SCHEMA", "env_json", "result_json"]
 
@@ -67,7 +67,7 @@ def _python(interp: Interpreter, request: str | None) -> dict[str, Any]:
 
 def _installpkg(result: EnvResult) -> dict[str, Any] | None:
     """tox's ``installpkg``: here the package is built inside the env's store path, so no file to hash."""
-    if result.spec.package_format == "skip" or result.spec.config.skip_install:
+    if not result.spec.installs_package:
         return None
     return {"type": "nix", "format": result.spec.package_format}
 
@@ -76,7 +76,7 @@ def env_json(result: EnvResult) -> dict[str, Any]:
     """One ``testenvs.<label>`` entry."""
     spec = result.spec
     realised = result.realised
-    locked = realised.rendered.locked if realised else None
+    locked = realised.locked if realised else None
     data: dict[str, Any] = {
         "name": spec.name,
         "label": spec.label,
@@ -86,9 +86,9 @@ def env_json(result: EnvResult) -> dict[str, Any]:
         "description": spec.config.description,
         "change_dir": str(spec.config.change_dir),
         "result": {
-            "success": result.status == "ok",
-            "status": result.status,
-            "skipped": result.status == "skip",
+            "success": result.status == Status.OK,
+            "status": str(result.status),
+            "skipped": result.status == Status.SKIP,
             "ignore_outcome": spec.config.ignore_outcome,
             "exit_code": result.exit_code,
             "reason": result.reason,

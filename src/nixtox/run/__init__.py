@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
-from nixtox.model import EnvResult, RealisedEnv
+from nixtox.model import EnvResult, RealisedEnv, Status
 from nixtox.run._commands import OutputSink, allow_commands, run_commands, stop_all_processes
 from nixtox.run._environ import DEFAULT_PASS_ENV, command_environ
 from nixtox.run._pycache import pycache_dir, seed_pycache
@@ -24,11 +23,9 @@ __all__ = [
 ]
 
 
-def run_env(
-    realised: RealisedEnv, *, work_dir: Path, hash_seed: str, sink: OutputSink, setup_seconds: float
-) -> EnvResult:
-    spec = realised.rendered.locked.spec
-    env_dir = work_dir / "envs" / spec.key
+def run_env(realised: RealisedEnv, *, hash_seed: str, sink: OutputSink, setup_seconds: float) -> EnvResult:
+    spec = realised.spec
+    env_dir = spec.env_dir
     env_dir.mkdir(parents=True, exist_ok=True)
     environ = command_environ(spec, store_path=realised.store_path, env_dir=env_dir, hash_seed=hash_seed)
     seed_pycache(realised.store_path, pycache_dir(env_dir))
@@ -38,7 +35,7 @@ def run_env(
     )
     command_seconds = time.monotonic() - start
     failed = next((o for o in outcomes if not o.ok), None)
-    status = "ok" if failed is None else "fail"
+    status = Status.OK if failed is None else Status.FAIL
     exit_code = 0 if failed is None else (failed.exit_code or 1)
     return EnvResult(
         spec=spec,

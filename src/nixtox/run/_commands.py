@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import shlex
-import shutil
 import signal
 import subprocess
 import threading
@@ -13,41 +11,18 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from nixtox.model import Command, CommandOutcome, EnvSpec
+from nixtox.model import Command, CommandOutcome, EnvSpec, Phase
+from nixtox.run._tox import NOT_RUNNABLE, resolve_program, run_phases, spawn
 
-__all__ = ["OutputSink", "allow_commands", "run_commands", "stop_all_processes"]
+__all__ = ["NOT_RUNNABLE", "OutputSink", "allow_commands", "run_commands", "stop_all_processes"]
 
 OutputSink = Callable[[str], None]
-
-#: exit code of a command nixtox refused to start (not found, not allowed), as a shell would give.
-NOT_RUNNABLE = 127
 
 #: commands running right now (all threads), so a Ctrl-C can stop every one of them.
 _RUNNING: dict[int, tuple[subprocess.Popen[str], EnvSpec]] = {}
 _RUNNING_LOCK = threading.Lock()
 #: set by a Ctrl-C: no further command starts (commands_post neither) until the next session.
 _INTERRUPTED = threading.Event()
-
-
-def _resolve_program(
-    program: str, *, env_bin: Path, path: str, allowlist: tuple[str, ...]
-) -> tuple[str | None, str]:
-    """(executable, "") or (None, reason). Programs outside the env need allowlist_externals."""
-    if os.sep in program:
-        candidate = Path(program)
-        found = str(candidate) if candidate.is_file() else None
-    else:
-        found = shutil.which(program, path=path)
-    if found is None:
-        return None, f"command {program!r} not found"
-    if Path(found).parent == env_bin or found.startswith(str(env_bin) + os.sep):
-        return found, ""
-    if any(fnmatch.fnmatch(program, pat) or fnmatch.fnmatch(found, pat) for pat in allowlist):
-        return found, ""
-    return None, (
-        f"{program!r} ({found}) is not part of the env and not in allowlist_externals;"
-        f" add it there to allow it"
-    )
 
 
 def _run_one(
@@ -58,44 +33,44 @@ def _run_one(
     start = time.monotonic()
     shown = shlex.join(command.as_json())
     sink(f"{spec.label}: {phase}> {shown}\n")
-    program, reason = _resolve_program(
+    program, reason = resolve_program(
         command.argv[0], env_bin=env_bin, path=environ["PATH"], allowlist=spec.config.allowlist_externals
     )
     if program is None:
         message = f"{spec.label}: {reason}\n"
         sink(message)
-        return CommandOutcome(command, phase, NOT_RUNNABLE, message, started, time.monotonic() - start)
-    chunks: list[str] = []
-    with subprocess.Popen(
-        [program, *command.argv[1:]],
-        cwd=cwd,
-        env=dict(environ),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        errors="replace",
-        start_new_session=True,
-    ) as proc:
+        return CommandOutcome(command, Phase(phase), NOT_RUNNABLE, message, started, time.monotonic() - start)
+    running: list[subprocess.Popen[str]] = []
+
+    def register(proc: subprocess.Popen[str]) -> None:
+        running.append(proc)
         with _RUNNING_LOCK:
             _RUNNING[proc.pid] = (proc, spec)
-        try:
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                chunks.append(line)
-                sink(line)
-            code = proc.wait()
-        except KeyboardInterrupt:
+
+    try:
+        code, output, seconds = spawn(
+            [program, *command.argv[1:]], cwd=cwd, environ=environ, sink=sink, started=register
+        )
+    except KeyboardInterrupt:
+        for proc in running:
             _stop(proc, spec)
-            raise
-        finally:
-            with _RUNNING_LOCK:
+        raise
+    finally:
+        with _RUNNING_LOCK:
+            for proc in running:
                 _RUNNING.pop(proc.pid, None)
-    return CommandOutcome(command, phase, code, "".join(chunks), started, time.monotonic() - start)
+    return CommandOutcome(command, Phase(phase), code, output, started, seconds)
 
 
 def _stop(proc: subprocess.Popen[str], spec: EnvSpec) -> None:
-    """Ctrl-C: interrupt the command's process group, then terminate, then kill (tox's timeouts)."""
+    """Ctrl-C: give the command ``suicide_timeout`` to exit, then interrupt its process group, then
+    terminate, then kill (tox's timeouts)."""
+    if spec.config.suicide_timeout > 0:
+        try:
+            proc.wait(timeout=spec.config.suicide_timeout)
+            return
+        except subprocess.TimeoutExpired:
+            pass
     for sig, wait in (
         (signal.SIGINT, spec.config.interrupt_timeout),
         (signal.SIGTERM, spec.config.terminate_timeout),
@@ -132,27 +107,16 @@ def allow_commands() -> None:
 def run_commands(
     spec: EnvSpec, *, environ: Mapping[str, str], store_path: Path, cwd: Path, sink: OutputSink
 ) -> tuple[CommandOutcome, ...]:
-    """commands_pre, then commands (stopping at the first failure unless ignore_errors), then
-    commands_post (also after a failure, as in tox; not after Ctrl-C); a failed pre command skips the
-    main commands."""
-    outcomes: list[CommandOutcome] = []
+    """The env's commands with tox's semantics (``nix/checks/tox_commands.py``): commands_pre, then
+    commands (stopping at the first failure unless ignore_errors), then commands_post (also after a
+    failure, as in tox; not after Ctrl-C); a failed pre command skips the main commands."""
     env_bin = store_path / "bin"
 
-    def phase(commands: tuple[Command, ...], name: str, *, keep_going: bool) -> bool:
-        ok = True
-        for command in commands:
-            if _INTERRUPTED.is_set():
-                return False
-            outcome = _run_one(command, name, cwd=cwd, environ=environ, spec=spec, env_bin=env_bin, sink=sink)
-            outcomes.append(outcome)
-            if not outcome.ok:
-                ok = False
-                if not keep_going:
-                    break
-        return ok
+    def run_one(command: Command, phase: str) -> CommandOutcome:
+        return _run_one(command, phase, cwd=cwd, environ=environ, spec=spec, env_bin=env_bin, sink=sink)
 
-    if phase(spec.config.commands_pre, "commands_pre", keep_going=False):
-        phase(spec.config.commands, "commands", keep_going=spec.config.ignore_errors)
-    if not _INTERRUPTED.is_set():
-        phase(spec.config.commands_post, "commands_post", keep_going=True)
+    phases = [(str(phase), commands) for phase, commands in spec.config.phases()]
+    outcomes = run_phases(
+        phases, run_one, ignore_errors=spec.config.ignore_errors, stopped=_INTERRUPTED.is_set
+    )
     return tuple(outcomes)

@@ -14,7 +14,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import replace
 
 from nixtox.errors import EnvSelectionError
-from nixtox.model import EnvResult, EnvSpec
+from nixtox.model import EnvResult, EnvSpec, RealisedEnv, Status
 from nixtox.run._commands import stop_all_processes
 
 __all__ = ["dependency_order", "schedule"]
@@ -61,10 +61,10 @@ def dependency_order(specs: Sequence[EnvSpec]) -> dict[str, list[str]]:
 def schedule(
     specs: Sequence[EnvSpec],
     finished: Mapping[str, EnvResult],
-    runnable: Mapping[str, EnvResult],
+    runnable: Mapping[str, RealisedEnv],
     *,
     jobs: int,
-    run_one: Callable[[EnvResult], EnvResult],
+    run_one: Callable[[RealisedEnv], EnvResult],
     on_start: Callable[[EnvSpec], None] = lambda _spec: None,
     on_done: Callable[[EnvResult], None] = lambda _result: None,
     fail_fast: bool = False,
@@ -100,10 +100,14 @@ def schedule(
                 result = future.result()
                 results[spec.key] = result
                 on_done(result)
-                if fail_fast and result.status not in ("ok", "skip") and not spec.config.ignore_outcome:
+                if (
+                    fail_fast
+                    and result.status not in (Status.OK, Status.SKIP)
+                    and not spec.config.ignore_outcome
+                ):
                     stop_launching = True
         for spec in waiting:  # not started because of --fail-fast
-            results[spec.key] = replace(runnable[spec.key], status="skip", reason="not run: --fail-fast")
+            results[spec.key] = _unrun(runnable[spec.key], Status.SKIP, "not run: --fail-fast")
             on_done(results[spec.key])
     except KeyboardInterrupt:
         _interrupted(running, waiting, runnable, started, results=results, on_done=on_done)
@@ -113,10 +117,18 @@ def schedule(
     return results
 
 
+def _unrun(realised: RealisedEnv, status: Status, reason: str, command_seconds: float = 0.0) -> EnvResult:
+    exit_code = -2 if status == Status.INTERRUPTED else 0
+    return EnvResult(
+        spec=realised.spec, status=status, reason=reason, realised=realised, exit_code=exit_code,
+        command_seconds=command_seconds,
+    )  # fmt: skip
+
+
 def _interrupted(
     running: Mapping[Future[EnvResult], EnvSpec],
     waiting: Sequence[EnvSpec],
-    runnable: Mapping[str, EnvResult],
+    runnable: Mapping[str, RealisedEnv],
     started: Mapping[str, float],
     *,
     results: dict[str, EnvResult],
@@ -127,13 +139,13 @@ def _interrupted(
     now = time.monotonic()
     for future, spec in running.items():
         try:
-            result = replace(future.result(timeout=10), status="interrupted", exit_code=-2)
+            result = replace(future.result(timeout=10), status=Status.INTERRUPTED, exit_code=-2)
         except Exception:  # the env was torn down mid-command
             seconds = now - started[spec.key]
-            result = replace(runnable[spec.key], status="interrupted", exit_code=-2, command_seconds=seconds)
+            result = _unrun(runnable[spec.key], Status.INTERRUPTED, "", command_seconds=seconds)
         results[spec.key] = result
         on_done(result)
     for spec in waiting:
-        result = replace(runnable[spec.key], status="interrupted", reason="not started", exit_code=-2)
+        result = _unrun(runnable[spec.key], Status.INTERRUPTED, "not started")
         results[spec.key] = result
         on_done(result)

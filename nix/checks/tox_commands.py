@@ -1,0 +1,111 @@
+"""tox's command semantics, the one definition nixtox has.
+
+Host runs (``nixtox.run``, which loads this file from the Nix library) and runs inside a derivation
+(``mkCheck``'s builder, ``run_check.py``) both use it, so an env's commands behave the same wherever they
+run. Stdlib only, Python 3.8+ (it runs under the env's own interpreter inside Nix).
+
+* ``commands_pre``, then ``commands`` unless a pre command failed, stopping at the first failure unless
+  ``ignore_errors``, then ``commands_post`` always (not after an interrupt);
+* a ``-`` command never fails, a ``!`` command fails on success;
+* a program is looked up on the env's PATH; one outside the env's ``bin`` must match
+  ``allowlist_externals`` (globs, on the name or the path); a refused or missing program is exit 127;
+* each command runs in its own process group (so the whole group can be stopped), stdin closed,
+  stdout and stderr merged and streamed line by line.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import shutil
+import subprocess
+import time
+
+PHASES = ("commands_pre", "commands", "commands_post")
+#: exit code of a command nixtox refused to start (not found, not allowed), as a shell would give.
+NOT_RUNNABLE = 127
+
+
+def command_ok(exit_code: int, *, ignore_exit_code: bool = False, invert_exit_code: bool = False) -> bool:
+    if ignore_exit_code:
+        return True
+    if invert_exit_code:
+        return exit_code != 0
+    return exit_code == 0
+
+
+def resolve_program(program, *, env_bin, path, allowlist):  # type: ignore[no-untyped-def]
+    """``(executable, "")`` or ``(None, reason)``: programs outside the env need allowlist_externals."""
+    env_bin = str(env_bin)
+    if os.sep in program:
+        found = program if os.path.isfile(program) else None
+    else:
+        found = shutil.which(program, path=path)
+    if found is None:
+        return None, f"command {program!r} not found"
+    if os.path.dirname(found) == env_bin or found.startswith(env_bin + os.sep):
+        return found, ""
+    if any(fnmatch.fnmatch(program, pat) or fnmatch.fnmatch(found, pat) for pat in allowlist):
+        return found, ""
+    return None, (
+        f"{program!r} ({found}) is not part of the env and not in allowlist_externals;"
+        " add it there to allow it"
+    )
+
+
+def run_phases(phases, run_one, *, ignore_errors=False, stopped=lambda: False):  # type: ignore[no-untyped-def]
+    """Run ``phases`` (``[(phase, [command, ...]), ...]`` in tox's order) with ``run_one(command, phase)``,
+    which returns an outcome with ``ok``; return the outcomes of the commands that ran.
+
+    ``stopped()`` says an interrupt came: no further command starts, commands_post neither."""
+    outcomes = []
+
+    def phase(name, commands, keep_going):  # type: ignore[no-untyped-def]
+        ok = True
+        for command in commands:
+            if stopped():
+                return False
+            outcome = run_one(command, name)
+            outcomes.append(outcome)
+            if not outcome.ok:
+                ok = False
+                if not keep_going:
+                    break
+        return ok
+
+    by_name = dict(phases)
+    if phase("commands_pre", by_name.get("commands_pre", ()), False):
+        phase("commands", by_name.get("commands", ()), ignore_errors)
+    if not stopped():
+        phase("commands_post", by_name.get("commands_post", ()), True)
+    return outcomes
+
+
+def spawn(argv, *, cwd, environ, sink, started=None, preexec=None):  # type: ignore[no-untyped-def]
+    """Run ``argv`` to its end in a new process group, output merged and handed to ``sink`` line by line.
+
+    ``started(proc)`` is called once the process exists (so a caller can stop it on an interrupt);
+    ``preexec`` runs in the child before exec (the read-only store). Returns (exit code, output,
+    seconds)."""
+    start = time.monotonic()
+    chunks = []
+    with subprocess.Popen(
+        argv,
+        cwd=cwd,
+        env=dict(environ),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        universal_newlines=True,
+        errors="replace",
+        start_new_session=True,
+        # only the read-only store's unshare + mount syscalls run there, no Python-level locks
+        preexec_fn=preexec,  # noqa: PLW1509
+    ) as proc:
+        if started is not None:
+            started(proc)
+        for line in proc.stdout:
+            chunks.append(line)
+            sink(line)
+        code = proc.wait()
+    return code, "".join(chunks), time.monotonic() - start

@@ -34,7 +34,7 @@ in
   inherit (shell) mkShell;
   inherit (source) projectSource keepSourcePath;
   inherit (pythonLib) checkPython;
-  inherit (check) mkCheck;
+  inherit (check) mkCheck toxCommands;
   /*
     The library for one system, for pure evaluation (a flake): `forSystem "x86_64-linux"`.
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Sets up a development checkout of nixtox on a fresh Debian/Ubuntu machine (or any machine with Nix):
 #   - Nix (Debian's nix-bin) and git when missing,
-#   - with --test also what the test suite drives: tmux (a real terminal for `nixtox shell`) and
-#     Chromium with a font (a screenshot of the HTML report),
+#   - with --test also what the test suite drives: tmux (a real terminal for `nixtox shell`),
+#     Chromium with a font (a screenshot of the HTML report), skopeo and umoci (OCI images),
 #   - .venv with nixtox installed editable plus the test tools.
 # Idempotent: a second run only checks.
 set -euo pipefail
@@ -14,6 +14,9 @@ command -v git >/dev/null 2>&1 || want+=(git)
 if [ "${1:-}" = "--test" ]; then
   command -v tmux >/dev/null 2>&1 || want+=(tmux)
   command -v chromium >/dev/null 2>&1 || want+=(chromium fonts-dejavu-core)
+  # the OCI image kind's tests validate archives with skopeo and unpack them with umoci
+  command -v skopeo >/dev/null 2>&1 || want+=(skopeo)
+  command -v umoci >/dev/null 2>&1 || want+=(umoci)
 fi
 if [ ${#want[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1; then

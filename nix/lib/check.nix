@@ -105,7 +105,18 @@ let
       // {
         nixtoxKind = "check";
       };
+  /*
+    tox's command semantics as one stdlib-only Python file (phases, `-`/`!` prefixes, allowlist_externals,
+    process groups): what mkCheck's builder and nixtox's host runs use, for any other runner of an env's
+    commands (the OCI image kind's entry point).
+
+    Type: toxCommands :: Path
+  */
+  toxCommands = builtins.path {
+    path = ../checks/tox_commands.py;
+    name = "tox_commands.py";
+  };
 in
 {
-  inherit mkCheck;
+  inherit mkCheck toxCommands;
 }

@@ -15,21 +15,27 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from nixtox import __version__
 from nixtox._files import write_atomically
 from nixtox.config import expand_project, load_config
 from nixtox.errors import NixtoxError
 from nixtox.lock import LockPolicy, lock_stage
-from nixtox.model import Envs, LockedEnv, Project, Status
+from nixtox.model import Envs, LockedEnv, Project, RenderedEnv, Status
+from nixtox.plugins import EnvKind, env_kinds
 from nixtox.pyproject import read_pyproject
+from nixtox.realise import build_kind
 from nixtox.render import EXPORTED, env_text, nix_library_path, nix_string, render_env, template_env
 from nixtox.select import Selection, select_envs
+from nixtox.session import RENDER, Events, NotifyOnly, RunOptions, Session, execute
 from nixtox.source import SourceTree, scan_source
+from nixtox.state import locked_work_dir
 
-__all__ = ["DEFAULT_OUTPUT", "LIBRARY_DIR", "ExportOptions", "ExportResult", "export_envs"]
+__all__ = ["DEFAULT_OUTPUT", "LIBRARY_DIR", "ExportOptions", "ExportResult", "export_envs", "export_kind"]
 
 DEFAULT_OUTPUT = Path("nix/nixtox-envs.nix")
 #: the library copy's directory, next to the exported file
@@ -115,7 +121,7 @@ def _copy_library(dest: Path) -> None:
                 path.rmdir()
 
 
-def _check_failures(envs: Envs[LockedEnv]) -> dict[str, str]:
+def _check_failures(envs: Envs[LockedEnv] | Envs[RenderedEnv]) -> dict[str, str]:
     errors = {r.spec.label: r.reason for r in envs.ended.values() if r.status == Status.ERROR}
     if errors:
         detail = "; ".join(f"{label}: {reason}" for label, reason in errors.items())
@@ -223,3 +229,73 @@ def export_envs(options: ExportOptions) -> ExportResult:
         skipped=skipped,
         from_environment={k: v for k, v in from_environment.items() if k in exported},
     )
+
+
+def _kind_outputs(keys: Sequence[str], kind: EnvKind, output: Path | None) -> dict[str, Path]:
+    if output is not None:
+        if len(keys) != 1:
+            msg = (
+                f"-o names one file, but {len(keys)} envs are selected ({', '.join(keys)}); pick one with -e"
+            )
+            raise ExportError(msg)
+        return {keys[0]: output}
+    suffix = ".tar" if kind.output == "file" else ""
+    return {key: Path(f"nixtox-{key}-{kind.name}{suffix}") for key in keys}
+
+
+def export_kind(options: ExportOptions, kind_name: str, *, events: Events | None = None) -> dict[str, Path]:
+    """Build the env kind ``kind_name`` (``oci``: an image archive) of each selected env with Nix and
+    copy its output out: to ``options.output`` (one env), else ``nixtox-<key>-<kind>[.tar]``. Returns
+    the written paths by env key. Like ``export_envs``, the config is read without the caller's
+    environment, so no ``{env:X}`` value of the exporting shell ends up in the image."""
+    kind = env_kinds().get(kind_name)
+    if kind is None:
+        msg = f"unknown env kind {kind_name!r} (known: {', '.join(env_kinds())})"
+        raise ExportError(msg)
+    run_options = RunOptions(
+        path=options.path, config_file=options.config_file, selection=options.selection,
+        lock=LockPolicy(locked=options.locked), kinds=(kind.name,), environ=EXPORT_ENVIRON,
+    )  # fmt: skip
+    session = Session(run_options, events or NotifyOnly())
+    rendered = cast("Envs[RenderedEnv]", execute(RENDER, session))
+    _check_failures(rendered)
+    if not rendered.live:
+        raise ExportError("nothing to export: every selected env was skipped")
+    root = rendered.project.core.root
+    given = options.output if options.output != DEFAULT_OUTPUT else None
+    targets = _kind_outputs([env.spec.key for env in rendered.live], kind, given)
+    work_dir = root / ".nixtox"
+    with locked_work_dir(work_dir):
+        built = build_kind(
+            rendered.live, kind.name, work_dir=work_dir, nix=session.cache(rendered).reporting,
+            shared_files=rendered.work_files, keys=[spec.key for spec in rendered.project.envs],
+        )  # fmt: skip
+    errors = {key: out.message for key, out in built.items() if isinstance(out, NixtoxError)}
+    if errors:
+        detail = "; ".join(f"{key}: {reason}" for key, reason in errors.items())
+        raise ExportError(f"cannot build the {kind.name} of {detail}")
+    written = {}
+    for key, out in built.items():
+        assert isinstance(out, Path)
+        target = targets[key] if targets[key].is_absolute() else Path.cwd() / targets[key]
+        _copy_out(out, target)
+        written[key] = target
+    return written
+
+
+def _copy_out(store_path: Path, target: Path) -> None:
+    """A store output copied out atomically, writable by its owner (a file or a directory tree)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.nixtox-tmp")
+    if tmp.is_dir():
+        shutil.rmtree(tmp)
+    if store_path.is_dir():
+        shutil.copytree(store_path, tmp, symlinks=True)
+        for dirpath, _dirnames, _filenames in os.walk(tmp):
+            os.chmod(dirpath, 0o755)
+    else:
+        shutil.copyfile(store_path, tmp)
+        tmp.chmod(0o644)
+    if target.is_dir() and not target.is_symlink():
+        shutil.rmtree(target)
+    os.replace(tmp, target)

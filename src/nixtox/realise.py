@@ -7,6 +7,7 @@ failing env is reported with its builder's log while the other envs keep their r
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from nixtox.nix import NixBackend, RealiseOutcome
 from nixtox.render import env_text, write_default_nix, write_env_file, write_work_file
 from nixtox.state import EnvState, State
 
-__all__ = ["RealiseResult", "realise_envs"]
+__all__ = ["RealiseResult", "build_kind", "realise_envs"]
 
 
 @dataclass(frozen=True)
@@ -150,3 +151,36 @@ def _failure_reason(drv: str, nix: NixBackend, outcome: RealiseOutcome | None) -
 
 def _store_name(path: str) -> str:
     return Path(path).name.split("-", 1)[-1].removesuffix(".drv")
+
+
+def build_kind(
+    envs: Sequence[RenderedEnv],
+    kind: str,
+    *,
+    work_dir: Path,
+    nix: NixBackend,
+    shared_files: Mapping[str, str] | None = None,
+    keys: Sequence[str] | None = None,
+) -> dict[str, Path | NixtoxError]:
+    """Build each env's ``kinds.<key>.<kind>`` (an image, a check run): one Nix call, no fast path and no
+    state (the kind's output is not the env's); each output is rooted as ``gcroots/<key>.<kind>``."""
+    for name, text in (shared_files or {}).items():
+        write_work_file(work_dir, name, text)
+    for env in envs:
+        write_env_file(work_dir, env.spec.key, env_text(env))
+    default_nix = write_default_nix(work_dir, keys)
+    targets = [dataclasses.replace(env, attr=f"kinds.{env.spec.key}.{kind}") for env in envs]
+    try:
+        drvs, failed = _instantiate(targets, default_nix, nix)
+    except BuildError as exc:
+        return {e.spec.key: exc for e in envs}
+    outcomes: dict[str, Path | NixtoxError] = {key: BuildError(why) for key, why in failed.items()}
+    outcome = nix.realise(list(drvs.values())) if drvs else None
+    for key, drv in drvs.items():
+        out = nix.output_path(drv)
+        if not nix.is_valid(out):
+            outcomes[key] = BuildError(_failure_reason(drv, nix, outcome))
+            continue
+        nix.add_root(out, work_dir / "gcroots" / f"{key}.{kind}")
+        outcomes[key] = out
+    return outcomes

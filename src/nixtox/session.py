@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Protocol, cast
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 __all__ = [
     "LOCK",
     "PREPARE",
+    "RENDER",
     "RUN",
     "Events",
     "NotifyOnly",
@@ -86,6 +87,8 @@ class RunOptions:
     #: env kinds to render besides the always-rendered ones (``check``, ``oci`` ...)
     kinds: tuple[str, ...] = ()
     report: ReportFiles = field(default_factory=ReportFiles)
+    #: what ``{env:X}`` reads (None: the process environment); an export reads none of it
+    environ: Mapping[str, str] | None = None
 
 
 class Events(Protocol):
@@ -163,7 +166,7 @@ def load(options: RunOptions, session: Session) -> RawConfig:
 
 
 def expand(raw: RawConfig, session: Session) -> Project:
-    project = expand_project(raw, posargs=session.options.posargs)
+    project = expand_project(raw, posargs=session.options.posargs, environ=session.options.environ)
     for warning in project.core.warnings:
         session.events.notify(f"warning: {warning}\n")
     return project
@@ -271,6 +274,7 @@ def report(result: SessionResult, session: Session) -> SessionResult:
 
 RUN: Final[tuple[Stage, ...]] = (load, expand, select, lock, render, realise, run, report)
 PREPARE: Final[tuple[Stage, ...]] = RUN[:6]
+RENDER: Final[tuple[Stage, ...]] = RUN[:5]
 LOCK: Final[tuple[Stage, ...]] = RUN[:4]
 
 

@@ -9,14 +9,37 @@ import pytest
 
 from nixtox.errors import LockError
 from nixtox.interpreters import resolve_interpreter
-from nixtox.lock import LockFile, PipEngine, lock_env, lock_envs, verify_lock_entry
-from nixtox.model import CoreConfig, EnvConfig, EnvSpec, Project
+from nixtox.lock import LockFile, PipEngine, ResolverEngine, lock_stage, verify_lock_entry
+from nixtox.model import CoreConfig, EnvConfig, Envs, EnvSpec, Interpreter, LockedEnv, Project
+from nixtox.plugins import find_format
 
 pytestmark = pytest.mark.nix
 
 
 def spec(name: str, *deps: str, skip_install: bool = True) -> EnvSpec:
-    return EnvSpec(name, "wheel", (name,), name, True, EnvConfig(deps=deps, skip_install=skip_install))
+    fmt = find_format("skip" if skip_install else "wheel")
+    assert fmt is not None
+    return EnvSpec(name, fmt, (name,), name, True, EnvConfig(deps=deps, skip_install=skip_install))
+
+
+def lock_envs(
+    project: Project,
+    specs: tuple[EnvSpec, ...],
+    interpreters: dict[str, Interpreter],
+    *,
+    engine: ResolverEngine | None = None,
+) -> list[LockedEnv]:
+    by_request = {env.python: interpreters[env.key] for env in specs}
+    envs = lock_stage(Envs(project, specs, specs), engine=engine, interpreters=by_request)
+    if envs.ended:
+        raise LockError(next(iter(envs.ended.values())).reason)
+    return list(envs.live)
+
+
+def lock_env(
+    project: Project, env: EnvSpec, interp: Interpreter, *, engine: ResolverEngine | None = None
+) -> LockedEnv:
+    return lock_envs(project, (env,), {env.key: interp}, engine=engine)[0]
 
 
 def project(root: Path, *envs: EnvSpec) -> Project:

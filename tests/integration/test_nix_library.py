@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from nixtox.source import metadata_hash
 from tests.integration.conftest import (
     HATCHLING_WHEELS,
     PYTEST_WHEELS,
@@ -83,6 +84,7 @@ def matrix_expression(roots: dict[str, Path], pythons: dict[str, dict[str, str]]
     for name, project in PROJECTS.items():
         project_lines.append(
             f"    {name} = {{ pname = {nix_string(project.pname)}; root = {nix_string(str(roots[name]))}; "
+            f"metadataHash = {nix_string(metadata_hash(roots[name]))}; "
             f"buildRequires = {wheel_list(project.build_requires)}; "
             f"editableRequires = {wheel_list(project.editable_requires)}; }};"
         )
@@ -111,7 +113,7 @@ def matrix_expression(roots: dict[str, Path], pythons: dict[str, dict[str, str]]
               buildRequires = project.buildRequires
                 ++ (if format == "editable" then project.editableRequires else [ ]);
             }} // (if format == "editable"
-              then {{ projectRoot = project.root; }}
+              then {{ projectRoot = project.root; inherit (project) metadataHash; }}
               else {{ src = nixtox.projectSource {{ path = project.root; }}; }}));
           dists = {{
         {entries}
@@ -381,6 +383,7 @@ def test_requirement_asked_by_the_backend_but_not_declared_is_named(matrix: Matr
     root = nix_string(str(matrix.roots["hatchling_proj"]))
     body = f"""nixtox.buildDist {{
       pname = "hatchling-proj"; inherit python; format = "editable"; projectRoot = {root};
+      metadataHash = {nix_string(metadata_hash(matrix.roots["hatchling_proj"]))};
       buildRequires = {wheel_list(list(HATCHLING_WHEELS))};
     }}"""
     outcome = nix_build_outcome(small_expression(matrix.pythons["3.12"], body, HATCHLING_WHEELS))
@@ -430,14 +433,18 @@ def test_conflicting_files_between_wheels_name_both(nix_required: None, tmp_path
 
 def test_editable_env_depends_on_metadata_not_on_source(nix_required: None, tmp_path: Path) -> None:
     root = copy_fixture_project("flit_proj", tmp_path)
-    body = f"""nixtox.mkEnv {{
-      name = "editable"; inherit python;
-      wheels = [ (nixtox.buildDist {{
-        pname = "flit_proj"; inherit python; format = "editable"; projectRoot = {nix_string(str(root))};
-        buildRequires = [ pins."flit-core" ];
-      }}) ];
-    }}"""
-    expr = small_expression(host_python("3.12"), body, ("flit-core",))
+
+    def expression() -> str:
+        body = f"""nixtox.mkEnv {{
+          name = "editable"; inherit python;
+          wheels = [ (nixtox.buildDist {{
+            pname = "flit_proj"; inherit python; format = "editable"; projectRoot = {nix_string(str(root))};
+            metadataHash = {nix_string(metadata_hash(root))}; buildRequires = [ pins."flit-core" ];
+          }}) ];
+        }}"""
+        return small_expression(host_python("3.12"), body, ("flit-core",))
+
+    expr = expression()
     env = nix_build(expr)
     assert run_in_env(env, ["-c", "import flit_proj; print(flit_proj.double(2))"], tmp_path).stdout == "4\n"
 
@@ -447,8 +454,9 @@ def test_editable_env_depends_on_metadata_not_on_source(nix_required: None, tmp_
     assert run_in_env(env, ["-c", "import flit_proj; print(flit_proj.double(2))"], tmp_path).stdout == "6\n"
 
     pyproject = root / "pyproject.toml"
+    assert nix_eval_json(expression(), "outPath") == str(env)
     pyproject.write_text(pyproject.read_text().replace('version = "0.3.0"', 'version = "0.4.0"'))
-    assert nix_eval_json(expr, "outPath") != str(env)  # a metadata edit does rebuild
+    assert nix_eval_json(expression(), "outPath") != str(env)  # a metadata edit does rebuild
 
 
 def test_wheel_from_an_sdist_file(matrix: Matrix) -> None:

@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from nixtox.cli._options import Target, selection_options
-from nixtox.export import DEFAULT_OUTPUT, ExportOptions, export_envs
+from nixtox.export import DEFAULT_OUTPUT, ExportOptions, export_envs, export_kind
+from nixtox.session import NotifyOnly
 
 __all__ = ["export_cmd"]
 
@@ -23,26 +24,40 @@ __all__ = ["export_cmd"]
     help="the Nix file to write (relative to the project root); the library copy goes beside it",
 )
 @click.option("--locked", is_flag=True, help="fail when nixtox.lock is missing or stale instead of relocking")
+@click.option(
+    "--kind", "kind", metavar="KIND", help="build this env kind with Nix and write its output (oci: an image)"
+)
+@click.option("--oci", "oci", is_flag=True, help="an OCI image archive of the env (same as --kind oci)")
 def export_cmd(
     *,
     target: Target,
     output: Path,
     locked: bool,
+    kind: str | None,
+    oci: bool,
 ) -> None:
     """Write the selected envs (default: env_list) as one Nix file usable without nixtox.
 
     The file exposes { devShells, packages, checks } per env, for a flake.nix:
-    `import ./nix/nixtox-envs.nix { system = "x86_64-linux"; }`.
+    `import ./nix/nixtox-envs.nix { system = "x86_64-linux"; }`. With --oci (or --kind KIND) build that
+    kind of each env instead: `nixtox export --oci -e py312 -o img.tar` writes an image archive that
+    `docker load`, `podman load` and `skopeo inspect oci-archive:img.tar` accept.
     """
-    result = export_envs(
-        ExportOptions(
-            path=target.root,
-            config_file=target.config_file,
-            selection=target.selection,
-            output=output,
-            locked=locked,
-        )
+    options = ExportOptions(
+        path=target.root,
+        config_file=target.config_file,
+        selection=target.selection,
+        output=output,
+        locked=locked,
     )
+    if oci or kind:
+        if oci and kind and kind != "oci":
+            raise click.UsageError("--oci and --kind name different kinds; give one")
+        events = NotifyOnly(lambda text: click.echo(text, nl=False, err=True))
+        for key, path in export_kind(options, kind or "oci", events=events).items():
+            click.echo(f"{key}: wrote {path}")
+        return
+    result = export_envs(options)
     for label, reason in result.skipped.items():
         click.secho(f"{label}: skipped: {reason}", fg="yellow", err=True)
     for label, keys in result.from_environment.items():

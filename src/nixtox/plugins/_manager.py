@@ -28,6 +28,10 @@ def get_plugin_manager() -> pluggy.PluginManager:
     manager.add_hookspecs(_spec)
     manager.register(BuiltinFormats(), name="nixtox.builtin.formats")
     manager.register(BuiltinKinds(), name="nixtox.builtin.kinds")
+    # an in-tree plugin that uses only the public hooks (nixtox.plugins), registered like any plugin
+    from nixtox.plugins import oci  # noqa: PLC0415 - plugins import the public API of this package
+
+    manager.register(oci, name="nixtox.oci")
     if _entry_points_declared("nixtox"):
         manager.load_setuptools_entrypoints("nixtox")
     return manager

@@ -23,6 +23,7 @@ __all__ = [
     "Command",
     "CommandOutcome",
     "CoreConfig",
+    "DistKind",
     "EnvConfig",
     "EnvRequirements",
     "EnvResult",
@@ -49,6 +50,16 @@ class Status(str, enum.Enum):
     SKIP = "skip"
     ERROR = "error"
     INTERRUPTED = "interrupted"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class DistKind(str, enum.Enum):
+    """What a locked file is: a wheel (installed as is) or an sdist (built in Nix like the project)."""
+
+    WHEEL = "wheel"
+    SDIST = "sdist"
 
     def __str__(self) -> str:
         return self.value
@@ -223,8 +234,7 @@ class LockedDist:
     url: str
     sha256: str
     size: int | None = None
-    #: "wheel" (install as is) or "sdist" (built in Nix like the project itself).
-    kind: str = "wheel"
+    kind: DistKind = DistKind.WHEEL
     #: for an sdist-only dependency: the build requirements, themselves pinned.
     build_requires: tuple[LockedDist, ...] = ()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nixtox.model import Command, EnvConfig, EnvSpec, Interpreter, LockedDist, LockedEnv
+from nixtox.model import Command, DistKind, EnvConfig, EnvSpec, Interpreter, LockedDist, LockedEnv
 from nixtox.plugins import PackageFormat, find_format
 
 PY312 = Interpreter(
@@ -36,7 +36,7 @@ SDIST_ONLY = LockedDist(
     filename="oldpkg-0.1.tar.gz",
     url="https://example.invalid/oldpkg-0.1.tar.gz",
     sha256="b" * 64,
-    kind="sdist",
+    kind=DistKind.SDIST,
     build_requires=(
         LockedDist(
             "setuptools",

@@ -12,12 +12,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from itertools import chain
 from pathlib import Path
-from typing import Final, cast
+from typing import Any, Final, cast
 
 from nixtox.errors import ConfigError
 from nixtox.model import (
     CacheConfig,
-    Command,
     CoreConfig,
     EnvConfig,
     EnvSpec,
@@ -297,35 +296,16 @@ def _env_config(
     formats: tuple[PackageFormat, ...],
     packagedef: PackageDef | None,
 ) -> EnvConfig:
+    """Every declared key's converted value in the ``EnvConfig`` field of its name (conversion by the
+    key's kind gives the field's type), the values ``build_env`` decided, and the rest in ``unacted``."""
     values = {key.name: res.get(key.name) for key in ENV_KEYS}
-    unacted = {k: v for k, v in values.items() if k not in _ENV_FIELDS and k not in _DECIDED}
-    return EnvConfig(
-        description=_str(values["description"]),
+    typed: dict[str, Any] = {name: values[name] for name in _ENV_FIELDS if name in values}
+    typed.update(
         base_python=base_python,
-        deps=_strs(values["deps"]),
-        extras=_strs(values["extras"]),
-        dependency_groups=_strs(values["dependency_groups"]),
-        constraints=_strs(values["constraints"]),
-        commands_pre=cast("tuple[Command, ...]", values["commands_pre"]),
-        commands=cast("tuple[Command, ...]", values["commands"]),
-        commands_post=cast("tuple[Command, ...]", values["commands_post"]),
-        allowlist_externals=_strs(values["allowlist_externals"]),
-        set_env=cast("tuple[tuple[str, str], ...]", values["set_env"]),
-        pass_env=_strs(values["pass_env"]),
-        change_dir=cast("Path", values["change_dir"]),
-        ignore_outcome=bool(values["ignore_outcome"]),
-        ignore_errors=bool(values["ignore_errors"]),
-        depends=_strs(values["depends"]),
-        labels=_strs(values["labels"]),
-        skip_install=bool(values["skip_install"]),
         package=package,
         package_formats=tuple(f.name for f in formats),
-        exclude_package_formats=_strs(values["exclude_package_formats"]),
         packagedef=packagedef.name if packagedef else None,
         build_interpreter=_str(values["build_interpreter"]) or None,
-        skip_missing_interpreters=bool(values["skip_missing_interpreters"]),
-        suicide_timeout=cast("float", values["suicide_timeout"]),
-        interrupt_timeout=cast("float", values["interrupt_timeout"]),
-        terminate_timeout=cast("float", values["terminate_timeout"]),
-        unacted=unacted,
     )
+    unacted = {k: v for k, v in values.items() if k not in _ENV_FIELDS and k not in _DECIDED}
+    return EnvConfig(**typed, unacted=unacted)

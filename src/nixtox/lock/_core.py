@@ -20,7 +20,7 @@ from nixtox.lock._files import choose_file, marker_applies
 from nixtox.lock._lockfile import LOCK_FILE_NAME, LockEntry, LockFile
 from nixtox.lock._requirements import env_requirements, interpreter_identity, lock_key
 from nixtox.lock._sdist import download, sdist_build_requirements
-from nixtox.model import EnvRequirements, Envs, EnvSpec, Interpreter, LockedDist, LockedEnv, Project
+from nixtox.model import DistKind, EnvRequirements, Envs, EnvSpec, Interpreter, LockedDist, LockedEnv, Project
 
 __all__ = [
     "DEFAULT_INDEX_URL",
@@ -127,7 +127,7 @@ class Locker:
                     f"env {env_name}: no file of {package.name} {package.version} installs on "
                     f"{_describe(interpreter)} (files: {files}); pin another version in deps/constraints"
                 )
-            if chosen.kind == "sdist":
+            if chosen.kind == DistKind.SDIST:
                 chosen = dataclasses.replace(
                     chosen, build_requires=self._sdist_build(env_name, chosen, interpreter, cwd, depth)
                 )

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-from nixtox.model import Interpreter, LockedDist
+from nixtox.model import DistKind, Interpreter, LockedDist
 
 __all__ = ["DistFile", "ResolvedPackage", "choose_file", "filename_of", "marker_applies", "wheel_rank"]
 
@@ -80,9 +80,9 @@ def choose_file(package: ResolvedPackage, interpreter: Interpreter) -> LockedDis
         if rank is not None and (best is None or (rank, dist_file.name) < best[:2]):
             best = (rank, dist_file.name, dist_file)
     if best is not None:
-        return _locked(package, best[2], "wheel")
+        return _locked(package, best[2], DistKind.WHEEL)
     sdists = [f for f in package.files if not f.is_wheel]
-    return _locked(package, _preferred_sdist(sdists), "sdist") if sdists else None
+    return _locked(package, _preferred_sdist(sdists), DistKind.SDIST) if sdists else None
 
 
 def _preferred_sdist(sdists: Sequence[DistFile]) -> DistFile:
@@ -90,7 +90,7 @@ def _preferred_sdist(sdists: Sequence[DistFile]) -> DistFile:
     return sorted(sdists, key=lambda f: (not f.name.endswith(".tar.gz"), f.name))[0]
 
 
-def _locked(package: ResolvedPackage, dist_file: DistFile, kind: str) -> LockedDist:
+def _locked(package: ResolvedPackage, dist_file: DistFile, kind: DistKind) -> LockedDist:
     return LockedDist(
         name=package.name,
         version=package.version,

@@ -37,7 +37,7 @@ from typing import Any
 
 from nixtox.errors import LockError
 from nixtox.lock._files import filename_of
-from nixtox.model import LockedDist
+from nixtox.model import DistKind, LockedDist
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -60,7 +60,7 @@ def _dist_json(dist: LockedDist) -> dict[str, Any]:
         "url": dist.url,
         "sha256": dist.sha256,
         "size": dist.size,
-        "kind": dist.kind,
+        "kind": str(dist.kind),
         "build": [_dist_json(b) for b in dist.build_requires],
     }
 
@@ -192,7 +192,7 @@ def _file_table(dist: LockedDist) -> str:
 
 def _render_dist(prefix: str, dist: LockedDist) -> list[str]:
     lines = [f"\n[[{prefix}]]\n", f"name = {_string(dist.name)}\n", f"version = {_string(dist.version)}\n"]
-    if dist.kind == "sdist":
+    if dist.kind == DistKind.SDIST:
         lines.append(f"sdist = {_file_table(dist)}\n")
     else:
         lines.append(f"wheels = [{_file_table(dist)}]\n")
@@ -267,7 +267,7 @@ def _parse_dist(item: object, where: str) -> LockedDist:
         raise _Malformed(f"{where} needs exactly one of wheels or sdist")
     if wheels is not None and (not isinstance(wheels, list) or len(wheels) != 1):
         raise _Malformed(f"{where}: wheels must list exactly the one chosen wheel")
-    kind, chosen = ("wheel", wheels[0]) if wheels is not None else ("sdist", sdist)
+    kind, chosen = (DistKind.WHEEL, wheels[0]) if wheels is not None else (DistKind.SDIST, sdist)
     if not isinstance(chosen, dict) or not isinstance(chosen.get("url"), str):
         raise _Malformed(f"{where}: the {kind} needs a url")
     hashes = chosen.get("hashes")

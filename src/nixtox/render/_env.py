@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from nixtox import __version__
 from nixtox.errors import ConfigError
-from nixtox.model import EnvSpec, LockedDist, LockedEnv, RenderedEnv
+from nixtox.model import DistKind, EnvSpec, LockedDist, LockedEnv, RenderedEnv
 from nixtox.plugins import (
     EnvKind,
     KindCommand,
@@ -212,10 +212,10 @@ def render_env(
         "build_python": build_python,
         "source": (placement.source or source_expr(tree)) if uses_source or package else None,
         "sdist_deps": [
-            _dist_view(d) for d in sorted(locked.dists, key=lambda d: d.filename) if d.kind == "sdist"
+            _dist_view(d) for d in sorted(locked.dists, key=lambda d: d.filename) if d.kind == DistKind.SDIST
         ],
         "wheels": [
-            _dist_view(d) for d in sorted(locked.dists, key=lambda d: d.filename) if d.kind == "wheel"
+            _dist_view(d) for d in sorted(locked.dists, key=lambda d: d.filename) if d.kind == DistKind.WHEEL
         ],
         "package": package,
         "kinds": kind_views,

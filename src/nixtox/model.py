@@ -207,6 +207,10 @@ class CommandOutcome:
     output: str
     started: float
     seconds: float
+    #: the process id, for tox's ``exit 1 (...) pid=N`` line and the command's log (None: never started)
+    pid: int | None = None
+    #: the program as run (absolute, as tox's result JSON writes commands); None: not found or not allowed
+    executable: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -227,6 +231,8 @@ class EnvResult:
     setup_seconds: float = 0.0
     command_seconds: float = 0.0
     exit_code: int = 0
+    #: where the commands' log files are (``.nixtox/envs/<key>/log``); None: no command ran
+    log_dir: Path | None = None
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 from nixtox.model import EnvResult, RealisedEnv
+from nixtox.report._logs import LOG_DIR, write_command_logs
 from nixtox.run._commands import OutputSink, allow_commands, run_commands, stop_all_processes
 from nixtox.run._environ import DEFAULT_PASS_ENV, command_environ
 from nixtox.run._pycache import pycache_dir, seed_pycache
@@ -37,6 +38,11 @@ def run_env(
         spec, environ=environ, store_path=realised.store_path, cwd=spec.config.change_dir, sink=sink
     )
     command_seconds = time.monotonic() - start
+    log_dir = env_dir / LOG_DIR
+    store_bin = realised.store_path / "bin"
+    write_command_logs(
+        log_dir, spec, outcomes, environ=environ, cwd=spec.config.change_dir, env_bin=store_bin
+    )
     failed = next((o for o in outcomes if not o.ok), None)
     status = "ok" if failed is None else "fail"
     exit_code = 0 if failed is None else (failed.exit_code or 1)
@@ -49,4 +55,5 @@ def run_env(
         setup_seconds=setup_seconds,
         command_seconds=command_seconds,
         exit_code=exit_code,
+        log_dir=log_dir,
     )

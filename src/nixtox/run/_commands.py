@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import fnmatch
 import os
-import shlex
 import shutil
 import signal
 import subprocess
@@ -14,6 +13,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from nixtox.model import Command, CommandOutcome, EnvSpec
+from nixtox.report._lines import command_line, exit_lines, message_line
 
 __all__ = ["OutputSink", "allow_commands", "run_commands", "stop_all_processes"]
 
@@ -56,14 +56,13 @@ def _run_one(
 ) -> CommandOutcome:  # fmt: skip
     started = time.time()
     start = time.monotonic()
-    shown = shlex.join(command.as_json())
-    sink(f"{spec.label}: {phase}> {shown}\n")
+    sink(command_line(spec, phase, command, cwd))
     program, reason = _resolve_program(
         command.argv[0], env_bin=env_bin, path=environ["PATH"], allowlist=spec.config.allowlist_externals
     )
     if program is None:
         message = f"{spec.label}: {reason}\n"
-        sink(message)
+        sink(message_line(spec.label, reason))
         return CommandOutcome(command, phase, NOT_RUNNABLE, message, started, time.monotonic() - start)
     chunks: list[str] = []
     with subprocess.Popen(
@@ -91,7 +90,19 @@ def _run_one(
         finally:
             with _RUNNING_LOCK:
                 _RUNNING.pop(proc.pid, None)
-    return CommandOutcome(command, phase, code, "".join(chunks), started, time.monotonic() - start)
+    outcome = CommandOutcome(
+        command,
+        phase,
+        code,
+        "".join(chunks),
+        started,
+        time.monotonic() - start,
+        pid=proc.pid,
+        executable=program,
+    )
+    for line in exit_lines(spec, outcome, cwd, proc.pid):
+        sink(line)
+    return outcome
 
 
 def _stop(proc: subprocess.Popen[str], spec: EnvSpec) -> None:

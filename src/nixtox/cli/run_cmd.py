@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,9 +12,9 @@ import click
 
 from nixtox import report
 from nixtox.cli import INTERRUPTED
-from nixtox.cli._display import Display
+from nixtox.cli._display import DEFAULT_VERBOSITY, Display, colour_enabled
 from nixtox.cli._options import Target, selection_options
-from nixtox.report import exit_code, result_json, summary_lines
+from nixtox.report import exit_code, failed_log, project_info, result_json, summary_lines
 from nixtox.session import RunOptions, SessionInterrupted, run_session
 
 __all__ = ["run", "run_parallel"]
@@ -63,6 +64,15 @@ _OPTIONS = [
     ),
     click.option("--hashseed", help="PYTHONHASHSEED for commands (default: random, as tox)"),
     click.option("-o", "--live", is_flag=True, help="with -p: stream output, each line prefixed by its env"),
+    click.option(
+        "--colored",
+        type=click.Choice(["yes", "no"]),
+        help="colour the output; default: yes on a terminal, unless NO_COLOR is set or TERM=dumb",
+    ),
+    click.option(
+        "-v", "--verbose", count=True, help="show more: -v adds tox's `exit 0` lines of passed commands"
+    ),
+    click.option("-q", "--quiet", count=True, help="show less: -q hides command lines, -qq the summary too"),
     click.option("--fail-fast", is_flag=True, help="start no further env after one failed"),
     click.option("--push", is_flag=True, help="after building, push the envs (signed) to the cache push_to"),
 ]
@@ -106,6 +116,9 @@ def _run(
     live: bool,
     fail_fast: bool,
     push: bool,
+    colored: str | None,
+    verbose: int,
+    quiet: int,
     posargs: tuple[str, ...],
 ) -> None:
     options = RunOptions(
@@ -120,7 +133,9 @@ def _run(
         fail_fast=fail_fast,
         push=push,
     )
-    display = Display(parallel=options.parallel != 0, live=live)
+    verbosity = max(DEFAULT_VERBOSITY + verbose - quiet, 0)
+    colour = colour_enabled(sys.stdout, colored)
+    display = Display(parallel=options.parallel != 0, live=live, colour=colour, verbosity=verbosity)
     try:
         session = run_session(options, events=display)
         code = exit_code(session.results)
@@ -128,10 +143,12 @@ def _run(
         session, code = interrupt.partial, INTERRUPTED
     finally:
         display.close()
-    for text, colour in summary_lines(session.results, session.seconds):
-        click.secho(text, fg=colour)
+    if verbosity >= 1:
+        for text, tint in summary_lines(session.results, session.seconds, log_of=failed_log):
+            click.echo(display.paint(text, tint), color=colour)
     if result_json_path or junit_path or html_path:
-        data = result_json(session.results, seconds=session.seconds, exit_code=code)
+        project = project_info(session.project.core.root)
+        data = result_json(session.results, seconds=session.seconds, exit_code=code, project=project)
         if result_json_path:
             result_json_path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
         if junit_path:

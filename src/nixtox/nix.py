@@ -136,11 +136,17 @@ class RealNix:
     """The real Nix command-line tools."""
 
     def __init__(
-        self, options: NixOptions | None = None, *, progress: Callable[[str], None] | None = None
+        self,
+        options: NixOptions | None = None,
+        *,
+        progress: Callable[[str], None] | None = None,
+        verbosity: int = 2,
     ) -> None:
         self.options = options or NixOptions()
         #: told, in one line each, what Nix builds and fetches while it realises
         self.progress = progress
+        #: tox's verbosity levels for that: 3 (-v) also streams the build log, 1 (-q) only failures
+        self.verbosity = verbosity
 
     def _store_argv(self) -> list[str]:
         return ["--option", "store", self.options.store] if self.options.store else []
@@ -170,7 +176,11 @@ class RealNix:
     def realise(self, drvs: Sequence[str]) -> RealiseOutcome:
         argv = ["nix-store", "--realise", "--keep-going", *nix_options_argv(self.options), *drvs]
         store_dir = store_root(self.options.store)
-        follow = BuildProgress(self.progress, store_dir=store_dir) if self.progress else None
+        follow = (
+            BuildProgress(self.progress, verbosity=self.verbosity, store_dir=store_dir)
+            if self.progress
+            else None
+        )
         outcome = run_process(argv, env=_nix_env(), on_stderr_line=follow)
         if follow is not None:
             follow.finish()

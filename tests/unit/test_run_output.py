@@ -89,9 +89,22 @@ def test_one_log_per_command_with_toxs_header_and_no_host_values(
     assert "\nenv FOO: bar\n" in text  # set_env: the config's own value
     assert "\nenv PLAIN: ***\n" in text  # passed from the host: never written
     assert "hunter2" not in text
+
     # a second run replaces the logs of the first
     _run(store, tmp_path, monkeypatch, commands=(Command(("say", "c", "0")),))
     assert sorted(p.name for p in log_dir.iterdir()) == ["1-commands[0].log"]
+
+
+def test_a_pass_env_value_a_command_prints_is_masked_in_its_log(
+    store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", "/home/someone")  # tox's default pass-through: left as it is
+    _, result = _run(
+        store, tmp_path, monkeypatch, commands=(Command(("say", "hunter2", "/home/someone", "0")),)
+    )
+    text = (tmp_path / ".nixtox" / "envs" / "py312" / "log" / "1-commands[0].log").read_text()
+    assert text.endswith("exit_code: 0\n*** /home/someone 0\n")
+    assert result.commands[0].output == "hunter2 /home/someone 0\n"  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(

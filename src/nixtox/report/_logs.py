@@ -7,14 +7,15 @@ when the env runs again, as tox does.
 
 Environment values are written only for variables nixtox or ``set_env`` set: a value passed from the
 host (``pass_env``) is written as ``***``, and so is any variable whose name looks secret (tox's rule),
-because CI jobs archive these files.
+because CI jobs archive these files; where a command printed a value its env's ``pass_env`` brought in,
+the log has ``***`` too (the store and ``.nixtox`` never hold a pass_env value).
 """
 
 from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 
 from nixtox.model import CommandOutcome, EnvResult, EnvSpec
@@ -45,14 +46,40 @@ def command_runs(outcomes: Sequence[CommandOutcome]) -> list[tuple[str, str]]:
     return runs
 
 
+def _hidden(spec: EnvSpec, key: str) -> bool:
+    configured = any(name == key for name, _ in spec.config.set_env)
+    own = configured or _OWN.match(key) is not None
+    return not own or SECRET_NAME.match(key) is not None
+
+
 def _env_lines(spec: EnvSpec, environ: Mapping[str, str]) -> str:
-    configured = {key for key, _ in spec.config.set_env}
-    lines = []
-    for key in sorted(environ):
-        own = key in configured or _OWN.match(key) is not None
-        value = environ[key] if own and not SECRET_NAME.match(key) else HIDDEN
-        lines.append(f"env {key}: {value}\n")
-    return "".join(lines)
+    return "".join(
+        f"env {key}: {HIDDEN if _hidden(spec, key) else environ[key]}\n" for key in sorted(environ)
+    )
+
+
+def _masker(
+    spec: EnvSpec, environ: Mapping[str, str], default_pass_env: Collection[str]
+) -> Callable[[str], str]:
+    """Replaces, in a command's output, the values the env's own ``pass_env`` brought from the host (a
+    token a test prints must not end up in ``.nixtox``); tox's default pass-through (HOME, LANG ...) is
+    left alone unless its name looks secret. Values under 4 characters would mask too much."""
+    defaults = {name.lower() for name in default_pass_env}
+    values = sorted(
+        {
+            value
+            for key, value in environ.items()
+            if len(value) >= 4
+            and _hidden(spec, key)
+            and (key.lower() not in defaults or SECRET_NAME.match(key))
+        },
+        key=len,
+        reverse=True,
+    )
+    if not values:
+        return lambda text: text
+    pattern = re.compile("|".join(re.escape(v) for v in values))
+    return lambda text: pattern.sub(HIDDEN, text)
 
 
 def _header(
@@ -73,14 +100,16 @@ def write_command_logs(
     environ: Mapping[str, str],
     cwd: Path,
     env_bin: Path,
+    default_pass_env: Collection[str] = (),
 ) -> None:
-    """Replace ``log_dir``'s files with one per command of this run."""
+    """Replace ``log_dir``'s files with one per command of this run; ``default_pass_env`` are the
+    variables every env passes through (not masked in output unless their names look secret)."""
     shutil.rmtree(log_dir, ignore_errors=True)
     log_dir.mkdir(parents=True, exist_ok=True)
-    env_text = _env_lines(spec, environ)
+    env_text, mask = _env_lines(spec, environ), _masker(spec, environ, default_pass_env)
     allow = ":".join([f"{env_bin}/*", *spec.config.allowlist_externals])
     for outcome, (run_id, name) in zip(outcomes, command_runs(outcomes), strict=True):
-        text = _header(spec, outcome, run_id, environ=env_text, cwd=cwd, allow=allow) + outcome.output
+        text = _header(spec, outcome, run_id, environ=env_text, cwd=cwd, allow=allow) + mask(outcome.output)
         (log_dir / name).write_text(text, encoding="utf-8", errors="backslashreplace")
 
 

@@ -41,8 +41,9 @@ def run_env(
     log_dir = env_dir / LOG_DIR
     store_bin = realised.store_path / "bin"
     write_command_logs(
-        log_dir, spec, outcomes, environ=environ, cwd=spec.config.change_dir, env_bin=store_bin
-    )
+        log_dir, spec, outcomes, environ=environ, cwd=spec.config.change_dir, env_bin=store_bin,
+        default_pass_env=DEFAULT_PASS_ENV,
+    )  # fmt: skip
     failed = next((o for o in outcomes if not o.ok), None)
     status = "ok" if failed is None else "fail"
     exit_code = 0 if failed is None else (failed.exit_code or 1)

@@ -15,7 +15,7 @@ from nixtox.cli import INTERRUPTED
 from nixtox.cli._display import DEFAULT_VERBOSITY, Display, colour_enabled
 from nixtox.cli._options import Target, selection_options
 from nixtox.report import exit_code, failed_log, project_info, result_json, summary_lines
-from nixtox.session import RunOptions, SessionInterrupted, run_session
+from nixtox.session import RunOptions, SessionInterrupted, SessionResult, run_session
 
 __all__ = ["run", "run_parallel"]
 
@@ -146,13 +146,27 @@ def _run(
     if verbosity >= 1:
         for text, tint in summary_lines(session.results, session.seconds, log_of=failed_log):
             click.echo(display.paint(text, tint), color=colour)
-    if result_json_path or junit_path or html_path:
-        project = project_info(session.project.core.root)
-        data = result_json(session.results, seconds=session.seconds, exit_code=code, project=project)
-        if result_json_path:
-            result_json_path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-        if junit_path:
-            junit_path.write_bytes(report.junit_xml(data))
-        if html_path:
-            report.write_html(data, html_path)
+    _write_reports(
+        session, code, result_json_path=result_json_path, junit_path=junit_path, html_path=html_path
+    )
     ctx.exit(code)
+
+
+def _write_reports(
+    session: SessionResult,
+    code: int,
+    *,
+    result_json_path: Path | None,
+    junit_path: Path | None,
+    html_path: Path | None,
+) -> None:
+    if not (result_json_path or junit_path or html_path):
+        return
+    project = project_info(session.project.core.root)
+    data = result_json(session.results, seconds=session.seconds, exit_code=code, project=project)
+    if result_json_path:
+        result_json_path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    if junit_path:
+        junit_path.write_bytes(report.junit_xml(data))
+    if html_path:
+        report.write_html(data, html_path)

@@ -14,6 +14,7 @@ from nixtox import report
 from nixtox.cli import INTERRUPTED
 from nixtox.cli._display import DEFAULT_VERBOSITY, Display, colour_enabled
 from nixtox.cli._options import Target, selection_options
+from nixtox.errors import NixtoxError
 from nixtox.report import exit_code, failed_log, project_info, result_json, summary_lines
 from nixtox.session import RunOptions, SessionInterrupted, SessionResult, run_session
 
@@ -164,9 +165,14 @@ def _write_reports(
         return
     project = project_info(session.project.core.root)
     data = result_json(session.results, seconds=session.seconds, exit_code=code, project=project)
-    if result_json_path:
-        result_json_path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    if junit_path:
-        junit_path.write_bytes(report.junit_xml(data))
-    if html_path:
-        report.write_html(data, html_path)
+    try:  # parent directories are made, as tox does for --result-json
+        if result_json_path:
+            result_json_path.parent.mkdir(parents=True, exist_ok=True)
+            result_json_path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        if junit_path:
+            junit_path.parent.mkdir(parents=True, exist_ok=True)
+            junit_path.write_bytes(report.junit_xml(data))
+        if html_path:
+            report.write_html(data, html_path)
+    except OSError as exc:
+        raise NixtoxError(f"cannot write {exc.filename}: {exc.strerror}") from None

@@ -138,6 +138,8 @@ class EnvConfig:
     packagedef: str | None = None
     build_interpreter: str | None = None
     skip_missing_interpreters: bool = False
+    #: a parallel run shows this env's output even when it passes
+    parallel_show_output: bool = False
     suicide_timeout: float = 0.0
     interrupt_timeout: float = 0.3
     terminate_timeout: float = 0.2
@@ -312,6 +314,10 @@ class CommandOutcome:
     output: str
     started: float
     seconds: float
+    #: the process id, for tox's ``exit 1 (...) pid=N`` line and the command's log (None: never started)
+    pid: int | None = None
+    #: the program as run (absolute, as tox's result JSON writes commands); None: not found or not allowed
+    executable: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -334,6 +340,8 @@ class EnvResult:
     setup_seconds: float = 0.0
     command_seconds: float = 0.0
     exit_code: int = 0
+    #: where the commands' log files are (``.nixtox/envs/<key>/log``); None: no command ran
+    log_dir: Path | None = None
 
 
 @dataclass(frozen=True)

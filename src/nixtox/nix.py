@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from nixtox._build_progress import BuildProgress, store_root
 from nixtox._process import ProcessOutcome, find_program, run_process
 from nixtox.errors import BuildError, NixError
 
@@ -108,32 +109,6 @@ def parse_realise_errors(stderr: str) -> tuple[tuple[str, ...], dict[str, tuple[
     return failed, mismatches
 
 
-class BuildProgress:
-    """Turns Nix's stderr into a short summary: what will be built or fetched, then one line per step."""
-
-    _PLAN = re.compile(r"^these (\d+) (derivations|paths) will be (built|fetched)")
-    _BUILDING = re.compile(r"^building '/nix/store/[a-z0-9]+-(?P<name>[^']+)\.drv'")
-    _FETCHING = re.compile(r"^copying path '/nix/store/[a-z0-9]+-(?P<name>[^']+)' from '(?P<url>[^']+)'")
-
-    def __init__(self, say: Callable[[str], None]) -> None:
-        self.say = say
-        self.total = {"built": 0, "fetched": 0}
-        self.done = {"built": 0, "fetched": 0}
-
-    def __call__(self, line: str) -> None:
-        if plan := self._PLAN.match(line):
-            self.total[plan[3]] = int(plan[1])
-            if plan[3] == "fetched" or not self.total["fetched"]:
-                self.say(f"nixtox: Nix: {self.total['built']} to build, {self.total['fetched']} to fetch\n")
-        elif step := self._BUILDING.match(line):
-            self.done["built"] += 1
-            self.say(f"nixtox: [{self.done['built']}/{self.total['built'] or '?'}] building {step['name']}\n")
-        elif step := self._FETCHING.match(line):
-            self.done["fetched"] += 1
-            count = f"{self.done['fetched']}/{self.total['fetched'] or '?'}"
-            self.say(f"nixtox: [{count}] fetching {step['name']}\n")
-
-
 class NixBackend(Protocol):
     def instantiate(self, expr_file: Path, attrs: Sequence[str]) -> list[str]: ...
 
@@ -161,11 +136,17 @@ class RealNix:
     """The real Nix command-line tools."""
 
     def __init__(
-        self, options: NixOptions | None = None, *, progress: Callable[[str], None] | None = None
+        self,
+        options: NixOptions | None = None,
+        *,
+        progress: Callable[[str], None] | None = None,
+        verbosity: int = 2,
     ) -> None:
         self.options = options or NixOptions()
         #: told, in one line each, what Nix builds and fetches while it realises
         self.progress = progress
+        #: tox's verbosity levels for that: 3 (-v) also streams the build log, 1 (-q) only failures
+        self.verbosity = verbosity
 
     def _store_argv(self) -> list[str]:
         return ["--option", "store", self.options.store] if self.options.store else []
@@ -194,8 +175,15 @@ class RealNix:
 
     def realise(self, drvs: Sequence[str]) -> RealiseOutcome:
         argv = ["nix-store", "--realise", "--keep-going", *nix_options_argv(self.options), *drvs]
-        follow = BuildProgress(self.progress) if self.progress else None
+        store_dir = store_root(self.options.store)
+        follow = (
+            BuildProgress(self.progress, verbosity=self.verbosity, store_dir=store_dir)
+            if self.progress
+            else None
+        )
         outcome = run_process(argv, env=_nix_env(), on_stderr_line=follow)
+        if follow is not None:
+            follow.finish()
         failed, mismatches = parse_realise_errors(outcome.stderr)
         tail = "\n".join(outcome.stderr.strip().splitlines()[-40:])
         return RealiseOutcome(outcome.ok, failed, mismatches, tail, outcome.seconds, outcome.stderr)

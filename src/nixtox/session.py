@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Protocol, cast
 
 from nixtox.config import RawConfig, expand_project, load_config
+from nixtox.errors import NixtoxError
 from nixtox.lock import LockPolicy, lock_stage
 from nixtox.model import EnvResult, Envs, EnvSpec, LockedEnv, Project, RealisedEnv, RenderedEnv
 from nixtox.nix import NixBackend, NixOptions
@@ -254,7 +255,8 @@ def run(envs: Envs[RealisedEnv], session: Session) -> SessionResult:
 
 
 def report(result: SessionResult, session: Session) -> SessionResult:
-    """The exit code (tox's rules) and the report files the options ask for."""
+    """The exit code (tox's rules) and the report files the options ask for (parent directories made,
+    as tox does for ``--result-json``)."""
     code = INTERRUPTED if result.interrupted else exit_code(result.results)
     files = session.options.report
     if files.result_json or files.junit or files.html:
@@ -262,13 +264,19 @@ def report(result: SessionResult, session: Session) -> SessionResult:
 
         from nixtox import report as reports  # noqa: PLC0415
 
-        data = result_json(result.results, seconds=result.seconds, exit_code=code)
-        if files.result_json:
-            files.result_json.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-        if files.junit:
-            files.junit.write_bytes(reports.junit_xml(data))
-        if files.html:
-            reports.write_html(data, files.html)
+        project = reports.project_info(result.project.core.root)
+        data = result_json(result.results, seconds=result.seconds, exit_code=code, project=project)
+        try:
+            if files.result_json:
+                files.result_json.parent.mkdir(parents=True, exist_ok=True)
+                files.result_json.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+            if files.junit:
+                files.junit.parent.mkdir(parents=True, exist_ok=True)
+                files.junit.write_bytes(reports.junit_xml(data))
+            if files.html:
+                reports.write_html(data, files.html)
+        except OSError as exc:
+            raise NixtoxError(f"cannot write {exc.filename}: {exc.strerror}") from None
     return replace(result, exit_code=code)
 
 

@@ -208,7 +208,7 @@ ENV_KEYS: Final[tuple[Key, ...]] = (
     _k("skip_missing_interpreters", "bool", "per-env override of the core setting", "core value"),
     _k("platform", "str", "run only when `sys.platform` matches this regex", acted=False),
     _k("recreate", "bool", "always recreate (nixtox envs are immutable store paths)", "false", acted=False),
-    _k("parallel_show_output", "bool", "show output of this env when run in parallel", "false", acted=False),
+    _k("parallel_show_output", "bool", "show output of this env when run in parallel", "false"),
     _k("wheel_build_env", "str", "tox packaging env for wheels", ".pkg", acted=False),
     _k("package_env", "str", "tox packaging env", ".pkg", acted=False),
     _k("env_dir", "path", "env directory (nixtox: `.nixtox/envs/<env>`)", "", "envdir", acted=False),

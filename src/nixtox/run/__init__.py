@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from nixtox.model import EnvResult, RealisedEnv, Status
+from nixtox.report._logs import LOG_DIR, write_command_logs
 from nixtox.run._commands import OutputSink, allow_commands, run_commands, stop_all_processes
 from nixtox.run._environ import DEFAULT_PASS_ENV, command_environ
 from nixtox.run._pycache import pycache_dir, seed_pycache
@@ -34,6 +35,12 @@ def run_env(realised: RealisedEnv, *, hash_seed: str, sink: OutputSink, setup_se
         spec, environ=environ, store_path=realised.store_path, cwd=spec.config.change_dir, sink=sink
     )
     command_seconds = time.monotonic() - start
+    log_dir = env_dir / LOG_DIR
+    store_bin = realised.store_path / "bin"
+    write_command_logs(
+        log_dir, spec, outcomes, environ=environ, cwd=spec.config.change_dir, env_bin=store_bin,
+        default_pass_env=DEFAULT_PASS_ENV,
+    )  # fmt: skip
     failed = next((o for o in outcomes if not o.ok), None)
     status = Status.OK if failed is None else Status.FAIL
     exit_code = 0 if failed is None else (failed.exit_code or 1)
@@ -46,4 +53,5 @@ def run_env(realised: RealisedEnv, *, hash_seed: str, sink: OutputSink, setup_se
         setup_seconds=setup_seconds,
         command_seconds=command_seconds,
         exit_code=exit_code,
+        log_dir=log_dir,
     )

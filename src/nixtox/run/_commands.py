@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shlex
 import signal
 import subprocess
 import threading
@@ -12,6 +11,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from nixtox.model import Command, CommandOutcome, EnvSpec, Phase
+from nixtox.report._lines import command_line, exit_lines, message_line
 from nixtox.run._tox import NOT_RUNNABLE, resolve_program, run_phases, spawn
 
 __all__ = ["NOT_RUNNABLE", "OutputSink", "allow_commands", "run_commands", "stop_all_processes"]
@@ -31,14 +31,13 @@ def _run_one(
 ) -> CommandOutcome:  # fmt: skip
     started = time.time()
     start = time.monotonic()
-    shown = shlex.join(command.as_json())
-    sink(f"{spec.label}: {phase}> {shown}\n")
+    sink(command_line(spec, phase, command, cwd))
     program, reason = resolve_program(
         command.argv[0], env_bin=env_bin, path=environ["PATH"], allowlist=spec.config.allowlist_externals
     )
     if program is None:
         message = f"{spec.label}: {reason}\n"
-        sink(message)
+        sink(message_line(spec.label, reason))
         return CommandOutcome(command, Phase(phase), NOT_RUNNABLE, message, started, time.monotonic() - start)
     running: list[subprocess.Popen[str]] = []
 
@@ -59,7 +58,13 @@ def _run_one(
         with _RUNNING_LOCK:
             for proc in running:
                 _RUNNING.pop(proc.pid, None)
-    return CommandOutcome(command, Phase(phase), code, output, started, seconds)
+    pid = running[0].pid if running else None
+    outcome = CommandOutcome(
+        command, Phase(phase), code, output, started, seconds, pid=pid, executable=program
+    )
+    for line in exit_lines(spec, outcome, cwd, pid):
+        sink(line)
+    return outcome
 
 
 def _stop(proc: subprocess.Popen[str], spec: EnvSpec) -> None:

@@ -370,3 +370,14 @@ def test_a_modified_env_is_never_pushed(tmp_path: Path) -> None:
     (tmp_path / "k.sec").write_text("key")
     with pytest.raises(NixtoxError, match=r"refusing to push .*modified after it was built.*--repair-path"):
         push_envs(fake, settings, [EnvPaths("py312", ENV, DRV)])
+
+
+def test_a_modified_path_anywhere_in_the_pushed_closure_is_refused(tmp_path: Path) -> None:
+    """A test command that wrote into a shared wheel layer leaves the env root intact: check all paths."""
+    fake = FakeCacheNix()
+    fake.modified = {WHEEL}
+    settings = resolve_settings({"push_to": f"file://{tmp_path}", "secret_key_file": str(tmp_path / "k.sec")})
+    (tmp_path / "k.sec").write_text("key")
+    with pytest.raises(NixtoxError, match=r"refusing to push .*-flit_proj-wheel: modified after it was built"):
+        push_envs(fake, settings, [EnvPaths("py312", ENV, DRV)])
+    assert not any(call.startswith("copy") for call in fake.calls)

@@ -131,14 +131,17 @@ def push_envs(
     backend: CacheBackend, settings: CacheSettings, envs: Sequence[EnvPaths], *, to: str | None = None
 ) -> PushResult:
     url, key = push_target(settings, to)
-    # a path written to after its build (as root without a daemon the store is writable) would reach
-    # the cache with a NAR that no longer matches its hash, and every pull of it would fail
-    if modified := backend.modified_paths([env.store_path for env in envs if env.store_path]):
-        raise NixtoxError(
-            f"refusing to push {', '.join(modified)}: modified after it was built (files were written into"
-            " the env); repair it with `nix-store --repair-path PATH` and push again"
-        )
     paths = push_set(backend, envs)
+    # a path written to after its build (as root without a daemon the store is writable to anything
+    # that is not a test command) would reach the cache with a NAR that no longer matches its hash, and
+    # every pull of it would fail: check the whole closure, not only the env roots
+    if modified := backend.modified_paths(list(paths.closure)):
+        shown = ", ".join(modified[:5]) + (f" and {len(modified) - 5} more" if len(modified) > 5 else "")
+        raise NixtoxError(
+            f"refusing to push {shown}: modified after it was built (its content no longer matches the hash"
+            " Nix registered); repair it with `nix-store --repair-path PATH` (or `nix-store --verify"
+            " --check-contents --repair`) and push again"
+        )
     try:
         before = backend.path_info(url, list(paths.closure))
     except NixError:

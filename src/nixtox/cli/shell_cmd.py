@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import shlex
 import signal
-import subprocess
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,6 +27,7 @@ from nixtox.errors import EnvSelectionError, NixtoxError
 from nixtox.model import EnvSpec, Project, RealisedEnv
 from nixtox.run import command_environ, seed_pycache
 from nixtox.run._pycache import pycache_dir
+from nixtox.run._readonly import start_protected
 from nixtox.select import Selection, select_envs
 from nixtox.session import RunOptions, prepare_envs
 
@@ -120,11 +120,18 @@ def _parent_ignores_interrupts() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
+def _warn(text: str) -> None:
+    click.secho(text.rstrip("\n"), fg="yellow", err=True)
+
+
 def run_in_env(argv: list[str], environ: Mapping[str, str], cwd: Path | None = None) -> int:
     """Run ``argv`` (looked up on the env's PATH) and return its exit code (128+N for signal N)."""
     try:
-        with _parent_ignores_interrupts():
-            code = subprocess.run(argv, env=dict(environ), cwd=cwd, check=False).returncode
+        with (
+            _parent_ignores_interrupts(),
+            start_protected(argv, env=dict(environ), cwd=cwd, warn=_warn) as proc,
+        ):
+            code = proc.wait()
     except FileNotFoundError:
         click.secho(f"error: command {argv[0]!r} not found in the env nor on PATH", fg="red", err=True)
         return NOT_FOUND

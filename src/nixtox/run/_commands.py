@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from nixtox.model import Command, CommandOutcome, EnvSpec
+from nixtox.run._readonly import start_protected
 
 __all__ = ["OutputSink", "allow_commands", "run_commands", "stop_all_processes"]
 
@@ -66,8 +67,9 @@ def _run_one(
         sink(message)
         return CommandOutcome(command, phase, NOT_RUNNABLE, message, started, time.monotonic() - start)
     chunks: list[str] = []
-    with subprocess.Popen(
+    with start_protected(
         [program, *command.argv[1:]],
+        warn=sink,
         cwd=cwd,
         env=dict(environ),
         stdin=subprocess.DEVNULL,

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from nixtox._roots import temporary_roots
 from nixtox.errors import BuildError
 from nixtox.model import RealisedEnv
 from nixtox.nix import NixBackend, RealiseOutcome
@@ -80,24 +81,41 @@ def realise_envs(
 
 
 def _instantiate(
-    envs: Sequence[EnvInputs], default_nix: Path, nix: NixBackend
+    envs: Sequence[EnvInputs], default_nix: Path, nix: NixBackend, roots: Path
 ) -> tuple[dict[str, str], dict[str, str]]:
-    """env key -> drv path; evaluation errors are attributed to their env by retrying one by one."""
+    """env key -> drv path (each rooted in ``roots`` as Nix writes it); evaluation errors are attributed
+    to their env by retrying one by one."""
     keys = [e.rendered.locked.spec.key for e in envs]
     attrs = [e.rendered.attr for e in envs]
     try:
-        return dict(zip(keys, nix.instantiate(default_nix, attrs), strict=True)), {}
+        return dict(zip(keys, nix.instantiate(default_nix, attrs, root=roots / "drvs"), strict=True)), {}
     except BuildError:
         if len(envs) == 1:
             raise
     drvs: dict[str, str] = {}
     errors: dict[str, str] = {}
-    for key, attr in zip(keys, attrs, strict=True):
+    for index, (key, attr) in enumerate(zip(keys, attrs, strict=True)):
         try:
-            drvs[key] = nix.instantiate(default_nix, [attr])[0]
+            drvs[key] = nix.instantiate(default_nix, [attr], root=roots / f"drv-of-{index}")[0]
         except BuildError as exc:
             errors[key] = exc.message
     return drvs, errors
+
+
+def _realise_rooted(drvs: Sequence[str], nix: NixBackend, roots: Path) -> RealiseOutcome:
+    """One ``--keep-going`` realisation whose outputs are rooted by the call itself. Nix adds no root when
+    a build failed, so the envs that did not fail are realised (and rooted) once more: if a collection
+    removed one in between, Nix builds it again rather than nixtox handing out a deleted path."""
+    outcome = nix.realise(drvs, root=roots / "out")
+    if not outcome.ok:
+        failed = {*outcome.failed_drvs, *outcome.hash_mismatches}
+        if failed:
+            retry = [drv for drv in drvs if not failed & nix.requisites(drv)]
+        else:  # a failure Nix did not attribute: do not build anything twice
+            retry = [drv for drv in drvs if nix.is_valid(nix.output_path(drv))]
+        if retry:
+            nix.realise(retry, root=roots / "built")
+    return outcome
 
 
 def _build(
@@ -107,23 +125,25 @@ def _build(
     for env in envs:
         write_env_file(work_dir, env.rendered.locked.spec.key, env.text)
     default_nix = write_default_nix(work_dir)
-    try:
-        drvs, failed = _instantiate(envs, default_nix, nix)
-    except BuildError as exc:
-        return {}, {envs[0].rendered.locked.spec.key: exc.message}
-    outcome = nix.realise(list(drvs.values())) if drvs else None
-    seconds = time.monotonic() - start
-    realised: dict[str, RealisedEnv] = {}
-    by_key = {e.rendered.locked.spec.key: e for e in envs}
-    for key, drv in drvs.items():
-        out = nix.output_path(drv)
-        if not nix.is_valid(out):  # valid in the store Nix uses (NIXTOX_NIX_STORE may be another one)
-            failed[key] = _failure_reason(drv, nix, outcome)
-            continue
-        nix.add_root(out, _gcroot(work_dir, key))
-        env = by_key[key]
-        state.envs[key] = EnvState(env.rendered.fingerprint, str(out), drv, env.rendered.locked.spec.label)
-        realised[key] = RealisedEnv(env.rendered, out, drv, cached=False, setup_seconds=seconds)
+    with temporary_roots() as roots:
+        try:
+            drvs, failed = _instantiate(envs, default_nix, nix, roots)
+        except BuildError as exc:
+            return {}, {envs[0].rendered.locked.spec.key: exc.message}
+        outcome = _realise_rooted(list(drvs.values()), nix, roots) if drvs else None
+        seconds = time.monotonic() - start
+        realised: dict[str, RealisedEnv] = {}
+        by_key = {e.rendered.locked.spec.key: e for e in envs}
+        for key, drv in drvs.items():
+            out = nix.output_path(drv)
+            if not nix.is_valid(out):  # valid in the store Nix uses (NIXTOX_NIX_STORE may be another one)
+                failed[key] = _failure_reason(drv, nix, outcome)
+                continue
+            nix.add_root(out, _gcroot(work_dir, key))  # the lasting root, while the temporary one holds
+            env = by_key[key]
+            label = env.rendered.locked.spec.label
+            state.envs[key] = EnvState(env.rendered.fingerprint, str(out), drv, label)
+            realised[key] = RealisedEnv(env.rendered, out, drv, cached=False, setup_seconds=seconds)
     return realised, failed
 
 

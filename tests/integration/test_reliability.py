@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import subprocess
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -12,7 +14,7 @@ from tests.integration._nixtox import make_project, nixtox, results
 pytestmark = pytest.mark.nix
 
 TAMPER = (
-    "python -c \"import termcolor, os; "
+    'python -c "import termcolor, os; '
     "open(os.path.join(os.path.dirname(termcolor.__file__), '__init__.py'), 'a').write('X=1')\""
 )
 
@@ -23,7 +25,9 @@ def _closure(path: str) -> list[str]:
 
 
 def test_a_command_cannot_write_into_the_layers_envs_share(tmp_path: Path) -> None:
-    ini = f"[tox]\nenv_list = py312\n[testenv]\npackage_formats = skip\ndeps = termcolor\ncommands = {TAMPER}\n"
+    ini = (
+        f"[tox]\nenv_list = py312\n[testenv]\npackage_formats = skip\ndeps = termcolor\ncommands = {TAMPER}\n"
+    )
     root = make_project(tmp_path, "setuptools_proj", ini)
     out = nixtox(root, "run", "--result-json", str(tmp_path / "r.json"))
     assert out.returncode != 0  # the write fails ...
@@ -36,3 +40,49 @@ def test_a_command_cannot_write_into_the_layers_envs_share(tmp_path: Path) -> No
     shell = nixtox(root, "shell", "py312", "--", "sh", "-c", "touch $VIRTUAL_ENV/x; echo rc=$?")
     assert "Read-only file system" in shell.stdout + shell.stderr
     assert not (Path(store_path) / "x").exists()
+
+
+def _collect_garbage_until(store: Path, stop: threading.Event, counter: list[int]) -> None:
+    """Garbage-collect the separate store ``store`` over and over (never the system store)."""
+    argv = ["nix-store", "--store", str(store), "--option", "build-users-group", "", "--gc"]
+    while not stop.is_set():
+        subprocess.run(argv, capture_output=True, check=False)
+        counter.append(1)
+        time.sleep(0.05)
+
+
+def test_a_concurrent_garbage_collection_never_breaks_a_build(tmp_path: Path) -> None:
+    ini = "[tox]\nenv_list = py312\n[testenv]\npackage_formats = skip\ndeps = iniconfig\ncommands = python -c pass\n"
+    root = make_project(tmp_path, "setuptools_proj", ini)
+    store = tmp_path / "other-store"
+    store.mkdir()
+    stop, counter = threading.Event(), []
+    collector = threading.Thread(target=_collect_garbage_until, args=(store, stop, counter))
+    collector.start()
+    try:
+        out = nixtox(root, "cache", "pull", "--store", str(store))
+    finally:
+        stop.set()
+        collector.join()
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert len(counter) >= 3  # collections really ran during the build
+    env_path = (root / ".nixtox" / "gcroots" / "py312").resolve()
+    verify = subprocess.run(
+        ["nix-store", "--store", str(store), "--verify-path", str(env_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert verify.returncode == 0, verify.stderr
+    gc = subprocess.run(
+        ["nix-store", "--store", str(store), "--option", "build-users-group", "", "--gc"],
+        capture_output=True,
+        check=False,
+    )
+    assert gc.returncode == 0
+    assert (
+        subprocess.run(
+            ["nix-store", "--store", str(store), "--check-validity", str(env_path)], check=False
+        ).returncode
+        == 0
+    )

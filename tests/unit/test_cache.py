@@ -271,14 +271,14 @@ class FakeCacheNix:
         self.calls: list[str] = []
         self.valid: set[str] = {ENV, WHEEL}
 
-    def instantiate(self, expr_file: Path, attrs: Sequence[str]) -> list[str]:
+    def instantiate(self, expr_file: Path, attrs: Sequence[str], *, root: Path | None = None) -> list[str]:
         return [DRV for _ in attrs]
 
     def output_path(self, drv: str) -> Path:
         return Path(ENV)
 
-    def realise(self, drvs: Sequence[str]) -> RealiseOutcome:
-        self.calls.append("realise")
+    def realise(self, drvs: Sequence[str], *, root: Path | None = None) -> RealiseOutcome:
+        self.calls.append("realise" if root is None else "realise rooted")
         return RealiseOutcome(True, (), {}, "", 0.0, self.realise_log)
 
     def requisites(self, drv: str) -> set[str]:
@@ -357,10 +357,13 @@ def test_separate_store_hides_outputs_not_valid_there() -> None:
     assert not nix.output_path(DRV).exists()
 
 
-def test_push_set_has_runtime_closure_and_valid_build_inputs() -> None:
-    paths = push_set(FakeCacheNix(), [EnvPaths("py312", ENV, DRV)])
+def test_push_set_has_runtime_closure_and_valid_build_inputs(tmp_path: Path) -> None:
+    fake = FakeCacheNix()
+    paths = push_set(fake, [EnvPaths("py312", ENV, DRV)], tmp_path)
     assert paths.roots == (ENV, WHEEL)
     assert paths.missing == (f"{S}gone-x.whl",)
+    # the build inputs were rooted (and refetched where collected) in one Nix call before anything else
+    assert fake.calls[0] == "realise rooted"
 
 
 def test_a_modified_env_is_never_pushed(tmp_path: Path) -> None:
@@ -378,6 +381,8 @@ def test_a_modified_path_anywhere_in_the_pushed_closure_is_refused(tmp_path: Pat
     fake.modified = {WHEEL}
     settings = resolve_settings({"push_to": f"file://{tmp_path}", "secret_key_file": str(tmp_path / "k.sec")})
     (tmp_path / "k.sec").write_text("key")
-    with pytest.raises(NixtoxError, match=r"refusing to push .*-flit_proj-wheel: modified after it was built"):
+    with pytest.raises(
+        NixtoxError, match=r"refusing to push .*-flit_proj-wheel: modified after it was built"
+    ):
         push_envs(fake, settings, [EnvPaths("py312", ENV, DRV)])
     assert not any(call.startswith("copy") for call in fake.calls)

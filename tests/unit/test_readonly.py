@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,14 +15,14 @@ needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="the store is writable
 
 
 @pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A stand-in store (NIX_STORE_DIR) holding one "built" file, and fresh once-per-process state."""
     store = tmp_path / "store"
     (store / "abc-pkg").mkdir(parents=True)
     (store / "abc-pkg" / "__init__.py").write_text("built\n")
     monkeypatch.setenv("NIX_STORE_DIR", str(store))
     monkeypatch.setattr(_readonly, "_STATE", {"namespace_failed": False, "warned": False})
-    yield store
+    return store
 
 
 def _namespaces_work() -> bool:

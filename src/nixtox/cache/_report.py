@@ -130,8 +130,8 @@ class CacheReportingNix:
         self.plans: dict[str, DryRun] = {}
         self.transfer: Transfer | None = None
 
-    def instantiate(self, expr_file: Path, attrs: Sequence[str]) -> list[str]:
-        drvs = self.inner.instantiate(expr_file, attrs)
+    def instantiate(self, expr_file: Path, attrs: Sequence[str], *, root: Path | None = None) -> list[str]:
+        drvs = self.inner.instantiate(expr_file, attrs, root=root)
         if len(drvs) == len(attrs):
             self.labels.update(
                 {drv: attr.removeprefix("envs.") for drv, attr in zip(drvs, attrs, strict=True)}
@@ -172,13 +172,13 @@ class CacheReportingNix:
                 self.notify(f"nixtox: warning: {line}\n")
         return plans
 
-    def realise(self, drvs: Sequence[str]) -> RealiseOutcome:
+    def realise(self, drvs: Sequence[str], *, root: Path | None = None) -> RealiseOutcome:
         if self.substituters:
             try:
                 self.plan(drvs)
             except Exception as exc:
                 self.notify(f"nixtox: warning: could not ask the caches what they hold: {exc}\n")
-        outcome = self.inner.realise(drvs)
+        outcome = self.inner.realise(drvs, root=root)
         transfer = parse_transfer(outcome.stderr)
         self.transfer = transfer
         for url, why in transfer.unreachable.items():

@@ -124,7 +124,8 @@ def lock_selected(
             done[spec.key] = EnvResult(spec=spec, status="error", reason=exc.message, exit_code=1)
         seconds[spec.key] = time.monotonic() - start
     if not locked and lock_file.entries != before:
-        lock_file.write(lock_path)
+        fresh = {key: entry for key, entry in lock_file.entries.items() if before.get(key) != entry}
+        LockFile.update(lock_path, put=fresh)
     return result
 
 

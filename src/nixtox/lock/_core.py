@@ -248,7 +248,7 @@ def lock_envs(
     and the file is rewritten only when an entry changed. This is what ``nixtox run`` calls."""
     path = lock_path or project.core.root / LOCK_FILE_NAME
     lock = LockFile.read(path)
-    before = lock.dumps()
+    before = dict(lock.entries)
     locker = locker or Locker(engine or default_engine(), effective_index_url(index_url))
     result: list[LockedEnv] = []
     try:
@@ -267,8 +267,9 @@ def lock_envs(
             )
     finally:
         # envs locked before a failure keep their new entries
-        if not locked and lock.dumps() != before:
-            lock.write(path)
+        if not locked and lock.entries != before:
+            fresh = {key: entry for key, entry in lock.entries.items() if before.get(key) != entry}
+            LockFile.update(path, put=fresh)
     return result
 
 
@@ -300,6 +301,6 @@ def write_lock(
             lock=lock,
             locked=False,
         )
-    lock.prune({spec.key for spec in project.envs})
-    lock.write(path)
+    fresh = {spec.key: lock.entries[spec.key] for spec in specs}
+    LockFile.update(path, put=fresh, keep={spec.key for spec in project.envs})
     return path

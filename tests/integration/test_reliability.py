@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration._nixtox import make_project, nixtox, results
+from tests.integration._nixtox import make_project, nixtox, results, start_nixtox
 
 pytestmark = pytest.mark.nix
 
@@ -86,3 +86,18 @@ def test_a_concurrent_garbage_collection_never_breaks_a_build(tmp_path: Path) ->
         ).returncode
         == 0
     )
+
+
+@pytest.mark.parametrize("command", ["lock", "run"])
+def test_concurrent_runs_on_different_envs_keep_every_lock_entry(tmp_path: Path, command: str) -> None:
+    ini = (
+        "[tox]\nenv_list = a, b\n[testenv]\npackage_formats = skip\nbase_python = python3.12\n"
+        "commands = python -c pass\n[testenv:a]\ndeps = iniconfig\n[testenv:b]\ndeps = termcolor\n"
+    )
+    root = make_project(tmp_path, "setuptools_proj", ini)
+    procs = [start_nixtox(root, command, "-e", env) for env in ("a", "b")]
+    outputs = [proc.communicate(timeout=600)[0] for proc in procs]
+    assert [proc.returncode for proc in procs] == [0, 0], outputs
+    lock = (root / "nixtox.lock").read_text()
+    assert "[envs.a]" in lock
+    assert "[envs.b]" in lock

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -101,3 +104,38 @@ def test_concurrent_runs_on_different_envs_keep_every_lock_entry(tmp_path: Path,
     lock = (root / "nixtox.lock").read_text()
     assert "[envs.a]" in lock
     assert "[envs.b]" in lock
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().split()[2] != "Z"
+
+
+@pytest.mark.parametrize("target", ["process", "group"])
+def test_sigterm_stops_the_running_command_and_exits_as_interrupted(tmp_path: Path, target: str) -> None:
+    pid_file = tmp_path / "cmd.pid"
+    sleeper = (
+        f"python -c \"import os, time; open('{pid_file}', 'w').write(str(os.getpid())); time.sleep(20)\""
+    )
+    ini = f"[tox]\nenv_list = py312\n[testenv]\npackage_formats = skip\ncommands = {sleeper}\n"
+    root = make_project(tmp_path, "setuptools_proj", ini)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nixtox", "run"], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not (pid_file.exists() and pid_file.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    command = int(pid_file.read_text())
+    if target == "process":
+        proc.send_signal(signal.SIGTERM)  # what `timeout 3 nixtox run` does
+    else:
+        os.killpg(proc.pid, signal.SIGTERM)  # a CI runner cancelling the job
+    out = proc.communicate(timeout=60)[0]
+    assert proc.returncode == 254, out  # tox's code for an interrupted run (-2)
+    assert "py312: INTERRUPTED" in out or "interrupted" in out.lower()
+    assert not _pid_alive(command)

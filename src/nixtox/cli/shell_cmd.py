@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import shlex
 import signal
+import subprocess
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -104,15 +105,27 @@ def interactive_shell(
 
 
 @contextmanager
-def _parent_ignores_interrupts() -> Iterator[None]:
-    """Ctrl-C belongs to the child (the shell, or the command): nixtox just waits for it.
+def _signals_go_to(child: list[subprocess.Popen[bytes]]) -> Iterator[None]:
+    """Ctrl-C belongs to the child (the shell, or the command): nixtox just waits for it. SIGTERM and
+    SIGHUP sent to nixtox alone (``timeout``, a closed terminal) are passed on to the child, which then
+    ends as it would have on its own.
 
-    A Python handler, not SIG_IGN: handlers are reset on exec, so the child gets default signals."""
+    Python handlers, not SIG_IGN: handlers are reset on exec, so the child gets default signals."""
 
     def ignore(_signum: int, _frame: FrameType | None) -> None:
         return None
 
-    previous = {sig: signal.signal(sig, ignore) for sig in (signal.SIGINT, signal.SIGQUIT)}
+    def forward(signum: int, _frame: FrameType | None) -> None:
+        for proc in child:
+            proc.send_signal(signum)
+
+    handlers = {
+        signal.SIGINT: ignore,
+        signal.SIGQUIT: ignore,
+        signal.SIGTERM: forward,
+        signal.SIGHUP: forward,
+    }
+    previous = {sig: signal.signal(sig, handler) for sig, handler in handlers.items()}
     try:
         yield
     finally:
@@ -126,11 +139,10 @@ def _warn(text: str) -> None:
 
 def run_in_env(argv: list[str], environ: Mapping[str, str], cwd: Path | None = None) -> int:
     """Run ``argv`` (looked up on the env's PATH) and return its exit code (128+N for signal N)."""
+    child: list[subprocess.Popen[bytes]] = []
     try:
-        with (
-            _parent_ignores_interrupts(),
-            start_protected(argv, env=dict(environ), cwd=cwd, warn=_warn) as proc,
-        ):
+        with _signals_go_to(child), start_protected(argv, env=dict(environ), cwd=cwd, warn=_warn) as proc:
+            child.append(proc)
             code = proc.wait()
     except FileNotFoundError:
         click.secho(f"error: command {argv[0]!r} not found in the env nor on PATH", fg="red", err=True)

@@ -150,7 +150,7 @@ def prepare_envs(
     seconds: dict[str, float] = {}
     locked = lock_selected(project, specs, done, seconds, locked=options.locked)
     name = read_pyproject(project.core.root).name or project.core.root.name
-    tree = scan_source(project.core.root)
+    tree = scan_source(project.core.root, warn=notify)
     rendered: list[EnvInputs] = []
     for env in locked:
         start = time.monotonic()

@@ -139,3 +139,21 @@ def test_sigterm_stops_the_running_command_and_exits_as_interrupted(tmp_path: Pa
     assert proc.returncode == 254, out  # tox's code for an interrupted run (-2)
     assert "py312: INTERRUPTED" in out or "interrupted" in out.lower()
     assert not _pid_alive(command)
+
+
+def test_secret_files_never_reach_the_store_without_git(tmp_path: Path) -> None:
+    ini = "[tox]\nenv_list = py312\n[testenv]\npackage_formats = wheel\ncommands = python -c pass\n"
+    root = make_project(tmp_path, "setuptools_proj", ini)
+    (root / ".env").write_text("TOKEN=secret\n")
+    (root / ".env").chmod(0o600)
+    (root / ".gitignore").write_text("notes.txt\n")
+    (root / "notes.txt").write_text("private notes\n")
+    out = nixtox(root, "run", "--result-json", str(tmp_path / "r.json"))
+    assert out.returncode == 0, out.stdout + out.stderr
+    drv = results(tmp_path / "r.json")["py312"]["drv_path"]
+    sources = [p for p in _closure(drv) if p.endswith("-source")]
+    assert sources
+    for source in sources:
+        assert not (Path(source) / ".env").exists()
+        assert not (Path(source) / "notes.txt").exists()
+    assert any((Path(s) / "setup.py").exists() or (Path(s) / "pyproject.toml").exists() for s in sources)

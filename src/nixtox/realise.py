@@ -17,7 +17,7 @@ from nixtox.errors import BuildError
 from nixtox.model import RealisedEnv
 from nixtox.nix import NixBackend, RealiseOutcome
 from nixtox.render import EnvInputs, write_default_nix, write_env_file, write_work_file
-from nixtox.state import EnvState, State
+from nixtox.state import EnvState, State, gcroot_dir, store_has
 
 __all__ = ["RealiseResult", "realise_envs"]
 
@@ -29,17 +29,17 @@ class RealiseResult:
     failed: dict[str, str]
 
 
-def _gcroot(work_dir: Path, key: str) -> Path:
-    return work_dir / "gcroots" / key
+def _gcroot(work_dir: Path, key: str, store: str = "") -> Path:
+    return gcroot_dir(work_dir, store) / key
 
 
 def _up_to_date(state: State, work_dir: Path, env: EnvInputs) -> EnvState | None:
+    """The env's state when it was built from these inputs into this run's store and is still there."""
     key = env.rendered.locked.spec.key
     known = state.envs.get(key)
     if known is None or known.fingerprint != env.rendered.fingerprint:
         return None
-    root = _gcroot(work_dir, key)
-    if not Path(known.store_path).exists() or not root.is_symlink():
+    if not store_has(state.store, known.store_path) or not _gcroot(work_dir, key, state.store).is_symlink():
         return None
     return known
 
@@ -52,11 +52,13 @@ def realise_envs(
     recreate: bool = False,
     shared_files: Mapping[str, str] | None = None,
     notify: Callable[[str], None] | None = None,
+    store: str = "",
 ) -> RealiseResult:
-    """Bring every env to a valid store path; the caller holds the work-dir lock.
+    """Bring every env to a valid store path in ``store`` ("" = the default store); the caller holds the
+    work-dir lock.
 
     ``shared_files`` (name -> text) are written into the work dir before Nix reads the env files."""
-    state = State.read(work_dir)
+    state = State.read(work_dir, store)
     realised: dict[str, RealisedEnv] = {}
     pending: list[EnvInputs] = []
     for env in envs:
@@ -139,7 +141,7 @@ def _build(
             if not nix.is_valid(out):  # valid in the store Nix uses (NIXTOX_NIX_STORE may be another one)
                 failed[key] = _failure_reason(drv, nix, outcome)
                 continue
-            nix.add_root(out, _gcroot(work_dir, key))  # the lasting root, while the temporary one holds
+            nix.add_root(out, _gcroot(work_dir, key, state.store))  # lasting root, while the temporary holds
             env = by_key[key]
             label = env.rendered.locked.spec.label
             state.envs[key] = EnvState(env.rendered.fingerprint, str(out), drv, label)

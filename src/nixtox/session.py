@@ -28,7 +28,7 @@ from nixtox.render import EnvInputs, render_env, source_files_nix
 from nixtox.run import OutputSink, allow_commands, run_env, schedule
 from nixtox.select import Selection, select_envs
 from nixtox.source import scan_source
-from nixtox.state import locked_work_dir
+from nixtox.state import locked_work_dir, selected_store
 
 if TYPE_CHECKING:
     from nixtox.cache import CacheOverrides, CacheSession
@@ -180,6 +180,7 @@ def prepare_envs(
             recreate=options.recreate,
             shared_files={"source-files.nix": source_files_nix(tree)} if tree.files is not None else None,
             notify=notify,
+            store=selected_store(options.cache.nix_store if options.cache else None),
         )
     ready: list[EnvResult] = []
     hook = get_plugin_manager().hook

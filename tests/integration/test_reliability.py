@@ -157,3 +157,61 @@ def test_secret_files_never_reach_the_store_without_git(tmp_path: Path) -> None:
         assert not (Path(source) / ".env").exists()
         assert not (Path(source) / "notes.txt").exists()
     assert any((Path(s) / "setup.py").exists() or (Path(s) / "pyproject.toml").exists() for s in sources)
+
+
+def test_an_env_built_in_one_store_is_built_again_for_another(tmp_path: Path) -> None:
+    ini = "[tox]\nenv_list = py312\n[testenv]\npackage_formats = skip\ndeps = iniconfig\ncommands = python -c pass\n"
+    root = make_project(tmp_path, "setuptools_proj", ini)
+    assert nixtox(root, "cache", "pull").returncode == 0  # the default store: state says "built"
+    for how in ("option", "variable"):
+        store = tmp_path / f"store-{how}"
+        store.mkdir()
+        if how == "option":
+            out = nixtox(root, "cache", "pull", "--store", str(store))
+        else:
+            out = nixtox(root, "cache", "pull", extra_env={"NIXTOX_NIX_STORE": str(store)})
+        assert out.returncode == 0, out.stdout + out.stderr
+        env_path = out.stdout.split(": ", 1)[1].strip()
+        assert (store / env_path.lstrip("/")).is_dir(), out.stdout + out.stderr
+    again = nixtox(root, "cache", "pull", "--store", str(tmp_path / "store-option"))
+    assert "building" not in again.stderr  # now up to date in that store too
+
+
+def _read_only(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """nixtox in a mount namespace where the project directory is mounted read-only."""
+    script = 'mount --bind -o ro "$0" "$0" && exec "$@"'
+    return subprocess.run(
+        ["unshare", "-m", "sh", "-c", script, str(root), sys.executable, "-m", "nixtox", *args],
+        cwd=root, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs a private mount namespace")
+def test_a_read_only_project_is_one_error_line(tmp_path: Path) -> None:
+    ini = "[tox]\nenv_list = py312\n[testenv]\npackage_formats = skip\ndeps = iniconfig\ncommands = python -c pass\n"
+    root = make_project(tmp_path, "setuptools_proj", ini)
+    cold = _read_only(root, "run")
+    assert nixtox(root, "run").returncode == 0
+    warm = _read_only(root, "run", "--locked")
+    shell = _read_only(root, "shell", "py312", "--", "python", "-c", "pass")
+    for out in (cold, warm, shell):
+        assert out.returncode != 0
+        assert "Traceback" not in out.stderr + out.stdout
+        assert "error: cannot write" in out.stderr
+        assert "Read-only file system" in out.stderr
+
+
+@pytest.mark.parametrize("damaged", ["nixtox.lock", "reqs.txt", ".nixtox/state.json"])
+def test_a_file_that_is_not_utf8_is_one_error_line_or_ignored(tmp_path: Path, damaged: str) -> None:
+    ini = "[tox]\nenv_list = py312\n[testenv]\npackage_formats = skip\ndeps = -r reqs.txt\ncommands = python -c pass\n"
+    root = make_project(tmp_path, "setuptools_proj", ini)
+    (root / "reqs.txt").write_text("iniconfig\n")
+    assert nixtox(root, "run").returncode == 0
+    (root / damaged).write_bytes((root / damaged).read_bytes() + b"\n\xff\xfe\n")
+    out = nixtox(root, "run")
+    assert "Traceback" not in out.stdout + out.stderr
+    if damaged == ".nixtox/state.json":
+        assert out.returncode == 0, out.stdout + out.stderr  # state is a cache: rebuilt from Nix
+    else:
+        assert out.returncode != 0
+        assert "not UTF-8 text" in out.stdout + out.stderr

@@ -106,3 +106,14 @@ def test_a_lock_that_is_not_utf8_is_one_error(lock_path: Path) -> None:
     lock_path.write_bytes(lock_path.read_bytes() + b"\n# \xff\xfe\n")
     with pytest.raises(LockError, match=r"nixtox\.lock: not UTF-8 text"):
         LockFile.read(lock_path)
+
+
+def test_a_requirement_file_that_is_not_utf8_is_one_error(tmp_path: Path) -> None:
+    from nixtox.lock import env_requirements
+    from nixtox.model import CoreConfig, EnvConfig, EnvSpec
+
+    (tmp_path / "reqs.txt").write_bytes(b"pytest\n# caf\xe9\n")
+    env = EnvSpec("py312", "skip", ("py312",), "py312", True, EnvConfig(deps=("-r reqs.txt",), skip_install=True))
+    core = CoreConfig(root=tmp_path, config_file=tmp_path / "tox.ini")
+    with pytest.raises(LockError, match=r"env py312: requirement file .*reqs\.txt is not UTF-8 text"):
+        env_requirements(env, core)

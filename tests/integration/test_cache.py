@@ -255,6 +255,33 @@ def test_tampered_nar_is_refused_and_named(machine_a: MachineA, tmp_path: Path) 
     assert victim in verify.stdout
 
 
+def test_a_narinfo_edited_after_signing_is_named_not_called_unsigned(
+    machine_a: MachineA, tmp_path: Path
+) -> None:
+    edited = tmp_path / "edited"
+    shutil.copytree(machine_a.cache, edited)
+    victim = sorted(machine_a.paths.values())[0]
+    narinfo = edited / f"{Path(victim).name.split('-', 1)[0]}.narinfo"
+    lines = narinfo.read_text().splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("NarHash: sha256:"))
+    last = lines[at][-1]
+    lines[at] = lines[at][:-1] + ("0" if last != "0" else "1")
+    narinfo.write_text("\n".join(lines) + "\n")
+    project, store = machine_b(machine_a, tmp_path)
+    env = machine_a.b_env(store, NIXTOX_SUBSTITUTERS=f"file://{edited}")
+    verify = nixtox(project, "cache", "verify", "--cache", f"file://{edited}", env=env)
+    assert verify.returncode == 1
+    assert f"signature does not verify: {victim} (signed by ci-1, a trusted key" in verify.stdout, (
+        verify.stdout
+    )
+    assert f"not signed by a trusted key: {victim}" not in verify.stdout
+    pull = nixtox(project, "cache", "pull", env=env)
+    assert (
+        f"refused {victim} from file://{edited}: it is signed by a trusted key, but the signature"
+        in pull.stderr
+    ), pull.stderr
+
+
 def test_unreachable_cache_builds_locally_and_says_so(machine_a: MachineA, tmp_path: Path) -> None:
     project, store = machine_b(machine_a, tmp_path)
     url = f"http://127.0.0.1:{_free_port()}"

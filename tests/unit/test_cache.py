@@ -25,7 +25,7 @@ from nixtox.cache import (
     untrusted_in_caches,
 )
 from nixtox.cache._nix import VerifyReport, with_secret_key
-from nixtox.cache._ops import EnvPaths, push_envs, push_set
+from nixtox.cache._ops import EnvPaths, push_envs, push_set, verify_envs
 from nixtox.config import load_project
 from nixtox.errors import ConfigError, NixtoxError
 from nixtox.nix import NixOptions, RealiseOutcome, nix_options_argv
@@ -386,3 +386,35 @@ def test_a_modified_path_anywhere_in_the_pushed_closure_is_refused(tmp_path: Pat
     ):
         push_envs(fake, settings, [EnvPaths("py312", ENV, DRV)])
     assert not any(call.startswith("copy") for call in fake.calls)
+
+
+class EditedNarinfoNix(FakeCacheNix):
+    """Nix calls ENV untrusted although a trusted key (ci-1) signed it: its .narinfo was edited."""
+
+    def verify_in(
+        self, store_url: str, paths: Sequence[str], trusted_public_keys: Sequence[str]
+    ) -> VerifyReport:
+        return VerifyReport(ok=False, untrusted=tuple(p for p in paths if p == ENV))
+
+
+def test_a_trusted_signature_that_does_not_verify_is_not_called_untrusted() -> None:
+    fake = EditedNarinfoNix("", {ENV: PathInfo(ENV, True, ("ci-1:sig",))})
+    settings = resolve_settings({"trusted_public_keys": ["ci-1:AAAA"]})
+    (verdict,) = verify_envs(fake, settings, [EnvPaths("py312", ENV, None)], cache_url="file:///c")
+    assert not verdict.ok
+    assert verdict.bad_signatures == {ENV: ("ci-1",)}
+    assert verdict.untrusted == {}
+
+
+def test_run_names_a_refused_substitute_signed_by_a_trusted_key() -> None:
+    said: list[str] = []
+    log = f"warning: the substitute for '{ENV}' from 'file:///c' is not signed by any of the keys in 'trusted-public-keys'\n"
+    fake = FakeCacheNix(log, {ENV: PathInfo(ENV, True, ("ci-1:sig",))})
+    nix = CacheReportingNix(fake, notify=said.append, substituters=[], trusted_key_names=["ci-1"])
+    nix.realise([DRV])
+    text = "".join(said)
+    assert (
+        f"refused {ENV} from file:///c: it is signed by a trusted key, but the signature does not match"
+        in text
+    )
+    assert "not signed by a trusted key" not in text

@@ -165,10 +165,12 @@ class EnvVerdict:
     untrusted: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     modified: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     error: str = ""
+    #: path -> trusted keys whose signature on it does not verify (its .narinfo was edited after signing)
+    bad_signatures: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
-        return not (self.missing or self.untrusted or self.modified or self.error)
+        return not (self.missing or self.untrusted or self.modified or self.error or self.bad_signatures)
 
 
 def paths_to_check(backend: CacheBackend, env: EnvPaths) -> list[str]:
@@ -199,10 +201,15 @@ def verify_envs(
         refused = untrusted_in_caches(present, {cache_url: infos}, settings.trusted_key_names)
         report = backend.verify_in(cache_url, present, settings.trusted_public_keys)
         untrusted = {p: signers for p, (_, signers) in refused.items()}
+        bad: dict[str, tuple[str, ...]] = {}
         for path in report.untrusted:
-            untrusted.setdefault(path, infos[path].signers if path in infos else ())
+            signers = infos[path].signers if path in infos else ()
+            if trusted_signers := tuple(k for k in signers if k in settings.trusted_key_names):
+                bad[path] = trusted_signers  # signed by a trusted key, yet Nix rejects the signature
+            else:
+                untrusted.setdefault(path, signers)
         verdicts.append(
-            EnvVerdict(env.label, len(paths), missing, untrusted, dict(report.modified), report.other)
+            EnvVerdict(env.label, len(paths), missing, untrusted, dict(report.modified), report.other, bad)
         )
     return verdicts
 

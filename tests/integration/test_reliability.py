@@ -215,3 +215,15 @@ def test_a_file_that_is_not_utf8_is_one_error_line_or_ignored(tmp_path: Path, da
     else:
         assert out.returncode != 0
         assert "not UTF-8 text" in out.stdout + out.stderr
+
+
+def test_every_env_skipped_exits_1_as_tox_does_without_advising_the_setting(tmp_path: Path) -> None:
+    ini = (
+        "[tox]\nenv_list = future\nskip_missing_interpreters = true\n"
+        "[testenv]\npackage_formats = skip\ncommands = python -c pass\nbase_python = python3.99\n"
+    )
+    root = make_project(tmp_path, "setuptools_proj", ini)
+    out = nixtox(root, "run")
+    assert out.returncode == 1  # tox 4: "evaluation failed :(" when nothing ran
+    assert "future: SKIP" in out.stdout
+    assert "set skip_missing_interpreters" not in out.stdout + out.stderr

@@ -94,7 +94,9 @@ def test_a_content_hash_that_is_no_sha256_is_refused(lock_path: Path, value: str
         LockFile.read(lock_path)
 
 
-@pytest.mark.parametrize(("line", "said"), [("", "has no lock-version"), ('lock-version = "2.0"\n', "has lock-version '2.0'")])
+@pytest.mark.parametrize(
+    ("line", "said"), [("", "has no lock-version"), ('lock-version = "2.0"\n', "has lock-version '2.0'")]
+)
 def test_an_unknown_lock_version_is_refused(lock_path: Path, line: str, said: str) -> None:
     text = lock_path.read_text().replace('lock-version = "1.0"\n', line)
     lock_path.write_text(text)
@@ -113,7 +115,32 @@ def test_a_requirement_file_that_is_not_utf8_is_one_error(tmp_path: Path) -> Non
     from nixtox.model import CoreConfig, EnvConfig, EnvSpec
 
     (tmp_path / "reqs.txt").write_bytes(b"pytest\n# caf\xe9\n")
-    env = EnvSpec("py312", "skip", ("py312",), "py312", True, EnvConfig(deps=("-r reqs.txt",), skip_install=True))
+    env = EnvSpec(
+        "py312", "skip", ("py312",), "py312", True, EnvConfig(deps=("-r reqs.txt",), skip_install=True)
+    )
     core = CoreConfig(root=tmp_path, config_file=tmp_path / "tox.ini")
     with pytest.raises(LockError, match=r"env py312: requirement file .*reqs\.txt is not UTF-8 text"):
         env_requirements(env, core)
+
+
+@pytest.mark.parametrize("damage", ["cut", "edited entry", "no version"])
+def test_nixtox_lock_regenerates_a_damaged_lock_as_its_error_says(tmp_path: Path, damage: str) -> None:
+    from nixtox.lock import lock_envs, write_lock
+    from tests.unit.test_lock import FakeEngine, interpreter, make_project, spec
+
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "demo"\nversion = "1"\n')
+    env = spec(deps=("pytest",), skip_install=True)
+    project = make_project(tmp_path, env)
+    write_lock(project, [env], {"py312": interpreter()}, engine=FakeEngine())
+    path = tmp_path / "nixtox.lock"
+    text = path.read_text()
+    damaged = {
+        "cut": text[: len(text) // 2],
+        "edited entry": text.replace('version = "1.0"', 'version = "6.6"', 1),
+        "no version": text.replace('lock-version = "1.0"\n', ""),
+    }[damage]
+    path.write_text(damaged)
+    with pytest.raises(LockError, match="run `nixtox lock`"):
+        lock_envs(project, [env], {"py312": interpreter()}, engine=FakeEngine(), locked=True)
+    write_lock(project, [env], {"py312": interpreter()}, engine=FakeEngine())
+    assert path.read_text() == text

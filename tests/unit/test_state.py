@@ -26,7 +26,9 @@ def test_each_store_has_its_own_entries_and_writing_one_keeps_the_others(tmp_pat
     assert gcroot_dir(tmp_path) != gcroot_dir(tmp_path, "/tmp/other")
 
 
-@pytest.mark.parametrize("text", [b"[]", b"{not json", b"\xff\xfe\x00", b'{"version": 1, "envs": []}', b"null"])
+@pytest.mark.parametrize(
+    "text", [b"[]", b"{not json", b"\xff\xfe\x00", b'{"version": 1, "envs": []}', b"null"]
+)
 def test_a_damaged_state_is_an_empty_state_and_is_overwritten(tmp_path: Path, text: bytes) -> None:
     (tmp_path / "state.json").write_bytes(text)
     state = State.read(tmp_path)
@@ -58,5 +60,8 @@ def test_an_unwritable_work_dir_is_one_error(tmp_path: Path, monkeypatch: pytest
         raise OSError(30, "Read-only file system")
 
     monkeypatch.setattr("builtins.open", refuse)
-    with pytest.raises(NixtoxError, match=r"cannot write .*\.nixtox: Read-only file system"), locked_work_dir(work):
+    with (
+        pytest.raises(NixtoxError, match=r"cannot write .*\.nixtox: Read-only file system"),
+        locked_work_dir(work),
+    ):
         pass

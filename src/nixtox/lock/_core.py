@@ -287,7 +287,7 @@ def write_lock(
     """``nixtox lock``: lock ``specs`` (all: ``upgrade`` re-resolves even current entries), drop entries of
     envs the project no longer has, and write ``nixtox.lock``. Returns its path."""
     path = lock_path or project.core.root / LOCK_FILE_NAME
-    lock = LockFile.read(path)
+    lock = LockFile.read(path, repair=True)  # `nixtox lock` is how a damaged lock is regenerated
     if upgrade:
         lock.prune({key for key in lock.entries if key not in {spec.key for spec in specs}})
     locker = Locker(engine or default_engine(), effective_index_url(index_url))
@@ -302,5 +302,5 @@ def write_lock(
             locked=False,
         )
     fresh = {spec.key: lock.entries[spec.key] for spec in specs}
-    LockFile.update(path, put=fresh, keep={spec.key for spec in project.envs})
+    LockFile.update(path, put=fresh, keep={spec.key for spec in project.envs}, repair=True)
     return path

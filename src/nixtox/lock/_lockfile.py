@@ -107,33 +107,29 @@ class LockFile:
     entries: dict[str, LockEntry] = field(default_factory=dict)
 
     @classmethod
-    def read(cls, path: Path) -> LockFile:
-        """The lock at ``path``; an empty lock when the file does not exist."""
+    def read(cls, path: Path, *, repair: bool = False) -> LockFile:
+        """The lock at ``path``; an empty lock when the file does not exist.
+
+        A damaged file, or a malformed or hand-edited entry, is a LockError; with ``repair`` (what
+        ``nixtox lock`` reads, since it is how a lock is regenerated) such entries are left out instead."""
         try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return cls()
-        except UnicodeDecodeError as exc:
-            raise LockError(
-                f"{path.name}: not UTF-8 text (byte {exc.start}); delete it and run `nixtox lock`"
-            ) from None
-        except OSError as exc:
-            raise LockError(f"cannot read {path}: {exc.strerror}") from None
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise LockError(f"{path.name}: not valid TOML ({exc}); delete it and run `nixtox lock`") from None
-        version = data.get("lock-version")
-        if version != LOCK_VERSION:
-            found = "has no lock-version" if version is None else f"has lock-version {version!r}"
-            raise LockError(
-                f"{path.name} {found}; this nixtox reads lock-version {LOCK_VERSION!r}: run `nixtox lock`"
-                " to regenerate it"
-            )
-        envs = data.get("envs", {})
-        if not isinstance(envs, dict):
-            raise LockError(f"{path.name}: [envs] must be a table; delete it and run `nixtox lock`")
-        return cls({key: _parse_entry(path.name, key, value) for key, value in envs.items()})
+            envs = _load(path)
+        except LockError:
+            if repair:
+                return cls()
+            raise
+        entries = {}
+        for key, value in envs.items():
+            try:
+                entry = _parse_entry(path.name, key, value)
+            except LockError:
+                if repair:
+                    continue
+                raise
+            if repair and entry.stored_content_hash != entry.content_hash:
+                continue
+            entries[key] = entry
+        return cls(entries)
 
     def get(self, env_key: str, lock_key: str) -> LockEntry | None:
         """The entry of ``env_key`` when it was locked for ``lock_key``, else None (stale or missing)."""
@@ -192,14 +188,16 @@ class LockFile:
         *,
         put: Mapping[str, LockEntry] | None = None,
         keep: Collection[str] | None = None,
+        repair: bool = False,
     ) -> bool:
         """Merge into the lock at ``path``: under an exclusive flock, re-read it (another nixtox may have
         written it since this one read it), ``put`` these entries, drop the entries of envs not in
         ``keep`` (None: drop none), and write atomically. Returns whether the file changed.
 
-        Two runs that lock different envs of one project at once thus both keep their entries."""
+        Two runs that lock different envs of one project at once thus both keep their entries. With
+        ``repair`` damaged entries (or a damaged file) are dropped, as ``read(repair=True)`` does."""
         with _exclusive(path):
-            lock = cls.read(path)
+            lock = cls.read(path, repair=repair)
             for env_key, entry in (put or {}).items():
                 lock.put(env_key, entry)
             if keep is not None:
@@ -223,6 +221,31 @@ def _exclusive(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _load(path: Path) -> dict[str, object]:
+    """The ``[envs]`` table of the lock at ``path`` ({} when there is none), or a LockError saying why not."""
+    regenerate = "run `nixtox lock` to regenerate it"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except UnicodeDecodeError as exc:
+        raise LockError(f"{path.name}: not UTF-8 text (byte {exc.start}); {regenerate}") from None
+    except OSError as exc:
+        raise LockError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise LockError(f"{path.name}: not valid TOML ({exc}); {regenerate}") from None
+    version = data.get("lock-version")
+    if version != LOCK_VERSION:
+        found = "has no lock-version" if version is None else f"has lock-version {version!r}"
+        raise LockError(f"{path.name} {found}; this nixtox reads lock-version {LOCK_VERSION!r}: {regenerate}")
+    envs = data.get("envs", {})
+    if not isinstance(envs, dict):
+        raise LockError(f"{path.name}: [envs] must be a table; {regenerate}")
+    return envs
 
 
 # --- writing ---------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import os
 import subprocess
 import sys
@@ -56,8 +57,13 @@ def store_needs_protection(store: str | None = None) -> bool:
     return os.geteuid() == 0 or info.st_uid == os.geteuid()
 
 
+@functools.lru_cache(maxsize=1)
 def _libc() -> Any:
-    return ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+    """The C library this process runs on (the symbols of the process itself: no ``ldconfig`` call)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if not hasattr(libc, "unshare"):  # a statically linked interpreter: look the library up
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    return libc
 
 
 def _readonly_preexec(store: str) -> Callable[[], None]:

@@ -58,9 +58,11 @@ def nix_json(*args: str) -> list[dict[str, object]]:
     return data
 
 
-def store_paths(root: Path) -> dict[str, str]:
+def store_paths(root: Path, store: Path | None = None) -> dict[str, str]:
+    """env -> store path as ``.nixtox/state.json`` records it for ``store`` (None: the system store)."""
     state = json.loads((root / ".nixtox" / "state.json").read_text())
-    return {key: entry["store_path"] for key, entry in state["envs"].items()}
+    envs = state["stores"][str(store)]["envs"] if store is not None else state["envs"]
+    return {key: entry["store_path"] for key, entry in envs.items()}
 
 
 def copy_project(src: Path, dest: Path) -> Path:
@@ -115,7 +117,7 @@ def machine_b(a: MachineA, tmp_path: Path, name: str = "b") -> tuple[Path, Path]
 
 def assert_fetched_everything(a: MachineA, project: Path, store: Path, output: str) -> None:
     assert "built 0 derivations" in output, output
-    assert store_paths(project) == a.paths
+    assert store_paths(project, store) == a.paths
     for path in a.paths.values():
         assert (store / path.lstrip("/")).is_dir(), f"{path} is not in B's store"
 
@@ -291,7 +293,7 @@ def test_unreachable_cache_builds_locally_and_says_so(machine_a: MachineA, tmp_p
     assert done.returncode == 0, done.stderr
     assert f"cache {url} is unreachable" in done.stderr
     assert "building locally" in done.stderr
-    assert store_paths(project)["py312"] == machine_a.paths["py312"]
+    assert store_paths(project, store)["py312"] == machine_a.paths["py312"]
 
 
 def test_push_without_secret_key_is_a_clear_error(machine_a: MachineA, tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from nixtox.state import gcroot_dir
 from tests.integration._nixtox import make_project, nixtox, results, start_nixtox
 
 pytestmark = pytest.mark.nix
@@ -69,7 +70,7 @@ def test_a_concurrent_garbage_collection_never_breaks_a_build(tmp_path: Path) ->
         collector.join()
     assert out.returncode == 0, out.stdout + out.stderr
     assert len(counter) >= 3  # collections really ran during the build
-    env_path = (root / ".nixtox" / "gcroots" / "py312").resolve()
+    env_path = (gcroot_dir(root / ".nixtox", str(store)) / "py312").resolve()
     verify = subprocess.run(
         ["nix-store", "--store", str(store), "--verify-path", str(env_path)],
         capture_output=True,

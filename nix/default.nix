@@ -32,7 +32,7 @@ in
   inherit (build) buildDist;
   inherit (env) installLayer mkEnv;
   inherit (shell) mkShell;
-  inherit (source) projectSource keepSourcePath;
+  inherit (source) projectSource keepSourcePath looksSecret;
   inherit (pythonLib) checkPython;
   inherit (check) mkCheck toxCommands;
   /*

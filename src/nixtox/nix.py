@@ -110,11 +110,16 @@ def parse_realise_errors(stderr: str) -> tuple[tuple[str, ...], dict[str, tuple[
 
 
 class NixBackend(Protocol):
-    def instantiate(self, expr_file: Path, attrs: Sequence[str]) -> list[str]: ...
+    """``root``: add indirect GC roots ``root``, ``root-2``, ... (one per path, in order) in the same Nix
+    call, so a concurrent garbage collection cannot delete what the call created before it is rooted."""
+
+    def instantiate(
+        self, expr_file: Path, attrs: Sequence[str], *, root: Path | None = None
+    ) -> list[str]: ...
 
     def output_path(self, drv: str) -> Path: ...
 
-    def realise(self, drvs: Sequence[str]) -> RealiseOutcome: ...
+    def realise(self, drvs: Sequence[str], *, root: Path | None = None) -> RealiseOutcome: ...
 
     def requisites(self, drv: str) -> set[str]: ...
 
@@ -123,6 +128,15 @@ class NixBackend(Protocol):
     def is_valid(self, path: Path) -> bool: ...
 
     def add_root(self, store_path: Path, link: Path) -> None: ...
+
+
+def _root_argv(root: Path | None) -> list[str]:
+    return ["--add-root", str(root), "--indirect"] if root is not None else []
+
+
+def _printed_paths(stdout: str) -> list[str]:
+    """Store paths a Nix call printed; with ``--add-root`` it prints the roots, which point at them."""
+    return [os.readlink(line) if os.path.islink(line) else line for line in stdout.split()]
 
 
 def _nix_env() -> dict[str, str]:
@@ -162,19 +176,21 @@ class RealNix:
             raise BuildError(f"{what} failed (exit {outcome.exit_code}):\n{tail}")
         return outcome
 
-    def instantiate(self, expr_file: Path, attrs: Sequence[str]) -> list[str]:
-        argv = ["nix-instantiate", str(expr_file), *nix_options_argv(self.options)]
+    def instantiate(self, expr_file: Path, attrs: Sequence[str], *, root: Path | None = None) -> list[str]:
+        argv = ["nix-instantiate", str(expr_file), *nix_options_argv(self.options), *_root_argv(root)]
         for attr in attrs:
             argv += ["-A", attr]
-        return self._run(argv, "nix-instantiate").stdout.split()
+        return _printed_paths(self._run(argv, "nix-instantiate").stdout)
 
     def output_path(self, drv: str) -> Path:
         argv = ["nix-store", *self._store_argv(), "--query", "--outputs", drv]
         out = self._run(argv, "nix-store --query").stdout.split()
         return Path(out[0])
 
-    def realise(self, drvs: Sequence[str]) -> RealiseOutcome:
-        argv = ["nix-store", "--realise", "--keep-going", *nix_options_argv(self.options), *drvs]
+    def realise(self, drvs: Sequence[str], *, root: Path | None = None) -> RealiseOutcome:
+        """Build ``drvs`` (keep going past failures). Nix adds ``root`` only when every build succeeded."""
+        argv = ["nix-store", "--realise", "--keep-going", *nix_options_argv(self.options), *_root_argv(root)]
+        argv += drvs
         store_dir = store_root(self.options.store)
         follow = (
             BuildProgress(self.progress, verbosity=self.verbosity, store_dir=store_dir)

@@ -36,7 +36,7 @@ from nixtox.report import INTERRUPTED, exit_code, result_json
 from nixtox.run import allow_commands, dependency_order, run_env, schedule
 from nixtox.select import Selection, select_envs
 from nixtox.source import scan_source
-from nixtox.state import locked_work_dir
+from nixtox.state import locked_work_dir, selected_store
 
 if TYPE_CHECKING:
     from nixtox.cache import CacheOverrides, CacheSession
@@ -186,12 +186,10 @@ def lock(envs: Envs[EnvSpec], session: Session) -> Envs[LockedEnv]:
 def render(envs: Envs[LockedEnv], session: Session) -> Envs[RenderedEnv]:
     root = envs.project.core.root
     name = read_pyproject(root).name or root.name
-    tree = scan_source(root)
+    tree = scan_source(root, warn=session.events.notify)
     kinds = session.options.kinds
     rendered = envs.map(lambda env: render_env(env, root=root, project_name=name, tree=tree, kinds=kinds))
-    return rendered.with_work_files(
-        {"source-files.nix": source_files_nix(tree)} if tree.files is not None else {}
-    )
+    return rendered.with_work_files({"source-files.nix": source_files_nix(tree)})
 
 
 def realise(envs: Envs[RenderedEnv], session: Session) -> Envs[RealisedEnv]:
@@ -208,6 +206,7 @@ def realise(envs: Envs[RenderedEnv], session: Session) -> Envs[RealisedEnv]:
             shared_files=envs.work_files,
             notify=session.events.notify,
             keys=keys,
+            store=selected_store(session.options.cache.nix_store if session.options.cache else None),
         )
     realised = envs.collect(outcome.outcomes, seconds=outcome.seconds)
     hook = get_plugin_manager().hook

@@ -29,6 +29,7 @@ from nixtox.lock import LockPolicy
 from nixtox.model import EnvSpec, Project, RealisedEnv
 from nixtox.run import command_environ, seed_pycache
 from nixtox.run._pycache import pycache_dir
+from nixtox.run._tox import start_protected
 from nixtox.select import Selection, select_envs
 from nixtox.session import NotifyOnly, RunOptions, prepare_envs
 
@@ -105,15 +106,27 @@ def interactive_shell(
 
 
 @contextmanager
-def _parent_ignores_interrupts() -> Iterator[None]:
-    """Ctrl-C belongs to the child (the shell, or the command): nixtox just waits for it.
+def _signals_go_to(child: list[subprocess.Popen[bytes]]) -> Iterator[None]:
+    """Ctrl-C belongs to the child (the shell, or the command): nixtox just waits for it. SIGTERM and
+    SIGHUP sent to nixtox alone (``timeout``, a closed terminal) are passed on to the child, which then
+    ends as it would have on its own.
 
-    A Python handler, not SIG_IGN: handlers are reset on exec, so the child gets default signals."""
+    Python handlers, not SIG_IGN: handlers are reset on exec, so the child gets default signals."""
 
     def ignore(_signum: int, _frame: FrameType | None) -> None:
         return None
 
-    previous = {sig: signal.signal(sig, ignore) for sig in (signal.SIGINT, signal.SIGQUIT)}
+    def forward(signum: int, _frame: FrameType | None) -> None:
+        for proc in child:
+            proc.send_signal(signum)
+
+    handlers = {
+        signal.SIGINT: ignore,
+        signal.SIGQUIT: ignore,
+        signal.SIGTERM: forward,
+        signal.SIGHUP: forward,
+    }
+    previous = {sig: signal.signal(sig, handler) for sig, handler in handlers.items()}
     try:
         yield
     finally:
@@ -121,11 +134,17 @@ def _parent_ignores_interrupts() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
+def _warn(text: str) -> None:
+    click.secho(text.rstrip("\n"), fg="yellow", err=True)
+
+
 def run_in_env(argv: list[str], environ: Mapping[str, str], cwd: Path | None = None) -> int:
     """Run ``argv`` (looked up on the env's PATH) and return its exit code (128+N for signal N)."""
+    child: list[subprocess.Popen[bytes]] = []
     try:
-        with _parent_ignores_interrupts():
-            code = subprocess.run(argv, env=dict(environ), cwd=cwd, check=False).returncode
+        with _signals_go_to(child), start_protected(argv, env=dict(environ), cwd=cwd, warn=_warn) as proc:
+            child.append(proc)
+            code: int = proc.wait()
     except FileNotFoundError:
         click.secho(f"error: command {argv[0]!r} not found in the env nor on PATH", fg="red", err=True)
         return NOT_FOUND

@@ -115,9 +115,11 @@ def resolve_interpreter(
     finally:
         probe_cache.save()
     detail = "; ".join([f"searched {'; '.join(searched)}", *rejected])
+    # advise the setting only to whom it would help: with it set, the env is skipped already
+    skip = "" if core.skip_missing_interpreters else " or set skip_missing_interpreters = true"
     raise InterpreterNotFound(
         f"env {env_name}: no interpreter for {request or 'py'} ({parsed.describe()}): {detail}. "
-        "Install it (e.g. `uv python install`, pyenv) or set skip_missing_interpreters = true"
+        f"Install it (e.g. `uv python install`, pyenv){skip}"
     )
 
 

@@ -265,17 +265,20 @@ def lock_stage(
     run = _LockRun(
         envs.project,
         policy,
-        LockFile.read(path),
+        # `nixtox lock` (prune) is how a damaged lock is regenerated: it drops damaged entries
+        LockFile.read(path, repair=policy.prune),
         lambda: Locker(engine or default_engine(), effective_index_url(policy.index_url)),
         locker=locker,
         interpreters=dict(interpreters or {}),
     )
-    before = run.lock.dumps()
+    before = dict(run.lock.entries)
     try:
         locked = envs.map(run.lock_one)
     finally:
-        if policy.prune:
-            run.lock.prune({spec.key for spec in envs.project.envs})
-        if not policy.locked and run.lock.dumps() != before:
-            run.lock.write(path)
+        # envs locked before a failure keep their new entries; the file is merged under a file lock, so
+        # two runs locking different envs of one project both keep theirs
+        fresh = {key: entry for key, entry in run.lock.entries.items() if before.get(key) != entry}
+        keep = {spec.key for spec in envs.project.envs} if policy.prune else None
+        if not policy.locked and (fresh or keep is not None):
+            LockFile.update(path, put=fresh, keep=keep, repair=policy.prune)
     return locked

@@ -39,9 +39,13 @@ def _read_lines(path: Path, env_name: str, seen: tuple[Path, ...]) -> tuple[list
             f"env {env_name}: requirement files include each other: {' -> '.join(map(str, seen))}"
         )
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise LockError(f"env {env_name}: cannot read requirement file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise LockError(
+            f"env {env_name}: requirement file {path} is not UTF-8 text (byte {exc.start}); save it as UTF-8"
+        ) from None
     return _expand(text.replace("\\\n", "").splitlines(), path.parent, env_name, (*seen, path))
 
 

@@ -48,7 +48,7 @@ def _run_one(
 
     try:
         code, output, seconds = spawn(
-            [program, *command.argv[1:]], cwd=cwd, environ=environ, sink=sink, started=register
+            [program, *command.argv[1:]], cwd=cwd, environ=environ, sink=sink, started=register, warn=sink
         )
     except KeyboardInterrupt:
         for proc in running:
@@ -83,13 +83,26 @@ def _stop(proc: subprocess.Popen[str], spec: EnvSpec) -> None:
     ):
         try:
             os.killpg(proc.pid, sig)
-        except ProcessLookupError:
+        except (ProcessLookupError, PermissionError):
             return
+        if _group_ended(proc, time.monotonic() + max(wait, 0.05)):
+            return
+
+
+def _group_ended(proc: subprocess.Popen[str], deadline: float) -> bool:
+    """Whether the command and every process of its group exited before ``deadline``."""
+    try:
+        proc.wait(timeout=max(deadline - time.monotonic(), 0.0))
+    except subprocess.TimeoutExpired:
+        return False
+    while True:
         try:
-            proc.wait(timeout=max(wait, 0.05))
-            return
-        except subprocess.TimeoutExpired:
-            continue
+            os.killpg(proc.pid, 0)  # the group outlives its leader while any member runs
+        except (ProcessLookupError, PermissionError):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.02)
 
 
 def stop_all_processes() -> None:

@@ -29,6 +29,7 @@ __all__ = [
     "EnvResult",
     "EnvSpec",
     "Envs",
+    "ImportedInterpreter",
     "Interpreter",
     "LockedDist",
     "LockedEnv",
@@ -202,6 +203,23 @@ class EnvSpec:
 
 
 @dataclass(frozen=True)
+class ImportedInterpreter:
+    """A host interpreter's copy in the Nix store (``interpreters.import_interpreter``), self-contained
+    but for glibc; the arguments of the Nix library's ``importedPython``."""
+
+    #: the store name, ``cpython-3.12.1``; with ``nar_hash`` it determines ``path``
+    name: str
+    path: Path
+    #: the copy's recursive sha256 as ``nix-store --query --hash`` prints it (``sha256:<base32>``)
+    nar_hash: str
+    #: the host prefix it was copied from, and the interpreter relative to it (and to ``path``)
+    prefix: str
+    executable: str
+    executable_sha256: str
+    with_tests: bool = False
+
+
+@dataclass(frozen=True)
 class Interpreter:
     """A concrete interpreter that satisfies a request."""
 
@@ -220,6 +238,9 @@ class Interpreter:
     tags: tuple[str, ...] = ()
     #: PEP 508 marker environment of the interpreter (``python_full_version``, ``sys_platform`` ...).
     marker_env: tuple[tuple[str, str], ...] = ()
+    #: the interpreter's copy in the store, when imported: envs then run on it (a dependency Nix tracks,
+    #: so remote builders and caches get it) instead of ``executable``, which stays the host path
+    imported: ImportedInterpreter | None = None
 
     @property
     def major_minor(self) -> str:

@@ -13,14 +13,18 @@ from nixtox.interpreters._host import MIN_VERSION, HostSearch, host_search_dirs
 from nixtox.interpreters._nixpkgs import NixpkgsSearch, locate_nixpkgs, nixpkgs_attr
 from nixtox.interpreters._probe import ProbeCache, ProbedInterpreter, compute_tags
 from nixtox.interpreters._request import InterpreterRequest, parse_request
+from nixtox.interpreters._store import InterpreterStore, NixInterpreterStore, import_interpreter
 from nixtox.model import CoreConfig, EnvSpec, Interpreter
 
 __all__ = [
     "MIN_VERSION",
     "InterpreterRequest",
+    "InterpreterStore",
+    "NixInterpreterStore",
     "ProbeCache",
     "compute_tags",
     "env_interpreters",
+    "import_interpreter",
     "nixpkgs_attr",
     "parse_request",
     "resolve_interpreter",

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from nixtox._process import run_process
 from nixtox.lock._files import DistFile, ResolvedPackage
+from nixtox.lock._index import INDEX_VARIABLES, IndexConfig
 from nixtox.model import Interpreter
 
 if sys.version_info >= (3, 11):
@@ -51,7 +52,7 @@ class ResolveRequest:
     requirements: tuple[str, ...]
     constraints: tuple[str, ...]
     interpreter: Interpreter
-    index_url: str
+    index: IndexConfig
     #: relative paths inside requirement lines are relative to this directory.
     cwd: Path
 
@@ -128,12 +129,19 @@ class UvEngine:
                 "--python",
                 str(request.interpreter.executable),
                 "--index-url",
-                request.index_url,
+                request.index.url,
                 "--no-progress",
             ]
+            for extra in request.index.extra:
+                argv += ["--extra-index-url", extra]
             if constraints is not None:
                 argv += ["--constraint", str(constraints)]
-            env = {k: v for k, v in os.environ.items() if not k.startswith(("UV_PYTHON", "VIRTUAL_ENV"))}
+            # the indexes are given explicitly (an env's set_env may name others than the process has)
+            env = {
+                k: v
+                for k, v in os.environ.items()
+                if not k.startswith(("UV_PYTHON", "VIRTUAL_ENV")) and k not in INDEX_VARIABLES
+            }
             outcome = run_process(argv, cwd=request.cwd, env={**env, "NO_COLOR": "1"})
         if not outcome.ok:
             raise ResolutionError(_one_line(outcome.stderr))
@@ -176,11 +184,15 @@ class PipEngine:
                 "--quiet",
                 "--disable-pip-version-check",
                 "--no-input",
+                # no pip.conf, no PIP_* variables: a machine's find-links or extra index never decide a lock
+                "--isolated",
                 "--index-url",
-                request.index_url,
+                request.index.url,
                 "-r",
                 str(requirements),
             ]
+            for extra in request.index.extra:
+                argv += ["--extra-index-url", extra]
             if constraints is not None:
                 argv += ["-c", str(constraints)]
             outcome = run_process(argv, cwd=request.cwd, env={**os.environ, "PIP_NO_COLOR": "1"})
@@ -197,7 +209,7 @@ def _pip_package(item: dict[str, Any]) -> ResolvedPackage:
     metadata = item["metadata"]
     info = item["download_info"]
     archive = info.get("archive_info")
-    if archive is None or info["url"].startswith("file:"):
+    if archive is None:  # a local directory (the project itself): no file to lock
         return ResolvedPackage(metadata["name"], "", ())
     hashes = archive.get("hashes") or {}
     sha256 = hashes.get("sha256") or archive.get("hash", "").removeprefix("sha256=")
@@ -205,7 +217,7 @@ def _pip_package(item: dict[str, Any]) -> ResolvedPackage:
 
 
 def default_engine(choice: str | None = None) -> ResolverEngine:
-    """``NIXTOX_RESOLVER`` (``uv`` | ``pip``), else uv when installed, else pip."""
+    """``NIXTOX_RESOLVER`` (``uv`` | ``pip``), else uv (a dependency of nixtox), else pip."""
     wanted = choice or os.environ.get("NIXTOX_RESOLVER", "")
     if wanted == "pip":
         return PipEngine()

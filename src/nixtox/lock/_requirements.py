@@ -136,7 +136,7 @@ def interpreter_identity(interpreter: Interpreter) -> str:
 def lock_key(
     requirements: EnvRequirements,
     interpreter: Interpreter,
-    index_url: str,
+    index_key: str,
     build_interpreter: Interpreter | None = None,
 ) -> str:
     payload = {
@@ -149,6 +149,6 @@ def lock_key(
         "build-interpreter": (
             interpreter_identity(build_interpreter or interpreter) if requirements.build_requirements else ""
         ),
-        "index": index_url,
+        "index": index_key,
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()

@@ -13,15 +13,18 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nixtox._reqlines import root_relative
 from nixtox.errors import LockError
 from nixtox.interpreters import env_interpreters
 from nixtox.lock._engines import ResolutionError, ResolverEngine, ResolveRequest, default_engine
-from nixtox.lock._files import choose_file, marker_applies
+from nixtox.lock._files import ResolvedPackage, choose_file, marker_applies
 from nixtox.lock._index import DEFAULT_INDEX_URL, IndexConfig, index_config
 from nixtox.lock._lockfile import LOCK_FILE_NAME, LockEntry, LockFile
 from nixtox.lock._requirements import env_requirements, interpreter_identity, lock_key
 from nixtox.lock._sdist import download, sdist_build_requirements
 from nixtox.model import DistKind, EnvRequirements, Envs, EnvSpec, Interpreter, LockedDist, LockedEnv, Project
+from nixtox.plugins import find_format
+from nixtox.pyproject import read_pyproject
 
 __all__ = [
     "DEFAULT_INDEX_URL",
@@ -85,13 +88,16 @@ class Locker:
         local_project: str | None = None,
         depth: int = 0,
         index: IndexConfig | None = None,
+        editable: Sequence[str] = (),
     ) -> tuple[LockedDist, ...]:
-        """``index``: the env's indexes (default: ``index_url`` alone)."""
+        """``index``: the env's indexes (default: ``index_url`` alone); ``local_project``: the project's
+        name when it is one of the requirements (``.``), which is then not part of the result;
+        ``editable``: root-relative paths of local projects to install editable."""
         if not requirements:
             return ()
         index = index or IndexConfig(self.index_url)
         identity = interpreter_identity(interpreter)
-        memo_key = (tuple(requirements), tuple(constraints), identity, local_project, index)
+        memo_key = (tuple(requirements), tuple(constraints), identity, local_project, index, tuple(editable))
         if memo_key in self._memo:
             return self._memo[memo_key]
         request = ResolveRequest(tuple(requirements), tuple(constraints), interpreter, index, cwd)
@@ -104,14 +110,20 @@ class Locker:
             ) from None
         dists = []
         for package in packages:
-            # a local directory: the project itself is dropped; anything else is an error
-            if not package.version:
-                if local_project is not None and (
-                    not local_project or _normalize(package.name) == local_project
-                ):
+            if package.directory is not None:  # the project itself (built apart), or a local project
+                if local_project is not None and Path(package.directory) == cwd.resolve():
                     continue
+                if marker_applies(package.marker, interpreter):
+                    dists.append(
+                        self._directory(
+                            env_name, package, interpreter, cwd, depth=depth, index=index, editable=editable
+                        )
+                    )
+                continue
+            if not package.version:
                 raise LockError(
-                    f"env {env_name}: {package.name} resolved to a local directory, not an index file"
+                    f"env {env_name}: {package.name} resolved to a VCS checkout, not a file nixtox can pin;"
+                    " name a released version, a local path or a file"
                 )
             if local_project and _normalize(package.name) == _normalize(local_project):
                 continue
@@ -133,6 +145,32 @@ class Locker:
         result = _canonical(dists)
         self._memo[memo_key] = result
         return result
+
+    def _directory(
+        self,
+        env_name: str,
+        package: ResolvedPackage,
+        interpreter: Interpreter,
+        cwd: Path,
+        *,
+        depth: int,
+        index: IndexConfig,
+        editable: Sequence[str],
+    ) -> LockedDist:
+        """A local project: built in Nix from its directory (or editable), with its own pinned build
+        environment; its dependencies are already part of the resolution."""
+        assert package.directory is not None
+        path = Path(package.directory)
+        shown = root_relative(path, cwd.resolve())
+        meta = read_pyproject(path)
+        fmt = find_format("editable" if shown in editable else "wheel")
+        assert fmt is not None
+        requires = fmt.build_requirements(meta.build_requires, meta.build_backend, None)
+        build = self.resolve(env_name, requires, (), interpreter, cwd, depth=depth + 1, index=index)
+        return LockedDist(
+            name=package.name, version="", filename="", url=shown, sha256="", kind=DistKind.DIRECTORY,
+            build_requires=build, editable=shown in editable,
+        )  # fmt: skip
 
     def _sdist_build(
         self,
@@ -241,6 +279,7 @@ class _LockRun:
         dists = self.locker.resolve(
             spec.label, requirements.requirements, requirements.constraints, interpreter, root,
             local_project=_normalize(local) if local is not None else None, index=index,
+            editable=requirements.editable_paths,
         )  # fmt: skip
         build_dists = self.locker.resolve(
             spec.label, requirements.build_requirements, (), build_interpreter or interpreter, root,

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.nix
 FLIT = '[build-system]\nrequires = ["flit_core>=3.4,<5"]\nbuild-backend = "flit_core.buildapi"\n'
 
 
-def _project(root: Path, name: str, version: str, body: str, deps: str = "[]", extra: str = "") -> Path:
+def _project(root: Path, name: str, version: str, body: str, *, deps: str = "[]", extra: str = "") -> Path:
     module = name.replace("-", "_")
     (root / module).mkdir(parents=True)
     (root / module / "__init__.py").write_text(f'"""{name}."""\n__version__ = "{version}"\n{body}\n')
@@ -96,7 +96,7 @@ def test_a_dependency_on_the_projects_own_name_gets_the_project(tmp_path: Path) 
 
 
 def test_local_projects_files_and_the_project_with_extras_in_deps(tmp_path: Path) -> None:
-    _project(tmp_path / "libs" / "built", "nt-built", "0.1", "WHERE = 'built from its tree'", '["attrs"]')
+    _project(tmp_path / "libs" / "built", "nt-built", "0.1", "WHERE = 'built from its tree'", deps='["attrs"]')
     editable = _project(tmp_path / "libs" / "live", "nt-live", "0.1", "WHERE = 'live'")
     (tmp_path / "wheels").mkdir()
     _wheel(tmp_path / "wheels", "nt-file", "3.0", "WHERE = 'a local wheel'")

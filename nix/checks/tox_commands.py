@@ -61,7 +61,10 @@ def resolve_program(program, *, env_bin, path, allowlist):  # type: ignore[no-un
         found = shutil.which(program, path=path)
     if found is None:
         return None, f"command {program!r} not found"
-    if os.path.dirname(found) == env_bin or found.startswith(env_bin + os.sep):
+    # the env's own bin, also reached through a link to it (tox's {env_bin_dir} in .nixtox/envs/<key>)
+    if os.path.realpath(os.path.dirname(found)) == os.path.realpath(env_bin) or found.startswith(
+        env_bin + os.sep
+    ):
         return found, ""
     if any(fnmatch.fnmatch(program, pat) or fnmatch.fnmatch(found, pat) for pat in allowlist):
         return found, ""

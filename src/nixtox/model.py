@@ -57,10 +57,12 @@ class Status(str, enum.Enum):
 
 
 class DistKind(str, enum.Enum):
-    """What a locked file is: a wheel (installed as is) or an sdist (built in Nix like the project)."""
+    """What a locked dist is: a wheel (installed as is), an sdist (built in Nix like the project), or a
+    local project directory (built in Nix from its tree, or editable)."""
 
     WHEEL = "wheel"
     SDIST = "sdist"
+    DIRECTORY = "directory"
 
     def __str__(self) -> str:
         return self.value
@@ -258,8 +260,15 @@ class LockedDist:
     sha256: str
     size: int | None = None
     kind: DistKind = DistKind.WHEEL
-    #: for an sdist-only dependency: the build requirements, themselves pinned.
+    #: for an sdist-only dependency or a local project: the build requirements, themselves pinned.
     build_requires: tuple[LockedDist, ...] = ()
+    #: a local project installed editable (``-e ../lib``)
+    editable: bool = False
+
+    @property
+    def path(self) -> str:
+        """A local project's directory, relative to the project root (DIRECTORY dists keep it in ``url``)."""
+        return self.url
 
 
 @dataclass(frozen=True)
@@ -271,8 +280,13 @@ class EnvRequirements:
     build_requirements: tuple[str, ...]
     #: the project's distribution name when it is passed to the resolver as a local path (dropped after).
     local_project: str | None = None
-    #: digest of the files a dynamic project's metadata comes from ("" for static metadata).
+    #: digest of the files the project's metadata comes from.
     project_metadata: str = ""
+    #: what the local requirements are now (a file's sha256, a local project's metadata hash), as
+    #: ``path=digest`` lines: a change relocks
+    local_inputs: tuple[str, ...] = ()
+    #: root-relative paths of local projects in ``requirements`` installed editable
+    editable_paths: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

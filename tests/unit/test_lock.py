@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import textwrap
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from nixtox.lock import (
 )
 from nixtox.model import (
     CoreConfig,
+    DistKind,
     EnvConfig,
     Envs,
     EnvSpec,
@@ -69,12 +71,14 @@ class FakeEngine:
         self.calls.append(request)
         result = []
         for line in request.requirements:
-            name = line.split("@")[0].split("[")[0].split(">")[0].split("=")[0].split("<")[0].strip()
+            if line.startswith((".", "/")):  # a local directory, as uv reports one
+                path = (request.cwd / line.split("[")[0]).resolve()
+                name = "demo" if path == request.cwd.resolve() else path.name
+                result.append(ResolvedPackage(name, "", (), directory=str(path)))
+                continue
+            name = re.split(r"[\s@\[<>=~!;]", line, maxsplit=1)[0]
             if name == "unresolvable":
                 raise ResolutionError("Because unresolvable was not found in the package registry")
-            if " @ file:" in line:
-                result.append(ResolvedPackage(name, "", ()))
-                continue
             result.append(self.packages.get(name) or pure(name))
         return result
 
@@ -166,7 +170,9 @@ def test_requirements_gather_deps_extras_groups_and_build(root: Path) -> None:
     (root / "cons.txt").write_text("pytest<10\n")
     env = spec(deps=("-r reqs.txt", "coverage"), extras=("test",), dependency_groups=("dev",))
     reqs = env_requirements(env, make_project(root).core)
-    assert reqs.requirements == ("pytest>=8", "coverage", "attrs", "iniconfig", "six", "pyflakes", "tomli")
+    # the project itself, with its extras, as a local requirement: its dependencies come from its metadata
+    assert reqs.requirements == ("pytest>=8", "coverage", ".[test]", "pyflakes", "tomli")
+    assert reqs.local_project == "demo"
     assert reqs.constraints == ("pytest<10",)
     assert reqs.build_requirements == ("flit_core>=3.2",)
 
@@ -189,17 +195,47 @@ def test_dynamic_project_is_resolved_as_a_local_path(tmp_path: Path) -> None:
     engine = FakeEngine()
     env = spec(extras=("t",))
     locked = lock_env(make_project(tmp_path, env), env, interpreter(), engine=engine)
-    line = engine.calls[0].requirements[0]
-    assert line.startswith(str(tmp_path.resolve()))
-    assert line.endswith("[t]")
+    assert engine.calls[0].requirements == (".[t]",)
     # the project itself is not part of the lock; the default build system is
     assert [d.name for d in locked.build_dists] == ["setuptools"]
 
 
-def test_local_path_deps_are_refused(root: Path) -> None:
-    env = spec(deps=("-e .",))
-    with pytest.raises(LockError, match=r"env py312: deps line '-e \.' is a local path"):
-        lock_env(make_project(root, env), env, interpreter(), engine=FakeEngine())
+def test_local_projects_and_files_in_deps_are_locked_by_root_relative_paths(root: Path) -> None:
+    other = root / "libs" / "other"
+    (other / "other").mkdir(parents=True)
+    (other / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n'
+        '[project]\nname = "other"\nversion = "2"\n'
+    )
+    (root / "dist").mkdir()
+    (root / "dist" / "pkg-1.0-py3-none-any.whl").write_bytes(b"a wheel")
+    env = spec(deps=("-e libs/other", "./dist/pkg-1.0-py3-none-any.whl"), skip_install=True)
+    reqs = env_requirements(env, make_project(root).core)
+    assert reqs.requirements == ("./libs/other", "./dist/pkg-1.0-py3-none-any.whl")
+    assert reqs.editable_paths == ("./libs/other",)
+    assert [line.split("=")[0] for line in reqs.local_inputs] == ["./dist/pkg-1.0-py3-none-any.whl", "./libs/other"]
+    locked = lock_env(make_project(root, env), env, interpreter(), engine=FakeEngine())
+    (lib,) = (d for d in locked.dists if d.name == "other")
+    assert (lib.kind, lib.path, lib.editable) == (DistKind.DIRECTORY, "./libs/other", True)
+    assert [b.name for b in lib.build_requires] == ["editables", "hatchling"]  # editable: hatchling asks for it
+    again = LockFile.read(root / "nixtox.lock").entries["py312"].dists
+    assert lib in again  # a round trip through the file keeps it
+
+
+def test_a_changed_local_project_relocks(root: Path) -> None:
+    other = root / "other"
+    other.mkdir()
+    (other / "pyproject.toml").write_text('[project]\nname = "other"\nversion = "2"\n')
+    env = spec(deps=("./other",), skip_install=True)
+    before = env_requirements(env, make_project(root).core).local_inputs
+    (other / "pyproject.toml").write_text('[project]\nname = "other"\nversion = "3"\n')
+    assert env_requirements(env, make_project(root).core).local_inputs != before
+
+
+def test_a_missing_local_path_is_one_error(root: Path) -> None:
+    env = spec(deps=("../nowhere",), skip_install=True)
+    with pytest.raises(LockError, match=r"env py312: deps line '../nowhere' names .*nowhere, which does not exist"):
+        env_requirements(env, make_project(root).core)
 
 
 def test_lock_envs_reuses_current_entries_without_calling_the_resolver(root: Path) -> None:

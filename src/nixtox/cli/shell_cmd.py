@@ -27,7 +27,7 @@ from nixtox.config import load_project
 from nixtox.errors import EnvSelectionError, NixtoxError
 from nixtox.lock import LockPolicy
 from nixtox.model import EnvSpec, Project, RealisedEnv
-from nixtox.run import command_environ, seed_pycache
+from nixtox.run import command_environ, prepare_env_dir, seed_pycache
 from nixtox.run._pycache import pycache_dir
 from nixtox.run._tox import start_protected
 from nixtox.select import Selection, select_envs
@@ -196,7 +196,7 @@ def shell_cmd(
     )  # fmt: skip
     realised = _realise(options, spec)
     env_dir = spec.env_dir
-    env_dir.mkdir(parents=True, exist_ok=True)
+    prepare_env_dir(env_dir, realised.store_path)
     environ = shell_environ(spec, store_path=realised.store_path, env_dir=env_dir)
     seed_pycache(realised.store_path, pycache_dir(env_dir))
     if command:

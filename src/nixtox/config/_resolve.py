@@ -274,6 +274,8 @@ class Resolver:
                 env_bin_dir=str(env_dir / "bin"),
                 envbindir=str(env_dir / "bin"),
                 env_python=str(env_dir / "bin" / "python"),
+                env_site_packages_dir=str(env_dir / "site-packages"),
+                envsitepackagesdir=str(env_dir / "site-packages"),
                 envpython=str(env_dir / "bin" / "python"),
             )
         return consts

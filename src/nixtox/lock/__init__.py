@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 from nixtox.lock._core import (
-    DEFAULT_INDEX_URL,
     Locker,
     LockPolicy,
     effective_index_url,
@@ -24,6 +23,7 @@ from nixtox.lock._engines import (
     default_engine,
 )
 from nixtox.lock._files import DistFile, ResolvedPackage, choose_file
+from nixtox.lock._index import DEFAULT_INDEX_URL, IndexConfig, index_config
 from nixtox.lock._lockfile import LOCK_FILE_NAME, LockEntry, LockFile
 from nixtox.lock._requirements import env_requirements, interpreter_identity, lock_key
 
@@ -31,6 +31,7 @@ __all__ = [
     "DEFAULT_INDEX_URL",
     "LOCK_FILE_NAME",
     "DistFile",
+    "IndexConfig",
     "LockEntry",
     "LockFile",
     "LockPolicy",
@@ -45,6 +46,7 @@ __all__ = [
     "default_engine",
     "effective_index_url",
     "env_requirements",
+    "index_config",
     "interpreter_identity",
     "lock_key",
     "lock_stage",

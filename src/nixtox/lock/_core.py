@@ -13,14 +13,18 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nixtox._reqlines import root_relative
 from nixtox.errors import LockError
 from nixtox.interpreters import env_interpreters
 from nixtox.lock._engines import ResolutionError, ResolverEngine, ResolveRequest, default_engine
-from nixtox.lock._files import choose_file, marker_applies
+from nixtox.lock._files import ResolvedPackage, choose_file, marker_applies
+from nixtox.lock._index import DEFAULT_INDEX_URL, IndexConfig, index_config
 from nixtox.lock._lockfile import LOCK_FILE_NAME, LockEntry, LockFile
 from nixtox.lock._requirements import env_requirements, interpreter_identity, lock_key
 from nixtox.lock._sdist import download, sdist_build_requirements
 from nixtox.model import DistKind, EnvRequirements, Envs, EnvSpec, Interpreter, LockedDist, LockedEnv, Project
+from nixtox.plugins import find_format
+from nixtox.pyproject import read_pyproject
 
 __all__ = [
     "DEFAULT_INDEX_URL",
@@ -31,21 +35,13 @@ __all__ = [
     "verify_lock_entry",
 ]
 
-DEFAULT_INDEX_URL = "https://pypi.org/simple"
 #: how deep sdist-only build requirements may nest (an sdist whose build needs an sdist ...).
 _MAX_SDIST_DEPTH = 3
 
 
 def effective_index_url(index_url: str | None) -> str:
-    """The index to lock against: the argument, else UV_DEFAULT_INDEX / UV_INDEX_URL / PIP_INDEX_URL,
-    else PyPI."""
-    for candidate in (
-        index_url,
-        *(os.environ.get(k) for k in ("UV_DEFAULT_INDEX", "UV_INDEX_URL", "PIP_INDEX_URL")),
-    ):
-        if candidate:
-            return candidate.rstrip("/")
-    return DEFAULT_INDEX_URL
+    """The primary index of the process environment (or ``index_url``), as ``index_config`` decides."""
+    return index_config(given=index_url, environ=os.environ).url
 
 
 def _normalize(name: str) -> str:
@@ -72,10 +68,10 @@ def _read_sdist_requirements(dist: LockedDist, env_name: str) -> tuple[str, ...]
 
 @dataclass
 class Locker:
-    """One resolver engine + index, with memos shared by every env of a run."""
+    """One resolver engine and its default indexes, with memos shared by every env of a run."""
 
     engine: ResolverEngine
-    index_url: str
+    index_url: str = DEFAULT_INDEX_URL
     sdist_requirements: SdistRequirements = _read_sdist_requirements
     #: resolver invocations made (a no-op run makes none).
     resolver_calls: int = 0
@@ -91,13 +87,20 @@ class Locker:
         *,
         local_project: str | None = None,
         depth: int = 0,
+        index: IndexConfig | None = None,
+        editable: Sequence[str] = (),
     ) -> tuple[LockedDist, ...]:
+        """``index``: the env's indexes (default: ``index_url`` alone); ``local_project``: the project's
+        name when it is one of the requirements (``.``), which is then not part of the result;
+        ``editable``: root-relative paths of local projects to install editable."""
         if not requirements:
             return ()
-        memo_key = (tuple(requirements), tuple(constraints), interpreter_identity(interpreter), local_project)
+        index = index or IndexConfig(self.index_url)
+        identity = interpreter_identity(interpreter)
+        memo_key = (tuple(requirements), tuple(constraints), identity, local_project, index, tuple(editable))
         if memo_key in self._memo:
             return self._memo[memo_key]
-        request = ResolveRequest(tuple(requirements), tuple(constraints), interpreter, self.index_url, cwd)
+        request = ResolveRequest(tuple(requirements), tuple(constraints), interpreter, index, cwd)
         self.resolver_calls += 1
         try:
             packages = self.engine.resolve(request)
@@ -107,14 +110,20 @@ class Locker:
             ) from None
         dists = []
         for package in packages:
-            # a local directory: the project itself is dropped; anything else is an error
-            if not package.version:
-                if local_project is not None and (
-                    not local_project or _normalize(package.name) == local_project
-                ):
+            if package.directory is not None:  # the project itself (built apart), or a local project
+                if local_project is not None and Path(package.directory) == cwd.resolve():
                     continue
+                if marker_applies(package.marker, interpreter):
+                    dists.append(
+                        self._directory(
+                            env_name, package, interpreter, cwd, depth=depth, index=index, editable=editable
+                        )
+                    )
+                continue
+            if not package.version:
                 raise LockError(
-                    f"env {env_name}: {package.name} resolved to a local directory, not an index file"
+                    f"env {env_name}: {package.name} resolved to a VCS checkout, not a file nixtox can pin;"
+                    " name a released version, a local path or a file"
                 )
             if local_project and _normalize(package.name) == _normalize(local_project):
                 continue
@@ -129,15 +138,49 @@ class Locker:
                 )
             if chosen.kind == DistKind.SDIST:
                 chosen = dataclasses.replace(
-                    chosen, build_requires=self._sdist_build(env_name, chosen, interpreter, cwd, depth)
+                    chosen,
+                    build_requires=self._sdist_build(env_name, chosen, interpreter, cwd, depth, index=index),
                 )
             dists.append(chosen)
         result = _canonical(dists)
         self._memo[memo_key] = result
         return result
 
+    def _directory(
+        self,
+        env_name: str,
+        package: ResolvedPackage,
+        interpreter: Interpreter,
+        cwd: Path,
+        *,
+        depth: int,
+        index: IndexConfig,
+        editable: Sequence[str],
+    ) -> LockedDist:
+        """A local project: built in Nix from its directory (or editable), with its own pinned build
+        environment; its dependencies are already part of the resolution."""
+        assert package.directory is not None
+        path = Path(package.directory)
+        shown = root_relative(path, cwd.resolve())
+        meta = read_pyproject(path)
+        fmt = find_format("editable" if shown in editable else "wheel")
+        assert fmt is not None
+        requires = fmt.build_requirements(meta.build_requires, meta.build_backend, None)
+        build = self.resolve(env_name, requires, (), interpreter, cwd, depth=depth + 1, index=index)
+        return LockedDist(
+            name=package.name, version="", filename="", url=shown, sha256="", kind=DistKind.DIRECTORY,
+            build_requires=build, editable=shown in editable,
+        )  # fmt: skip
+
     def _sdist_build(
-        self, env_name: str, dist: LockedDist, interpreter: Interpreter, cwd: Path, depth: int
+        self,
+        env_name: str,
+        dist: LockedDist,
+        interpreter: Interpreter,
+        cwd: Path,
+        depth: int,
+        *,
+        index: IndexConfig,
     ) -> tuple[LockedDist, ...]:
         if depth >= _MAX_SDIST_DEPTH:
             raise LockError(
@@ -145,10 +188,11 @@ class Locker:
                 f"{_MAX_SDIST_DEPTH} levels; pin versions that ship wheels"
             )
         requirements = self.sdist_requirements(dist, env_name)
-        return self.resolve(env_name, requirements, (), interpreter, cwd, depth=depth + 1)
+        return self.resolve(env_name, requirements, (), interpreter, cwd, depth=depth + 1, index=index)
 
 
 def _stale_reason(entry: LockEntry | None, interpreter: Interpreter, index_url: str) -> str:
+    """Why an entry no longer fits (its key already differs)."""
     if entry is None:
         return "it has no entry"
     if entry.interpreter != interpreter_identity(interpreter):
@@ -199,16 +243,13 @@ class _LockRun:
     locker: Locker | None = None
     interpreters: dict[str | None, Interpreter] = field(default_factory=dict)
 
-    def index_url(self) -> str:
-        return (
-            self.locker.index_url if self.locker is not None else effective_index_url(self.policy.index_url)
-        )
-
     def lock_one(self, spec: EnvSpec) -> LockedEnv:
         interpreter, build_interpreter = env_interpreters(spec, self.project.core, self.interpreters)
         requirements = env_requirements(spec, self.project.core)
-        index_url = self.index_url()
-        key = lock_key(requirements, interpreter, index_url, build_interpreter)
+        set_env = dict(spec.config.set_env)
+        index = index_config(given=self.policy.index_url, set_env=set_env, environ=os.environ)
+        index_url = index.url
+        key = lock_key(requirements, interpreter, index.key, build_interpreter)
         current = None if self.policy.upgrade else self.lock.get(spec.key, key)
         if current is not None:
             verify_lock_entry(spec.key, current)
@@ -218,7 +259,7 @@ class _LockRun:
             raise LockError(f"{LOCK_FILE_NAME} is stale for env {spec.label}: {reason} (run `nixtox lock`)")
         if self.locker is None:
             self.locker = self.make_locker()
-        dists, build_dists = self._resolve(spec, requirements, interpreter, build_interpreter)
+        dists, build_dists = self._resolve(spec, requirements, interpreter, build_interpreter, index)
         self.lock.put(
             spec.key, LockEntry(key, interpreter_identity(interpreter), index_url, dists, build_dists)
         )
@@ -230,17 +271,20 @@ class _LockRun:
         requirements: EnvRequirements,
         interpreter: Interpreter,
         build_interpreter: Interpreter | None,
+        index: IndexConfig,
     ) -> tuple[tuple[LockedDist, ...], tuple[LockedDist, ...]]:
         assert self.locker is not None
         root = self.project.core.root
         local = requirements.local_project
         dists = self.locker.resolve(
             spec.label, requirements.requirements, requirements.constraints, interpreter, root,
-            local_project=_normalize(local) if local is not None else None,
+            local_project=_normalize(local) if local is not None else None, index=index,
+            editable=requirements.editable_paths,
         )  # fmt: skip
         build_dists = self.locker.resolve(
-            spec.label, requirements.build_requirements, (), build_interpreter or interpreter, root
-        )
+            spec.label, requirements.build_requirements, (), build_interpreter or interpreter, root,
+            index=index,
+        )  # fmt: skip
         return dists, build_dists
 
 
@@ -267,7 +311,7 @@ def lock_stage(
         policy,
         # `nixtox lock` (prune) is how a damaged lock is regenerated: it drops damaged entries
         LockFile.read(path, repair=policy.prune),
-        lambda: Locker(engine or default_engine(), effective_index_url(policy.index_url)),
+        lambda: Locker(engine or default_engine()),
         locker=locker,
         interpreters=dict(interpreters or {}),
     )

@@ -18,9 +18,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import unquote, urlsplit
 
 from nixtox._process import run_process
 from nixtox.lock._files import DistFile, ResolvedPackage
+from nixtox.lock._index import INDEX_VARIABLES, IndexConfig
 from nixtox.model import Interpreter
 
 if sys.version_info >= (3, 11):
@@ -51,7 +53,7 @@ class ResolveRequest:
     requirements: tuple[str, ...]
     constraints: tuple[str, ...]
     interpreter: Interpreter
-    index_url: str
+    index: IndexConfig
     #: relative paths inside requirement lines are relative to this directory.
     cwd: Path
 
@@ -74,9 +76,21 @@ def _one_line(stderr: str) -> str:
     return ": ".join(lines)[:800] or "the resolver failed without a message"
 
 
+_RELATIVE = re.compile(r"^(?P<editable>-e\s+)?(?P<path>\.{1,2}(/[^\[\s;]*)?)(?P<rest>.*)$")
+
+
+def _absolute(line: str, cwd: Path) -> str:
+    """A root-relative local requirement (``.[x]``, ``./lib``, ``-e ../other``) made absolute: the
+    requirements file lives in a temporary directory, and resolvers read its paths relative to it."""
+    match = _RELATIVE.match(line)
+    if match is None:
+        return line
+    return f"{match['editable'] or ''}{(cwd / match['path']).resolve()}{match['rest']}"
+
+
 def _write_inputs(tmp: Path, request: ResolveRequest) -> tuple[Path, Path | None]:
     requirements = tmp / "requirements.in"
-    requirements.write_text("".join(f"{line}\n" for line in request.requirements))
+    requirements.write_text("".join(f"{_absolute(line, request.cwd)}\n" for line in request.requirements))
     constraints = None
     if request.constraints:
         constraints = tmp / "constraints.txt"
@@ -92,12 +106,21 @@ def _find_uv() -> str | None:
     return shutil.which("uv")
 
 
-def _pylock_files(entry: dict[str, Any]) -> tuple[DistFile, ...]:
+def _pylock_files(entry: dict[str, Any], cwd: Path) -> tuple[DistFile, ...]:
     files = []
     for wheel in entry.get("wheels", []):
         files.append(_pylock_file(wheel))
     if "sdist" in entry:
         files.append(_pylock_file(entry["sdist"]))
+    if "archive" in entry:  # a local file: uv gives its path relative to the resolver's cwd
+        archive = entry["archive"]
+        path = (cwd / archive["path"]).resolve() if "path" in archive else None
+        url = path.as_uri() if path is not None else archive["url"]
+        files.append(
+            DistFile(
+                url=url, sha256=archive["hashes"]["sha256"], size=archive.get("size"), filename=Path(url).name
+            )
+        )
     return tuple(files)
 
 
@@ -128,12 +151,19 @@ class UvEngine:
                 "--python",
                 str(request.interpreter.executable),
                 "--index-url",
-                request.index_url,
+                request.index.url,
                 "--no-progress",
             ]
+            for extra in request.index.extra:
+                argv += ["--extra-index-url", extra]
             if constraints is not None:
                 argv += ["--constraint", str(constraints)]
-            env = {k: v for k, v in os.environ.items() if not k.startswith(("UV_PYTHON", "VIRTUAL_ENV"))}
+            # the indexes are given explicitly (an env's set_env may name others than the process has)
+            env = {
+                k: v
+                for k, v in os.environ.items()
+                if not k.startswith(("UV_PYTHON", "VIRTUAL_ENV")) and k not in INDEX_VARIABLES
+            }
             outcome = run_process(argv, cwd=request.cwd, env={**env, "NO_COLOR": "1"})
         if not outcome.ok:
             raise ResolutionError(_one_line(outcome.stderr))
@@ -143,12 +173,15 @@ class UvEngine:
             raise ResolutionError(f"uv printed an unreadable pylock.toml: {exc}") from None
         resolved = []
         for entry in data.get("packages", []):
-            if "version" not in entry:  # a local directory (the project itself) or VCS checkout
+            if "directory" in entry:  # a local project (the project itself, or a path in deps)
+                directory = str((request.cwd / entry["directory"]["path"]).resolve())
+                resolved.append(ResolvedPackage(entry["name"], "", (), entry.get("marker"), directory))
+                continue
+            if "version" not in entry:  # a VCS checkout
                 resolved.append(ResolvedPackage(entry["name"], "", (), entry.get("marker")))
                 continue
-            resolved.append(
-                ResolvedPackage(entry["name"], entry["version"], _pylock_files(entry), entry.get("marker"))
-            )
+            files = _pylock_files(entry, request.cwd)
+            resolved.append(ResolvedPackage(entry["name"], entry["version"], files, entry.get("marker")))
         return resolved
 
 
@@ -176,11 +209,15 @@ class PipEngine:
                 "--quiet",
                 "--disable-pip-version-check",
                 "--no-input",
+                # no pip.conf, no PIP_* variables: a machine's find-links or extra index never decide a lock
+                "--isolated",
                 "--index-url",
-                request.index_url,
+                request.index.url,
                 "-r",
                 str(requirements),
             ]
+            for extra in request.index.extra:
+                argv += ["--extra-index-url", extra]
             if constraints is not None:
                 argv += ["-c", str(constraints)]
             outcome = run_process(argv, cwd=request.cwd, env={**os.environ, "PIP_NO_COLOR": "1"})
@@ -197,15 +234,16 @@ def _pip_package(item: dict[str, Any]) -> ResolvedPackage:
     metadata = item["metadata"]
     info = item["download_info"]
     archive = info.get("archive_info")
-    if archive is None or info["url"].startswith("file:"):
-        return ResolvedPackage(metadata["name"], "", ())
+    if archive is None:  # a local directory (the project itself, or a path in deps): no file to lock
+        directory = unquote(urlsplit(info["url"]).path) if info["url"].startswith("file:") else None
+        return ResolvedPackage(metadata["name"], "", (), directory=directory)
     hashes = archive.get("hashes") or {}
     sha256 = hashes.get("sha256") or archive.get("hash", "").removeprefix("sha256=")
     return ResolvedPackage(metadata["name"], metadata["version"], (DistFile(url=info["url"], sha256=sha256),))
 
 
 def default_engine(choice: str | None = None) -> ResolverEngine:
-    """``NIXTOX_RESOLVER`` (``uv`` | ``pip``), else uv when installed, else pip."""
+    """``NIXTOX_RESOLVER`` (``uv`` | ``pip``), else uv (a dependency of nixtox), else pip."""
     wanted = choice or os.environ.get("NIXTOX_RESOLVER", "")
     if wanted == "pip":
         return PipEngine()

@@ -41,6 +41,8 @@ class ResolvedPackage:
     version: str
     files: tuple[DistFile, ...]
     marker: str | None = None
+    #: a local directory the resolver took the package from (absolute), instead of files
+    directory: str | None = None
 
 
 def marker_applies(marker: str | None, interpreter: Interpreter) -> bool:

@@ -58,7 +58,7 @@ _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def _dist_json(dist: LockedDist) -> dict[str, Any]:
-    return {
+    data: dict[str, Any] = {
         "name": dist.name,
         "version": dist.version,
         "filename": dist.filename,
@@ -68,6 +68,9 @@ def _dist_json(dist: LockedDist) -> dict[str, Any]:
         "kind": str(dist.kind),
         "build": [_dist_json(b) for b in dist.build_requires],
     }
+    if dist.editable:  # only when set: the content hash of every other entry stays what it was
+        data["editable"] = True
+    return data
 
 
 def content_hash(dists: tuple[LockedDist, ...], build_dists: tuple[LockedDist, ...]) -> str:
@@ -276,6 +279,15 @@ def _file_table(dist: LockedDist) -> str:
 
 
 def _render_dist(prefix: str, dist: LockedDist) -> list[str]:
+    if dist.kind == DistKind.DIRECTORY:  # PEP 751's local directory: a path relative to the project
+        editable = ", editable = true" if dist.editable else ""
+        lines = [
+            f"\n[[{prefix}]]\n", f"name = {_string(dist.name)}\n",
+            f"directory = {{ path = {_string(dist.path)}{editable} }}\n",
+        ]  # fmt: skip
+        for build in _sorted(dist.build_requires):
+            lines += _render_dist(f"{prefix}.build-packages", build)
+        return lines
     lines = [f"\n[[{prefix}]]\n", f"name = {_string(dist.name)}\n", f"version = {_string(dist.version)}\n"]
     if dist.kind == DistKind.SDIST:
         lines.append(f"sdist = {_file_table(dist)}\n")
@@ -340,9 +352,25 @@ def _parse_dists(items: object, where: str) -> tuple[LockedDist, ...]:
     return tuple(_parse_dist(item, f"{where}[{index}]") for index, item in enumerate(items))
 
 
+def _parse_directory(item: dict[str, object], name: str, where: str) -> LockedDist:
+    directory = item["directory"]
+    if not isinstance(directory, dict) or not isinstance(directory.get("path"), str):
+        raise _Malformed(f"{where} ({name}): directory needs a path string")
+    editable = directory.get("editable", False)
+    if not isinstance(editable, bool):
+        raise _Malformed(f"{where} ({name}): directory.editable must be true or false")
+    build = _parse_dists(item.get("build-packages", []), f"{where}.build-packages")
+    return LockedDist(
+        name=name, version="", filename="", url=directory["path"], sha256="", kind=DistKind.DIRECTORY,
+        editable=editable, build_requires=build,
+    )  # fmt: skip
+
+
 def _parse_dist(item: object, where: str) -> LockedDist:
     if not isinstance(item, dict):
         raise _Malformed(f"{where} is not a table")
+    if "directory" in item and isinstance(item.get("name"), str):
+        return _parse_directory(item, item["name"], where)
     name, version = item.get("name"), item.get("version")
     if not isinstance(name, str) or not isinstance(version, str):
         raise _Malformed(f"{where} needs name and version strings")

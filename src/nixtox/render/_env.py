@@ -31,7 +31,7 @@ from nixtox.plugins import (
 )
 from nixtox.render._library import nix_library_hash, template_env, templates_hash, tree_hash
 from nixtox.render._nix import nix_path, nix_string, python_expr
-from nixtox.source import SourceTree, scan_source
+from nixtox.source import SourceTree, metadata_hash, scan_source
 
 if TYPE_CHECKING:
     import jinja2
@@ -94,6 +94,22 @@ def _dist_view(dist: LockedDist) -> dict[str, object]:
         "url": dist.url,
         "sha256": dist.sha256,
         "var": _var(dist),
+        "build_requires": [_dist_view(b) for b in dist.build_requires],
+    }
+
+
+def _local_view(dist: LockedDist, root: Path) -> dict[str, object]:
+    """A local project (``../lib`` in deps): built from its tree (its source hash in the fingerprint),
+    or editable (its metadata hash)."""
+    path = (root / dist.path).resolve()
+    safe = "".join(c if c.isalnum() else "_" for c in dist.name)
+    return {
+        "name": dist.name,
+        "var": f"local_{safe}",
+        "path": str(path),
+        "editable": dist.editable,
+        "metadata_hash": metadata_hash(path) if dist.editable else "",
+        "source_hash": "" if dist.editable else scan_source(path).source_hash,
         "build_requires": [_dist_view(b) for b in dist.build_requires],
     }
 
@@ -216,6 +232,11 @@ def render_env(
         ],
         "wheels": [
             _dist_view(d) for d in sorted(locked.dists, key=lambda d: d.filename) if d.kind == DistKind.WHEEL
+        ],
+        "local_deps": [
+            _local_view(d, root)
+            for d in sorted(locked.dists, key=lambda d: d.name)
+            if d.kind == DistKind.DIRECTORY
         ],
         "package": package,
         "kinds": kind_views,

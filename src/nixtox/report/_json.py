@@ -132,9 +132,7 @@ def _installed(realised: RealisedEnv, package: PackageFile | None) -> list[str]:
     """``pip freeze`` of the env: what its store path holds, the project by its package file."""
     dists = installed_dists(realised)
     if dists is None:  # an env built before nixtox-env.json existed: the lock's view
-        dists = sorted(
-            ((d.name, d.version) for d in realised.locked.dists), key=lambda d: d[0].lower()
-        )
+        dists = sorted(((d.name, d.version) for d in realised.locked.dists), key=lambda d: d[0].lower())
     project = normalize(package.name) if package is not None else None
     return [
         f"{name} @ {package.path.as_uri()}" if package is not None and normalize(name) == project

@@ -7,6 +7,7 @@ import time
 from nixtox.model import EnvResult, RealisedEnv, Status
 from nixtox.report._logs import LOG_DIR, write_command_logs
 from nixtox.run._commands import OutputSink, allow_commands, run_commands, stop_all_processes
+from nixtox.run._envdir import prepare_env_dir
 from nixtox.run._environ import DEFAULT_PASS_ENV, command_environ
 from nixtox.run._pycache import pycache_dir, seed_pycache
 from nixtox.run._schedule import dependency_order, schedule
@@ -17,6 +18,7 @@ __all__ = [
     "allow_commands",
     "command_environ",
     "dependency_order",
+    "prepare_env_dir",
     "run_env",
     "schedule",
     "seed_pycache",
@@ -27,7 +29,8 @@ __all__ = [
 def run_env(realised: RealisedEnv, *, hash_seed: str, sink: OutputSink, setup_seconds: float) -> EnvResult:
     spec = realised.spec
     env_dir = spec.env_dir
-    env_dir.mkdir(parents=True, exist_ok=True)
+    prepare_env_dir(env_dir, realised.store_path)
+    spec.config.change_dir.mkdir(parents=True, exist_ok=True)  # as tox does
     environ = command_environ(spec, store_path=realised.store_path, env_dir=env_dir, hash_seed=hash_seed)
     seed_pycache(realised.store_path, pycache_dir(env_dir))
     start = time.monotonic()

@@ -22,7 +22,7 @@ from typing import cast
 
 from nixtox import __version__
 from nixtox._files import write_atomically
-from nixtox.config import expand_project, load_config
+from nixtox.config import ExpandOptions, expand_project, load_config
 from nixtox.errors import NixtoxError
 from nixtox.lock import LockPolicy, lock_stage
 from nixtox.model import Envs, LockedEnv, Project, RenderedEnv, Status
@@ -56,6 +56,8 @@ class ExportOptions:
     #: the Nix file to write; relative paths are relative to the project root
     output: Path = DEFAULT_OUTPUT
     locked: bool = False
+    #: what the command line decides about the project (``-x``, ``--workdir`` ...)
+    expand: ExpandOptions = field(default_factory=ExpandOptions)
 
 
 @dataclass(frozen=True)
@@ -201,8 +203,8 @@ def export_envs(options: ExportOptions) -> ExportResult:
     depend on who exported it. Settings that would have differed are reported in ``from_environment``.
     """
     raw = load_config(options.path, config_file=options.config_file)
-    project = expand_project(raw, environ=EXPORT_ENVIRON)
-    from_environment = _environment_dependent(project, expand_project(raw))
+    project = expand_project(raw, environ=EXPORT_ENVIRON, given=options.expand)
+    from_environment = _environment_dependent(project, expand_project(raw, given=options.expand))
     root = project.core.root
     output = options.output if options.output.is_absolute() else root / options.output
     output = output.resolve().parent / output.name
@@ -255,16 +257,16 @@ def export_kind(options: ExportOptions, kind_name: str, *, events: Events | None
     run_options = RunOptions(
         path=options.path, config_file=options.config_file, selection=options.selection,
         lock=LockPolicy(locked=options.locked), kinds=(kind.name,), environ=EXPORT_ENVIRON,
+        expand=options.expand,
     )  # fmt: skip
     session = Session(run_options, events or NotifyOnly())
     rendered = cast("Envs[RenderedEnv]", execute(RENDER, session))
     _check_failures(rendered)
     if not rendered.live:
         raise ExportError("nothing to export: every selected env was skipped")
-    root = rendered.project.core.root
     given = options.output if options.output != DEFAULT_OUTPUT else None
     targets = _kind_outputs([env.spec.key for env in rendered.live], kind, given)
-    work_dir = root / ".nixtox"
+    work_dir = rendered.project.core.work_dir
     with locked_work_dir(work_dir):
         built = build_kind(
             rendered.live, kind.name, work_dir=work_dir, nix=session.cache(rendered).reporting,

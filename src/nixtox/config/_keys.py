@@ -101,7 +101,8 @@ CORE_KEYS: Final[tuple[Key, ...]] = (
     _k(
         "work_dir",
         "path",
-        "working directory (nixtox always uses `.nixtox`)",
+        "working directory (nixtox uses `.nixtox`, or `--workdir DIR`; the key is read, not acted on, so a "
+        "config shared with tox never points nixtox at `.tox`)",
         "{tox_root}/.nixtox",
         "toxworkdir",
         acted=False,
@@ -211,7 +212,7 @@ ENV_KEYS: Final[tuple[Key, ...]] = (
     _k("parallel_show_output", "bool", "show output of this env when run in parallel", "false"),
     _k("wheel_build_env", "str", "tox packaging env for wheels", ".pkg", acted=False),
     _k("package_env", "str", "tox packaging env", ".pkg", acted=False),
-    _k("env_dir", "path", "env directory (nixtox: `.nixtox/envs/<env>`)", "", "envdir", acted=False),
+    _k("env_dir", "path", "env directory (nixtox: `<work dir>/envs/<env>`)", "", "envdir", acted=False),
     _k("env_tmp_dir", "path", "per-env temporary directory", "", "envtmpdir", acted=False),
     _k("env_log_dir", "path", "per-env log directory", "", "envlogdir", acted=False),
     _k(

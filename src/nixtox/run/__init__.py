@@ -7,7 +7,7 @@ import time
 from nixtox.model import EnvResult, RealisedEnv, Status
 from nixtox.report._logs import LOG_DIR, write_command_logs
 from nixtox.run._commands import OutputSink, allow_commands, run_commands, stop_all_processes
-from nixtox.run._envdir import prepare_env_dir
+from nixtox.run._envdir import link_env, prepare_env_dir, prepare_work_dir
 from nixtox.run._environ import DEFAULT_PASS_ENV, command_environ
 from nixtox.run._pycache import pycache_dir, seed_pycache
 from nixtox.run._schedule import dependency_order, schedule
@@ -18,7 +18,9 @@ __all__ = [
     "allow_commands",
     "command_environ",
     "dependency_order",
+    "link_env",
     "prepare_env_dir",
+    "prepare_work_dir",
     "run_env",
     "schedule",
     "seed_pycache",
@@ -26,7 +28,15 @@ __all__ = [
 ]
 
 
-def run_env(realised: RealisedEnv, *, hash_seed: str, sink: OutputSink, setup_seconds: float) -> EnvResult:
+def run_env(
+    realised: RealisedEnv,
+    *,
+    hash_seed: str | None,
+    sink: OutputSink,
+    setup_seconds: float,
+    no_test: bool = False,
+) -> EnvResult:
+    """The env's commands (none with ``no_test``: ``-n`` makes the env dir and runs nothing)."""
     spec = realised.spec
     env_dir = spec.env_dir
     prepare_env_dir(env_dir, realised.store_path)
@@ -34,6 +44,8 @@ def run_env(realised: RealisedEnv, *, hash_seed: str, sink: OutputSink, setup_se
     environ = command_environ(spec, store_path=realised.store_path, env_dir=env_dir, hash_seed=hash_seed)
     seed_pycache(realised.store_path, pycache_dir(env_dir))
     start = time.monotonic()
+    if no_test:
+        return EnvResult(spec=spec, status=Status.OK, realised=realised, setup_seconds=setup_seconds)
     outcomes = run_commands(
         spec, environ=environ, store_path=realised.store_path, cwd=spec.config.change_dir, sink=sink
     )

@@ -15,7 +15,7 @@ import os
 import shutil
 from pathlib import Path
 
-__all__ = ["SITE_PACKAGES", "prepare_env_dir", "prepare_work_dir"]
+__all__ = ["SITE_PACKAGES", "link_env", "prepare_env_dir", "prepare_work_dir"]
 
 #: the name of ``{env_site_packages_dir}`` inside ``{env_dir}``
 SITE_PACKAGES = "site-packages"
@@ -58,6 +58,20 @@ def prepare_env_dir(env_dir: Path, store_path: Path) -> None:
     """Make ``env_dir`` tox's layout over ``store_path`` and give the run a fresh, empty ``tmp``."""
     env_dir.mkdir(parents=True, exist_ok=True)
     prepare_work_dir(env_dir.parent.parent)
+    link_env(env_dir, store_path)
+    tmp = env_dir / "tmp"
+    if tmp.is_symlink() or tmp.is_file():
+        tmp.unlink()
+    elif tmp.is_dir():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    (env_dir / "log").mkdir(exist_ok=True)
+
+
+def link_env(env_dir: Path, store_path: Path) -> None:
+    """The venv-shaped links of ``env_dir`` into ``store_path`` (``bin``, ``lib``, ``pyvenv.cfg``,
+    ``site-packages``), replacing the links of an earlier build (``nixtox devenv`` makes only these)."""
+    env_dir.mkdir(parents=True, exist_ok=True)
     for name in _LINKED:
         target = store_path / name
         link = env_dir / name
@@ -68,10 +82,3 @@ def prepare_env_dir(env_dir: Path, store_path: Path) -> None:
     purelib = _site_packages(store_path)
     if purelib is not None:
         _link(env_dir / SITE_PACKAGES, purelib)
-    tmp = env_dir / "tmp"
-    if tmp.is_symlink() or tmp.is_file():
-        tmp.unlink()
-    elif tmp.is_dir():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
-    (env_dir / "log").mkdir(exist_ok=True)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import click
 
-from nixtox.cli._options import Target, selection_options
+from nixtox.cli._options import Output, Target, selection_options
 from nixtox.lock import LOCK_FILE_NAME, LockPolicy
 from nixtox.model import Status
 from nixtox.select import Selection
-from nixtox.session import NotifyOnly, RunOptions, lock_envs
+from nixtox.session import NotifyOnly, lock_envs
 
 __all__ = ["lock_cmd"]
 
@@ -26,18 +28,18 @@ def lock_cmd(
     /,
     *,
     target: Target,
+    output: Output,
     upgrade: bool,
     check: bool,
     index_url: str | None,
 ) -> None:
     """Pin every env's requirements (for its interpreter) to exact files in nixtox.lock."""
-    options = RunOptions(
-        path=target.root,
-        config_file=target.config_file,
-        selection=target.selection if target.chosen else Selection(env="ALL"),
-        lock=LockPolicy(locked=check, upgrade=upgrade, prune=not check, index_url=index_url),
+    if not target.chosen:
+        target = replace(target, selection=Selection(env="ALL"))
+    options = target.run_options(
+        lock=LockPolicy(locked=check, upgrade=upgrade, prune=not check, index_url=index_url)
     )
-    envs = lock_envs(options, events=NotifyOnly(lambda text: click.echo(text, nl=False, err=True)))
+    envs = lock_envs(options, events=NotifyOnly(output.notice))
     for result in envs.ended.values():
         if result.status == Status.SKIP:
             click.echo(f"warning: {result.spec.label}: skipped, {result.reason}", err=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -69,4 +70,11 @@ def export_cmd(
     for key in result.fallbacks:
         note = "editable envs are exported as wheel envs (pure evaluation has no working tree)"
         output.warn(f"{key}: {note}")
+    if result.ignored:
+        first, rule = next(iter(result.ignored.items()))
+        where = os.path.relpath(result.file.parent)
+        output.warn(
+            f"git ignores {len(result.ignored)} of the written files ({first}: {rule}), and a flake sees "
+            f"only the files git tracks: change that rule, or `git add -f {where}`"
+        )
     click.echo(f"wrote {result.file} ({', '.join(result.envs)}) and the Nix library in {result.library}")

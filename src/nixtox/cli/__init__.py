@@ -58,6 +58,25 @@ class _LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(_COMMANDS)
 
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """One line per command, its aliases beside it (``run (r)``), as tox's help lists them."""
+        names: dict[tuple[str, str], list[str]] = {}
+        for name, target in _COMMANDS.items():
+            names.setdefault(target, []).append(name)
+        labelled = []
+        for spelled in names.values():
+            primary = max(spelled, key=len)
+            aliases = sorted(n for n in spelled if n != primary)
+            labelled.append((f"{primary} ({', '.join(aliases)})" if aliases else primary, primary))
+        limit = formatter.width - 6 - max(len(label) for label, _ in labelled)
+        rows = []
+        for label, primary in sorted(labelled):
+            command = self.get_command(ctx, primary)
+            assert command is not None
+            rows.append((label, command.get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         found = _COMMANDS.get(cmd_name)
         if found is None:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import click
 import pytest
+from click.testing import CliRunner
 
 from nixtox.cli import cli
 
@@ -99,6 +100,9 @@ def nixtox_accepts(command: str, flag: str) -> bool | None:
     found = cli if command == "" else cli.get_command(top, command)
     if found is None:
         return None
+    if flag in ("-h", "--help"):  # click makes (and caches) the help option per context: ask the CLI
+        result = CliRunner().invoke(cli, [*([command] if command else []), flag])
+        return result.exit_code == 0 and result.output.startswith("Usage:")
     ctx = top if command == "" else click.Context(found, parent=top, info_name=command)
     options = [p for p in found.get_params(ctx) if isinstance(p, click.Option)]
     return any(flag in (*p.opts, *p.secondary_opts) for p in options)

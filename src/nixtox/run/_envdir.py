@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from pathlib import Path
 
 __all__ = ["SITE_PACKAGES", "link_env", "prepare_env_dir", "prepare_work_dir"]
@@ -34,7 +35,8 @@ def _link(link: Path, target: Path) -> None:
         return
     if link.is_dir() and not link.is_symlink():
         shutil.rmtree(link)
-    tmp = link.with_name(f".{link.name}.nixtox-link")
+    # a name of this process and thread: two nixtox runs of one env at once each make their own link
+    tmp = link.with_name(f".{link.name}.{os.getpid()}-{threading.get_ident()}.nixtox-link")
     tmp.unlink(missing_ok=True)
     tmp.symlink_to(target)
     os.replace(tmp, link)
@@ -61,10 +63,10 @@ def prepare_env_dir(env_dir: Path, store_path: Path) -> None:
     link_env(env_dir, store_path)
     tmp = env_dir / "tmp"
     if tmp.is_symlink() or tmp.is_file():
-        tmp.unlink()
+        tmp.unlink(missing_ok=True)
     elif tmp.is_dir():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
+        shutil.rmtree(tmp, ignore_errors=True)  # another run of this env may be emptying it too
+    tmp.mkdir(exist_ok=True)
     (env_dir / "log").mkdir(exist_ok=True)
 
 

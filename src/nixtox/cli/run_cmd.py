@@ -14,7 +14,7 @@ from nixtox.cli._options import Output, Target, selection_options
 from nixtox.cli._run_flags import RunFlags, run_flags
 from nixtox.lock import LockPolicy
 from nixtox.report import failed_log, summary_lines
-from nixtox.session import ReportFiles, RunOptions, run_session
+from nixtox.session import ReportFiles, run_session
 
 __all__ = ["run", "run_parallel"]
 
@@ -125,8 +125,8 @@ def _run(
     if recreate and flags.skip_env_install:
         raise click.UsageError("-r rebuilds the envs, --skip-env-install reuses them: give one")
     target = flags.target(target)
-    options = _run_options(
-        target, flags, posargs=posargs if posargs else None, recreate=recreate,
+    options = target.run_options(
+        **flags.run_values(), posargs=posargs if posargs else None, recreate=recreate,
         lock=LockPolicy(locked=locked, write=not target.expand.changes_requirements),
         parallel=_parallel(parallel), fail_fast=fail_fast, push=push,
         report=ReportFiles(result_json=result_json_path, junit=junit_path, html=html_path),
@@ -146,7 +146,3 @@ def _run(
     if session.interrupted:
         click.echo("interrupted: envs that were not finished are rebuilt or rerun next time", err=True)
     ctx.exit(session.exit_code)
-
-
-def _run_options(target: Target, flags: RunFlags, **values: Any) -> RunOptions:
-    return target.run_options(**flags.run_values(), **values)

@@ -147,7 +147,8 @@ def test_exec_runs_one_command_with_the_terminal_and_the_envs_rules(project: Pat
     refused = nixtox(project, "exec", "-e", "py312", "--", "ls")
     assert refused.returncode == 1
     assert "allowlist_externals" in refused.stderr
-    assert _ok(nixtox(project, "exec", "--", "sh", "-c", "echo $TOX_ENV_NAME")).strip() == "py"  # as tox: -e py
+    default = _ok(nixtox(project, "exec", "--", "sh", "-c", "echo $TOX_ENV_NAME"))
+    assert default.strip() == "py"  # as tox: -e defaults to py
 
 
 def test_devenv_is_a_directory_an_ide_can_use(project: Path, tmp_path: Path) -> None:

@@ -333,3 +333,36 @@ def test_an_env_without_a_record_restores_nothing(tmp_path: Path) -> None:
     (tmp_path / "lib" / "python3.12" / "site-packages" / "x-1.dist-info").mkdir(parents=True)
     (tmp_path / "lib/python3.12/site-packages/x-1.dist-info/nixtox-tree-files.json").write_text("not json")
     assert restore_tree_files(tmp_path) == []
+
+
+def test_the_tool_does_not_see_nixtox_own_files_as_untracked(
+    nixtox_project: ProjectFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """setuptools-git-versioning counts untracked files as dirty; .nixtox/ and a new nixtox.lock are
+    there only because nixtox runs. The user's own global excludes still count."""
+    config = tmp_path / "xdg"
+    (config / "git").mkdir(parents=True)
+    (config / "git" / "ignore").write_text("*.log\n")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(config))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    root = nixtox_project({**SCM_PROJECT, "sub/keep.txt": "x\n"})
+    identity = ["-c", "user.name=t", "-c", "user.email=t@t.invalid"]
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    subprocess.run(["git", *identity, "-C", str(root), "add", "-A"], check=True)
+    subprocess.run(["git", *identity, "-C", str(root), "commit", "-qm", "one"], check=True)
+    (root / ".nixtox").mkdir()
+    (root / ".nixtox" / "state.json").write_text("{}")
+    (root / "nixtox.lock").write_text("")
+    (root / "debug.log").write_text("")
+    (root / "new.txt").write_text("")
+    tool = _fake_tool_wheel(
+        tmp_path,
+        """
+        import subprocess
+        seen = subprocess.run(["git", "status", "--porcelain"], capture_output=True, text=True).stdout.split()
+        print("1.0+" + ".".join(name.replace(".", "-") for name in seen if name != "??"))
+        """,
+    )
+    found = vcs_version(root, [_builder(tool)])
+    assert found is not None
+    assert found.version == "1.0+new-txt"

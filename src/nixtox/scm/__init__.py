@@ -12,6 +12,7 @@ package and nothing else.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -20,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,9 +111,9 @@ def _run_tool(python: Path, tool: VersionTool, root: Path, paths: list[str]) -> 
         "config": dict(tool.config),
         "project": tool.project,
     }
-    outcome = run_process(
-        [str(python), "-I", "-S", str(_RUNNER), json.dumps(request)], cwd=root, check_program=False
-    )
+    argv = [str(python), "-I", "-S", str(_RUNNER), json.dumps(request)]
+    with _without_own_files(root) as environ:
+        outcome = run_process(argv, cwd=root, env=environ, check_program=False)
     for line in reversed(outcome.stdout.splitlines()):
         try:
             answer = json.loads(line)
@@ -135,13 +136,50 @@ def _explain(tool: VersionTool, root: Path, said: str) -> str:
     )
 
 
-def _in_git_checkout(root: Path) -> bool:
-    if shutil.which("git") is None:
-        return False
-    proc = subprocess.run(
-        ["git", "rev-parse", "--is-inside-work-tree"], cwd=root, capture_output=True, text=True, check=False
+@contextlib.contextmanager
+def _without_own_files(root: Path) -> Iterator[dict[str, str]]:
+    """The environment for the tool, in which git does not see nixtox's own untracked files.
+
+    ``.nixtox/`` and a new ``nixtox.lock`` are there only because nixtox runs: a tool that counts
+    untracked files as dirty (setuptools-git-versioning) would otherwise give another version than
+    ``pip wheel .`` in the same checkout before nixtox ran. They are added to git's excludes for the
+    tool's git calls only, after the user's own global excludes file.
+    """
+    environ = dict(os.environ)
+    prefix = _git(root, "rev-parse", "--show-prefix")
+    if prefix is None:
+        yield environ
+        return
+    own = f"/{prefix}.nixtox/\n/{prefix}nixtox.lock\n"
+    global_file = _git(root, "config", "--path", "--get", "core.excludesFile") or str(
+        Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "git" / "ignore"
     )
-    return proc.returncode == 0 and proc.stdout.strip() == "true"
+    with contextlib.suppress(OSError):
+        own = Path(global_file).read_text(encoding="utf-8", errors="replace") + "\n" + own
+    with tempfile.NamedTemporaryFile("w", prefix="nixtox-excludes-", suffix=".txt") as excludes:
+        excludes.write(own)
+        excludes.flush()
+        count = int(environ.get("GIT_CONFIG_COUNT", "0") or 0)
+        environ.update(
+            {
+                "GIT_CONFIG_COUNT": str(count + 1),
+                f"GIT_CONFIG_KEY_{count}": "core.excludesFile",
+                f"GIT_CONFIG_VALUE_{count}": excludes.name,
+            }
+        )
+        yield environ
+
+
+def _git(root: Path, *args: str) -> str | None:
+    """git's answer (stripped) in ``root``, or None (no git, not a checkout, nothing set)."""
+    if shutil.which("git") is None:
+        return None
+    proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+def _in_git_checkout(root: Path) -> bool:
+    return _git(root, "rev-parse", "--is-inside-work-tree") == "true"
 
 
 def _unpacked(dist: LockedDist, *, env_name: str) -> Path:

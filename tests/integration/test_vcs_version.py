@@ -118,6 +118,74 @@ PDM_SCM = {
     "src/demo_pdm/__init__.py": "",
 }
 
+# the tools whose backends have no pretend variable get a PKG-INFO (setuptools-git-versioning,
+# versioningit); poetry-dynamic-versioning its bypass variable
+MORE_TOOLS = {
+    "setuptools-git-versioning": (
+        {
+            "pyproject.toml": """
+                [build-system]
+                requires = ["setuptools>=64", "setuptools-git-versioning>=2"]
+                build-backend = "setuptools.build_meta"
+
+                [project]
+                name = "demo-sgv"
+                dynamic = ["version"]
+                dependencies = []
+
+                [tool.setuptools-git-versioning]
+                enabled = true
+                dev_template = "{tag}.post{ccount}+git.{sha}"
+            """,
+            "src/demo_sgv/__init__.py": "",
+        },
+        ["1.5", None],
+        "1.5.post1+git.",
+    ),
+    "versioningit": (
+        {
+            "pyproject.toml": """
+                [build-system]
+                requires = ["setuptools>=64", "versioningit>=3"]
+                build-backend = "setuptools.build_meta"
+
+                [project]
+                name = "demo-vit"
+                dynamic = ["version"]
+                dependencies = []
+
+                [tool.versioningit.format]
+                distance = "{base_version}.post{distance}+{vcs}{rev}"
+            """,
+            "src/demo_vit/__init__.py": "",
+        },
+        ["v0.7.0", None, None],
+        "0.7.0.post2+g",
+    ),
+    "poetry-dynamic-versioning": (
+        {
+            "pyproject.toml": """
+                [build-system]
+                requires = ["poetry-core>=1.0.0", "poetry-dynamic-versioning>=1.0.0,<2.0.0"]
+                build-backend = "poetry_dynamic_versioning.backend"
+
+                [tool.poetry]
+                name = "demo-poetry"
+                version = "0.0.0"
+                description = "poetry-dynamic-versioning fixture"
+                authors = ["nixtox test <test@nixtox.invalid>"]
+                packages = [{ include = "demo_poetry", from = "src" }]
+
+                [tool.poetry-dynamic-versioning]
+                enable = true
+            """,
+            "src/demo_poetry/__init__.py": "",
+        },
+        ["v3.1.0", None],
+        "3.1.0.post1.dev0+",
+    ),
+}
+
 
 def git(root: Path, *args: str) -> str:
     identity = [
@@ -299,6 +367,19 @@ def test_hatch_vcs_and_pdm_backend_versions_are_built_as_pip_builds_them(
         else:
             assert expected.startswith("1.0.1.dev1+g")
             assert ".d" in expected
+
+
+@pytest.mark.parametrize("tool", sorted(MORE_TOOLS))
+def test_tools_without_a_pretend_variable_and_poetry_build_as_pip_builds_them(
+    tmp_path: Path, oracle_venv: Path, tool: str
+) -> None:
+    files, history, prefix = MORE_TOOLS[tool]
+    dist = files["pyproject.toml"].split('name = "')[1].split('"')[0]
+    root = git_project(tmp_path / dist, files, history, tox_ini(dist.replace("-", "_"), dist, "wheel"))
+    built = run_ok(root, "a.json")
+    expected = pip_wheel_version(root, oracle_venv, locked_env(root))
+    assert expected.startswith(prefix)
+    assert installed_versions(built)["py312"][0] == expected
 
 
 def test_an_unpacked_sdist_builds_with_the_version_in_its_pkg_info(tmp_path: Path, oracle_venv: Path) -> None:

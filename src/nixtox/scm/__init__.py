@@ -127,7 +127,9 @@ def _run_tool(python: Path, tool: VersionTool, root: Path, paths: list[str]) -> 
 
 def _explain(tool: VersionTool, root: Path, said: str) -> str:
     project = tool.project or root.name
-    if not _in_git_checkout(root) and not (root / "PKG-INFO").is_file():
+    if shutil.which("git") is None and not (root / "PKG-INFO").is_file():
+        reason = "git is not on PATH, and the tree has no PKG-INFO"
+    elif not _in_git_checkout(root) and not (root / "PKG-INFO").is_file():
         reason = f"{root} is not a git checkout and has no PKG-INFO"
     else:
         reason = f"{tool.name} failed: {said or 'no answer'}"

@@ -11,6 +11,7 @@ from nixtox.run._envdir import env_lock, prepare_env_dir
 from nixtox.run._environ import DEFAULT_PASS_ENV, command_environ
 from nixtox.run._pycache import pycache_dir, seed_pycache
 from nixtox.run._schedule import dependency_order, schedule
+from nixtox.run._tree_files import restore_tree_files
 
 __all__ = [
     "DEFAULT_PASS_ENV",
@@ -19,6 +20,7 @@ __all__ = [
     "command_environ",
     "dependency_order",
     "prepare_env_dir",
+    "restore_tree_files",
     "run_env",
     "schedule",
     "seed_pycache",
@@ -36,6 +38,8 @@ def run_env(realised: RealisedEnv, *, hash_seed: str, sink: OutputSink, setup_se
         spec.config.change_dir.mkdir(parents=True, exist_ok=True)  # as tox does
         environ = command_environ(spec, store_path=realised.store_path, env_dir=env_dir, hash_seed=hash_seed)
         seed_pycache(realised.store_path, pycache_dir(env_dir))
+        for path in restore_tree_files(realised.store_path):
+            sink(f"nixtox: restored {path} (the editable build of the package wrote it; it was gone)\n")
         start = time.monotonic()
         outcomes = run_commands(
             spec, environ=environ, store_path=realised.store_path, cwd=spec.config.change_dir, sink=sink

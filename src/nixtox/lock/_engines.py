@@ -35,6 +35,8 @@ __all__ = [
     "ResolverEngine",
     "UvEngine",
     "default_engine",
+    "find_uv",
+    "one_line",
 ]
 
 
@@ -62,7 +64,7 @@ class ResolverEngine(Protocol):
     def resolve(self, request: ResolveRequest) -> list[ResolvedPackage]: ...
 
 
-def _one_line(stderr: str) -> str:
+def one_line(stderr: str) -> str:
     """uv/pip's explanation without decoration: ``No solution found ...: Because ...``."""
     lines = []
     for raw in stderr.splitlines():
@@ -84,7 +86,7 @@ def _write_inputs(tmp: Path, request: ResolveRequest) -> tuple[Path, Path | None
     return requirements, constraints
 
 
-def _find_uv() -> str | None:
+def find_uv() -> str | None:
     # the uv wheel installs its binary next to the interpreter running nixtox
     beside = Path(sys.executable).parent / "uv"
     if beside.is_file() and os.access(beside, os.X_OK):
@@ -113,7 +115,7 @@ class UvEngine:
     uv: str | None = None
 
     def resolve(self, request: ResolveRequest) -> list[ResolvedPackage]:
-        uv = self.uv or _find_uv() or "uv"
+        uv = self.uv or find_uv() or "uv"
         with tempfile.TemporaryDirectory(prefix="nixtox-lock-") as tmp:
             requirements, constraints = _write_inputs(Path(tmp), request)
             argv = [
@@ -136,7 +138,7 @@ class UvEngine:
             env = {k: v for k, v in os.environ.items() if not k.startswith(("UV_PYTHON", "VIRTUAL_ENV"))}
             outcome = run_process(argv, cwd=request.cwd, env={**env, "NO_COLOR": "1"})
         if not outcome.ok:
-            raise ResolutionError(_one_line(outcome.stderr))
+            raise ResolutionError(one_line(outcome.stderr))
         try:
             data = tomllib.loads(outcome.stdout)
         except tomllib.TOMLDecodeError as exc:
@@ -147,7 +149,13 @@ class UvEngine:
                 resolved.append(ResolvedPackage(entry["name"], "", (), entry.get("marker")))
                 continue
             resolved.append(
-                ResolvedPackage(entry["name"], entry["version"], _pylock_files(entry), entry.get("marker"))
+                ResolvedPackage(
+                    entry["name"],
+                    entry["version"],
+                    _pylock_files(entry),
+                    entry.get("marker"),
+                    requires_python=entry.get("requires-python"),
+                )
             )
         return resolved
 
@@ -185,7 +193,7 @@ class PipEngine:
                 argv += ["-c", str(constraints)]
             outcome = run_process(argv, cwd=request.cwd, env={**os.environ, "PIP_NO_COLOR": "1"})
         if not outcome.ok:
-            raise ResolutionError(_one_line(outcome.stderr))
+            raise ResolutionError(one_line(outcome.stderr))
         try:
             report = json.loads(outcome.stdout)
         except ValueError as exc:
@@ -201,7 +209,13 @@ def _pip_package(item: dict[str, Any]) -> ResolvedPackage:
         return ResolvedPackage(metadata["name"], "", ())
     hashes = archive.get("hashes") or {}
     sha256 = hashes.get("sha256") or archive.get("hash", "").removeprefix("sha256=")
-    return ResolvedPackage(metadata["name"], metadata["version"], (DistFile(url=info["url"], sha256=sha256),))
+    return ResolvedPackage(
+        metadata["name"],
+        metadata["version"],
+        (DistFile(url=info["url"], sha256=sha256),),
+        requires=tuple(metadata.get("requires_dist") or ()),
+        requires_python=metadata.get("requires_python"),
+    )
 
 
 def default_engine(choice: str | None = None) -> ResolverEngine:
@@ -209,7 +223,7 @@ def default_engine(choice: str | None = None) -> ResolverEngine:
     wanted = choice or os.environ.get("NIXTOX_RESOLVER", "")
     if wanted == "pip":
         return PipEngine()
-    uv = _find_uv()
+    uv = find_uv()
     if wanted == "uv" or uv is not None:
         return UvEngine(uv=uv)
     return PipEngine()

@@ -41,6 +41,10 @@ class ResolvedPackage:
     version: str
     files: tuple[DistFile, ...]
     marker: str | None = None
+    #: the package's own requirements (``Requires-Dist``) and ``Requires-Python``, where the resolver
+    #: reports them: their markers tell whether the pins hold on another patch release
+    requires: tuple[str, ...] = ()
+    requires_python: str | None = None
 
 
 def marker_applies(marker: str | None, interpreter: Interpreter) -> bool:

@@ -240,7 +240,9 @@ def test_locked_mode_refuses_a_stale_or_missing_entry(root: Path) -> None:
             make_project(root, edited), [edited], {"py312": interpreter()}, locked=True, engine=FakeEngine()
         )
     other = dataclasses.replace(interpreter(), version=(3, 13, 1))
-    with pytest.raises(LockError, match=r"stale for env py312: the interpreter changed \(locked for cpython-3\.12-"):
+    with pytest.raises(
+        LockError, match=r"stale for env py312: the interpreter changed \(locked for cpython-3\.12-"
+    ):
         lock_envs(project, [env], {"py312": other}, locked=True, engine=FakeEngine())
     # a current entry passes in locked mode without the resolver
     engine = FakeEngine()

@@ -71,7 +71,7 @@ def one_line(stderr: str) -> str:
         line = re.sub(
             r"^[\s\u00d7\u2570\u2500\u25b6\u2502|]*(error:|cause:|ERROR:|hint:)?\s*", "", raw
         ).strip()
-        if line and not line.startswith(("Using Python", "Resolved", "warning:")):
+        if line and not line.startswith(("Using ", "Resolved", "warning:")):
             lines.append(line)
     return ": ".join(lines)[:800] or "the resolver failed without a message"
 

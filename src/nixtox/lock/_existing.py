@@ -126,6 +126,7 @@ class UvLockSource:
 class PylockSource:
     spec: EnvSpec
     path: Path
+    #: the project's name: its own ``directory`` entry is dropped (nixtox builds it from its tree)
     project_name: str | None
     #: the project's own requirements (with extras) when the env installs it: the lock must pin them
     project_requirements: tuple[str, ...]
@@ -195,12 +196,13 @@ def existing_lock(spec: EnvSpec, core: CoreConfig) -> PinSource | None:
     if config.pylock:
         if config.deps:
             raise LockError(f"env {spec.label}: cannot use both 'deps' and 'pylock' in the same environment")
-        meta = read_pyproject(core.root) if spec.installs_package else None
+        meta = read_pyproject(core.root)
+        installs = spec.installs_package and meta.static
         return PylockSource(
             spec,
             core.root / config.pylock,
-            meta.name if meta is not None else None,
-            meta.requirements(config.extras) if meta is not None and meta.static else (),
+            meta.name,
+            meta.requirements(config.extras) if installs else (),
             EnvRequirements((), (), build_requirements(spec, core)),
         )
     return None

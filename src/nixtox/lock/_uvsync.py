@@ -95,6 +95,8 @@ class SyncOptions:
     install_project: bool = True
 
     def key_inputs(self) -> dict[str, Any]:
+        """The selection, for the lock key. Not ``check``: UV_FROZEN in CI and not on a laptop must
+        not make a committed entry stale (uv.lock and pyproject.toml are in the key themselves)."""
         return {
             "project-dependencies": self.selection.project_dependencies,
             "extras": sorted(self.selection.extras),
@@ -102,7 +104,6 @@ class SyncOptions:
             "no-extras": sorted(self.selection.no_extras),
             "groups": sorted(self.selection.groups),
             "skip": sorted(self.selection.skip_packages),
-            "check": str(self.check),
         }
 
 

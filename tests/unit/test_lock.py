@@ -343,3 +343,32 @@ def test_write_lock_upgrade_resolves_current_entries_again(root: Path) -> None:
     assert engine.calls == []
     write_lock(project, [env], {"py312": interpreter()}, engine=engine, upgrade=True)
     assert len(engine.calls) == 1
+
+
+def test_a_lock_holds_on_another_patch_release_unless_its_markers_split_them(root: Path) -> None:
+    def on(patch: int) -> Interpreter:
+        return dataclasses.replace(
+            interpreter(),
+            version=(3, 12, patch),
+            marker_env=(("python_full_version", f"3.12.{patch}"), ("python_version", "3.12")),
+        )
+
+    plain = spec("plain", deps=("pytest",), skip_install=True)
+    project = make_project(root, plain)
+    (locked,) = lock_envs(project, [plain], {"plain": on(7)})
+    assert locked.lock_interpreter.startswith("cpython-3.12-")
+    engine = FakeEngine()
+    lock_envs(project, [plain], {"plain": on(2)}, locked=True, engine=engine)
+    assert engine.calls == []
+
+    # pip reports each package's Requires-Dist: a patch-level marker there pins the full version
+    split = {"foo": dataclasses.replace(pure("foo"), requires=("bar; python_full_version < '3.12.3'",))}
+    marked = spec("marked", deps=("foo",), skip_install=True)
+    project = make_project(root, marked)
+    (locked,) = lock_envs(project, [marked], {"marked": on(7)}, engine=FakeEngine(split))
+    assert locked.lock_interpreter.startswith("cpython-3.12.7-")
+    with pytest.raises(
+        LockError, match=r"stale for env marked: the interpreter changed \(locked for cpython-3\.12\.7-"
+    ):
+        lock_envs(project, [marked], {"marked": on(2)}, locked=True)
+    lock_envs(project, [marked], {"marked": on(7)}, locked=True)  # the same release still holds

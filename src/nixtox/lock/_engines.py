@@ -73,7 +73,10 @@ def one_line(stderr: str) -> str:
         ).strip()
         if line and not line.startswith(("Using ", "Resolved", "warning:")):
             lines.append(line)
-    return ": ".join(lines)[:800] or "the resolver failed without a message"
+    joined = ""
+    for line in lines:
+        joined += (" " if joined.endswith((".", ":", "!", "?")) else ": ") + line if joined else line
+    return joined[:800] or "the resolver failed without a message"
 
 
 def _write_inputs(tmp: Path, request: ResolveRequest) -> tuple[Path, Path | None]:

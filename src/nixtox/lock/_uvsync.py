@@ -246,7 +246,7 @@ def check_uv_lock(root: Path, interpreter: Interpreter, *, update: bool, env_lab
     env = {k: v for k, v in os.environ.items() if not k.startswith(dropped)}
     outcome = run_process(argv, cwd=root, env={**env, "NO_COLOR": "1"})
     if not outcome.ok:
-        what = "cannot be updated" if update else "is stale (pyproject.toml changed since `uv lock`)"
+        what = "cannot be updated" if update else "does not match pyproject.toml (`uv lock --check`)"
         raise LockError(f"env {env_label}: uv.lock {what}: {one_line(outcome.stderr)}")
 
 

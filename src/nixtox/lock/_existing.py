@@ -73,10 +73,13 @@ def _digest(path: Path) -> str:
 
 
 def _pyproject(root: Path) -> dict[str, Any]:
+    path = root / "pyproject.toml"
     try:
-        data: dict[str, Any] = tomllib.loads((root / "pyproject.toml").read_text())
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        data: dict[str, Any] = tomllib.loads(path.read_text())
+    except OSError:
         return {}
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise LockError(f"{path}: not valid TOML ({exc})") from None
     return data
 
 

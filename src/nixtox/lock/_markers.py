@@ -12,7 +12,7 @@ one past the highest): comparisons are piecewise constant between bounds, so tho
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Set
+from collections.abc import Iterable, Set
 from functools import lru_cache
 
 from packaging.markers import InvalidMarker, Marker, UndefinedComparison, UndefinedEnvironmentName
@@ -42,13 +42,15 @@ def evaluate_marker(
     extras: Set[str] = frozenset(),
     groups: Set[str] = frozenset(),
     lock_file: bool = False,
-    environment: Mapping[str, str] | None = None,
 ) -> bool:
     """Whether ``marker`` holds for the interpreter (PEP 751 ``extras``/``dependency_groups`` with
     ``lock_file``). A marker that cannot be evaluated is a LockError naming ``where``."""
     if not marker:
         return True
-    env: dict[str, str | Set[str]] = dict(environment or interpreter.marker_env)
+    if not interpreter.marker_env:
+        # packaging would fill the gaps from the Python running nixtox: another interpreter's answer
+        raise LockError(f"{where}: the marker environment of {interpreter.executable} is unknown")
+    env: dict[str, str | Set[str]] = dict(interpreter.marker_env)
     if lock_file:
         env.update(extras=frozenset(extras), dependency_groups=frozenset(groups))
     try:

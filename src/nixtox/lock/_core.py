@@ -286,9 +286,9 @@ class _LockRun:
         )
 
     def lock_one(self, spec: EnvSpec) -> LockedEnv:
-        interpreter, build_interpreter = env_interpreters(spec, self.project.core, self.interpreters)
-        source = existing_lock(spec, self.project.core)
         core = self.project.core
+        interpreter, build_interpreter = env_interpreters(spec, core, self.interpreters)
+        source = existing_lock(spec, core)
         requirements = source.requirements if source is not None else env_requirements(spec, core)
         index_url = self.index_url()
 
@@ -367,7 +367,9 @@ def lock_stage(
 
     Each env's interpreter is resolved (memoised across envs), its requirements gathered once and its
     entry reused when current (no resolver call), else resolved (one resolver call per distinct
-    requirement set). A failing env ends with its result and the others go on. The file is rewritten
+    requirement set). An env installed from uv.lock or a pylock file takes its runtime pins from that
+    lock (checked first, ``PinSource.prepare``) and resolves only its build packages. A failing env ends
+    with its result and the others go on. The file is rewritten
     when an entry changed (never with ``policy.locked``); envs locked before a failure keep their new
     entries. ``interpreters`` (by request) are taken as already resolved.
     """

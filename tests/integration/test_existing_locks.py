@@ -184,7 +184,7 @@ def test_a_stale_uv_lock_fails_as_with_tox_uv_unless_frozen(locked_project: Path
     out = nixtox(root, "run", "-e", "py312")
     assert out.returncode == 1
     assert (
-        "py312: env py312: uv.lock does not match pyproject.toml (`uv lock --check`):"
+        "py312: uv.lock does not match pyproject.toml (`uv lock --check`):"
         in out.stdout + out.stderr
     )
     assert "needs to be updated" in out.stdout + out.stderr

@@ -153,7 +153,9 @@ def test_uv_lock_runner_installs_the_project_as_uv_sync_does(
 def test_uv_lock_runner_refuses_a_package_mode_uv_sync_has_not(nixtox_project: ProjectFactory) -> None:
     ini = "[tox]\nenv_list = a\n[testenv]\nrunner = uv-venv-lock-runner\npackage = sdist\n"
     root = nixtox_project({"pyproject.toml": "[project]\nname = 'p'\n", "tox.ini": ini})
-    with pytest.raises(ConfigError, match=r"tox.ini: \[testenv\] key 'package': 'sdist' is not a package of runner"):
+    with pytest.raises(
+        ConfigError, match=r"tox.ini: \[testenv\] key 'package': 'sdist' is not a package of runner"
+    ):
         load_project(root)
 
 

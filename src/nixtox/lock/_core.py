@@ -328,6 +328,8 @@ class _LockRun:
     make_locker: Callable[[], Locker]
     locker: Locker | None = None
     interpreters: dict[str | None, Interpreter] = field(default_factory=dict)
+    #: why the project has no version to build its metadata with ("": it has one; None: not asked yet)
+    unversioned: str | None = None
 
     def lock_one(self, spec: EnvSpec) -> LockedEnv:
         core = self.project.core
@@ -353,6 +355,8 @@ class _LockRun:
         if source is not None:
             source.prepare(interpreter)  # `uv lock` may rewrite uv.lock: the key follows what it wrote
             entry_key = key()
+        if source is None and requirements.local_project is not None:
+            self._check_versioned()
         if self.locker is None:
             self.locker = self.make_locker()
         pinned, build = self._pin(spec, requirements, source, interpreter, build_interpreter, index=index)
@@ -361,6 +365,16 @@ class _LockRun:
         )
         self.lock.put(spec.key, LockEntry(entry_key, recorded, index_url, pinned.dists, build.dists))
         return LockedEnv(spec, interpreter, pinned.dists, build.dists, build_interpreter, entry_key, recorded)
+
+    def _check_versioned(self) -> None:
+        """Resolving the project builds its metadata: a version it takes from version control has to be
+        there (asked once per run, only when an env resolves)."""
+        if self.unversioned is None:
+            from nixtox.scm import unversioned_tree  # noqa: PLC0415 - scm imports the lock package
+
+            self.unversioned = unversioned_tree(self.project.core.root, os.environ) or ""
+        if self.unversioned:
+            raise LockError(self.unversioned)
 
     def _current(
         self, spec: EnvSpec, key: str, interpreter: Interpreter, build_interpreter: Interpreter | None

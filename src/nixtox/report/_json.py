@@ -39,13 +39,15 @@ def _command(outcome: CommandOutcome, index: int) -> dict[str, Any]:
     }
 
 
-def _commands(result: EnvResult) -> list[dict[str, Any]]:
+def _commands(result: EnvResult, *, setup: bool) -> list[dict[str, Any]]:
+    """tox's journal: extra_setup_commands under ``setup``, pre/main/post under ``test``."""
     per_phase: dict[str, int] = {}
     records = []
     for outcome in result.commands:
         index = per_phase.get(outcome.phase, 0)
         per_phase[outcome.phase] = index + 1
-        records.append(_command(outcome, index))
+        if outcome.phase.in_setup == setup:
+            records.append(_command(outcome, index))
     return records
 
 
@@ -96,8 +98,8 @@ def env_json(result: EnvResult) -> dict[str, Any]:
             "setup_seconds": round(result.setup_seconds, 4),
             "command_seconds": round(result.command_seconds, 4),
         },
-        "setup": [],
-        "test": _commands(result),
+        "setup": _commands(result, setup=True),
+        "test": _commands(result, setup=False),
         "store_path": str(realised.store_path) if realised else None,
         "drv_path": realised.drv_path if realised else None,
         "fingerprint": realised.rendered.fingerprint if realised else None,

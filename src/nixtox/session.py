@@ -33,7 +33,7 @@ from nixtox.realise import realise_envs
 from nixtox.render import render_env, source_files_nix
 from nixtox.report import INTERRUPTED, exit_code, result_json
 from nixtox.run import allow_commands, dependency_order, run_env, schedule
-from nixtox.select import Selection, select_envs
+from nixtox.select import Selection, platform_results, select_envs
 from nixtox.source import scan_source
 from nixtox.state import locked_work_dir
 
@@ -175,7 +175,8 @@ def expand(raw: RawConfig, session: Session) -> Project:
 def select(project: Project, session: Session) -> Envs[EnvSpec]:
     specs = tuple(select_envs(project, session.options.selection))
     dependency_order(specs)  # a depends cycle is an error before anything is locked or built
-    return Envs(project, specs, specs)
+    skipped = platform_results(specs)  # tox's `platform`: skipped before anything is locked or built
+    return Envs(project, specs, tuple(s for s in specs if s.key not in skipped), skipped)
 
 
 def lock(envs: Envs[EnvSpec], session: Session) -> Envs[LockedEnv]:

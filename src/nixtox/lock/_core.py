@@ -18,9 +18,24 @@ from nixtox.interpreters import env_interpreters
 from nixtox.lock._engines import ResolutionError, ResolverEngine, ResolveRequest, default_engine
 from nixtox.lock._files import choose_file, marker_applies
 from nixtox.lock._lockfile import LOCK_FILE_NAME, LockEntry, LockFile
-from nixtox.lock._requirements import env_requirements, interpreter_identity, lock_key
+from nixtox.lock._requirements import (
+    env_requirements,
+    interpreter_identity,
+    lock_key,
+    package_constraint_hint,
+)
 from nixtox.lock._sdist import download, sdist_build_requirements
-from nixtox.model import DistKind, EnvRequirements, Envs, EnvSpec, Interpreter, LockedDist, LockedEnv, Project
+from nixtox.model import (
+    DistKind,
+    EnvRequirements,
+    Envs,
+    EnvSpec,
+    Interpreter,
+    LockedDist,
+    LockedEnv,
+    Project,
+    ResolverOptions,
+)
 
 __all__ = [
     "DEFAULT_INDEX_URL",
@@ -32,6 +47,7 @@ __all__ = [
 ]
 
 DEFAULT_INDEX_URL = "https://pypi.org/simple"
+_NO_OPTIONS = ResolverOptions()
 #: how deep sdist-only build requirements may nest (an sdist whose build needs an sdist ...).
 _MAX_SDIST_DEPTH = 3
 
@@ -91,13 +107,17 @@ class Locker:
         *,
         local_project: str | None = None,
         depth: int = 0,
+        options: ResolverOptions = _NO_OPTIONS,
     ) -> tuple[LockedDist, ...]:
         if not requirements:
             return ()
-        memo_key = (tuple(requirements), tuple(constraints), interpreter_identity(interpreter), local_project)
+        identity = interpreter_identity(interpreter)
+        memo_key = (tuple(requirements), tuple(constraints), identity, local_project, options)
         if memo_key in self._memo:
             return self._memo[memo_key]
-        request = ResolveRequest(tuple(requirements), tuple(constraints), interpreter, self.index_url, cwd)
+        request = ResolveRequest(
+            tuple(requirements), tuple(constraints), interpreter, self.index_url, cwd, options
+        )
         self.resolver_calls += 1
         try:
             packages = self.engine.resolve(request)
@@ -234,10 +254,15 @@ class _LockRun:
         assert self.locker is not None
         root = self.project.core.root
         local = requirements.local_project
-        dists = self.locker.resolve(
-            spec.label, requirements.requirements, requirements.constraints, interpreter, root,
-            local_project=_normalize(local) if local is not None else None,
-        )  # fmt: skip
+        try:
+            dists = self.locker.resolve(
+                spec.label, requirements.requirements, requirements.constraints, interpreter, root,
+                local_project=_normalize(local) if local is not None else None,
+                options=requirements.options,
+            )  # fmt: skip
+        except LockError as exc:
+            hint = package_constraint_hint(spec)
+            raise LockError(f"{exc.message}{hint}") from None
         build_dists = self.locker.resolve(
             spec.label, requirements.build_requirements, (), build_interpreter or interpreter, root
         )

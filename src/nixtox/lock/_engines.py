@@ -15,13 +15,13 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from nixtox._process import run_process
 from nixtox.lock._files import DistFile, ResolvedPackage
-from nixtox.model import Interpreter
+from nixtox.model import Interpreter, ResolverOptions
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -54,6 +54,7 @@ class ResolveRequest:
     index_url: str
     #: relative paths inside requirement lines are relative to this directory.
     cwd: Path
+    options: ResolverOptions = field(default_factory=ResolverOptions)
 
 
 class ResolverEngine(Protocol):
@@ -107,6 +108,20 @@ def _pylock_file(item: dict[str, Any]) -> DistFile:
     )
 
 
+def _uv_options(options: ResolverOptions) -> list[str]:
+    """What tox-uv passes for ``pip_pre`` and ``uv_resolution``."""
+    argv = ["--prerelease", "allow"] if options.pre_releases else []
+    return argv + (["--resolution", options.resolution] if options.resolution else [])
+
+
+def _pip_options(options: ResolverOptions) -> list[str]:
+    if options.resolution not in ("", "highest"):
+        raise ResolutionError(
+            f"uv_resolution = {options.resolution} needs the uv resolver (unset NIXTOX_RESOLVER=pip)"
+        )
+    return ["--pre"] if options.pre_releases else []
+
+
 @dataclass
 class UvEngine:
     name: str = "uv"
@@ -133,6 +148,7 @@ class UvEngine:
             ]
             if constraints is not None:
                 argv += ["--constraint", str(constraints)]
+            argv += _uv_options(request.options)
             env = {k: v for k, v in os.environ.items() if not k.startswith(("UV_PYTHON", "VIRTUAL_ENV"))}
             outcome = run_process(argv, cwd=request.cwd, env={**env, "NO_COLOR": "1"})
         if not outcome.ok:
@@ -183,6 +199,7 @@ class PipEngine:
             ]
             if constraints is not None:
                 argv += ["-c", str(constraints)]
+            argv += _pip_options(request.options)
             outcome = run_process(argv, cwd=request.cwd, env={**os.environ, "PIP_NO_COLOR": "1"})
         if not outcome.ok:
             raise ResolutionError(_one_line(outcome.stderr))

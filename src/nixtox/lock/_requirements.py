@@ -16,11 +16,18 @@ import json
 import re
 from pathlib import Path
 
-from nixtox.errors import LockError
-from nixtox.model import CoreConfig, EnvRequirements, EnvSpec, Interpreter
+from nixtox.errors import ConfigError, LockError
+from nixtox.model import CoreConfig, EnvRequirements, EnvSpec, Interpreter, ResolverOptions
 from nixtox.pyproject import dependency_group, read_pyproject
 
-__all__ = ["LOCK_SCHEMA", "env_requirements", "interpreter_identity", "lock_key"]
+__all__ = [
+    "LOCK_SCHEMA",
+    "env_requirements",
+    "interpreter_identity",
+    "lock_key",
+    "package_constraint_hint",
+    "resolver_options",
+]
 
 #: bump when the meaning of a lock entry changes: every key changes, every env relocks once.
 LOCK_SCHEMA = 1
@@ -115,7 +122,21 @@ def env_requirements(spec: EnvSpec, core: CoreConfig) -> EnvRequirements:
         build_requirements=tuple(dict.fromkeys(build)),
         local_project=local_project,
         project_metadata=metadata_digest,
+        options=resolver_options(spec),
     )
+
+
+#: tox-uv's ``uv_resolution`` values ("" = uv's default, highest)
+_RESOLUTIONS = ("", "highest", "lowest", "lowest-direct")
+
+
+def resolver_options(spec: EnvSpec) -> ResolverOptions:
+    """tox ``pip_pre`` and tox-uv ``uv_resolution``: how the env's requirements are resolved."""
+    resolution = spec.config.uv_resolution.strip()
+    if resolution not in _RESOLUTIONS:
+        valid = ", ".join(r for r in _RESOLUTIONS if r)
+        raise ConfigError(f"env {spec.label}: uv_resolution = {resolution!r} is not one of {valid}")
+    return ResolverOptions(pre_releases=spec.config.pip_pre, resolution=resolution)
 
 
 def interpreter_identity(interpreter: Interpreter) -> str:
@@ -146,5 +167,27 @@ def lock_key(
             interpreter_identity(build_interpreter or interpreter) if requirements.build_requirements else ""
         ),
         "index": index_url,
+        **requirements.options.lock_payload(),
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def package_constraint_hint(spec: EnvSpec) -> str:
+    """Why a resolution tox would get through can fail here (appended to the resolver's message).
+
+    tox installs ``deps`` first and the package after; unless ``constrain_package_deps`` (and, with
+    ``use_frozen_constraints``, the frozen deps) constrain that second install, the package's own
+    requirements may silently replace a deps pin. nixtox resolves deps and the package's requirements
+    together, as tox does with ``constrain_package_deps = true``: a conflict between them is an error."""
+    if not spec.installs_package or not spec.config.deps or spec.config.constrain_package_deps:
+        return ""
+    frozen = (
+        " (use_frozen_constraints acts only together with constrain_package_deps, in tox too)"
+        if spec.config.use_frozen_constraints
+        else ""
+    )
+    return (
+        "; nixtox resolves deps together with the package's own requirements (tox with "
+        "constrain_package_deps = true), so a deps pin the package's requirements contradict cannot "
+        f"be replaced as plain tox would: relax that pin in deps{frozen}"
+    )

@@ -37,6 +37,7 @@ __all__ = [
     "Project",
     "RealisedEnv",
     "RenderedEnv",
+    "ResolverOptions",
     "Status",
     "spec_of",
 ]
@@ -68,12 +69,19 @@ class DistKind(str, enum.Enum):
 class Phase(str, enum.Enum):
     """The command lists of an env, in the order tox runs them."""
 
+    #: run after the env is installed, before commands_pre; tox's result JSON lists them under setup
+    EXTRA_SETUP_COMMANDS = "extra_setup_commands"
     COMMANDS_PRE = "commands_pre"
     COMMANDS = "commands"
     COMMANDS_POST = "commands_post"
 
     def __str__(self) -> str:
         return self.value
+
+    @property
+    def in_setup(self) -> bool:
+        """tox's result JSON lists this phase's commands under ``setup``, not ``test``."""
+        return self is Phase.EXTRA_SETUP_COMMANDS
 
 
 @dataclass(frozen=True)
@@ -141,10 +149,31 @@ class EnvConfig:
     suicide_timeout: float = 0.0
     interrupt_timeout: float = 0.3
     terminate_timeout: float = 0.2
+    extra_setup_commands: tuple[Command, ...] = ()
+    #: how many more times a failing command of pre/main/post runs (tox ``commands_retry``)
+    commands_retry: int = 0
+    #: a failure of this env starts no further env (tox's env ``fail_fast``, the CLI's ``--fail-fast``)
+    fail_fast: bool = False
+    #: regex that must match ``sys.platform`` as a whole, else the env is skipped ("" = any)
+    platform: str = ""
+    #: always rebuild this env (no fingerprint fast path), as ``-r`` does for every env
+    recreate: bool = False
+    #: in a parallel run, show this env's output also when it passed
+    parallel_show_output: bool = False
+    #: the env sees the interpreter's own site-packages (pyvenv.cfg include-system-site-packages)
+    system_site_packages: bool = False
+    #: allow pre-releases when resolving (pip ``--pre``, uv ``--prerelease allow``)
+    pip_pre: bool = False
+    #: tox-uv's resolution strategy: "" (highest), ``lowest``, ``lowest-direct``
+    uv_resolution: str = ""
+    #: tox applies deps as constraints to the package's dependencies; nixtox always resolves them together
+    constrain_package_deps: bool = False
+    use_frozen_constraints: bool = False
     unacted: Mapping[str, object] = field(default_factory=dict)
 
     def phases(self) -> tuple[tuple[Phase, tuple[Command, ...]], ...]:
         return (
+            (Phase.EXTRA_SETUP_COMMANDS, self.extra_setup_commands),
             (Phase.COMMANDS_PRE, self.commands_pre),
             (Phase.COMMANDS, self.commands),
             (Phase.COMMANDS_POST, self.commands_post),
@@ -240,6 +269,25 @@ class LockedDist:
 
 
 @dataclass(frozen=True)
+class ResolverOptions:
+    """How the resolver picks versions for an env, beyond its requirements."""
+
+    #: allow pre-releases (tox ``pip_pre``: pip ``--pre``, uv ``--prerelease allow``)
+    pre_releases: bool = False
+    #: tox-uv ``uv_resolution``: ``highest`` (""), ``lowest`` or ``lowest-direct``
+    resolution: str = ""
+
+    def lock_payload(self) -> dict[str, object]:
+        """What goes into the lock key: only options that are set, so unset ones keep every key."""
+        payload: dict[str, object] = {}
+        if self.pre_releases:
+            payload["pre"] = True
+        if self.resolution:
+            payload["resolution"] = self.resolution
+        return payload
+
+
+@dataclass(frozen=True)
 class EnvRequirements:
     """What an env asks the resolver for, gathered once from its config and the project."""
 
@@ -250,6 +298,8 @@ class EnvRequirements:
     local_project: str | None = None
     #: digest of the files a dynamic project's metadata comes from ("" for static metadata).
     project_metadata: str = ""
+    #: resolver options (tox ``pip_pre``, tox-uv ``uv_resolution``): they change what is picked
+    options: ResolverOptions = field(default_factory=ResolverOptions)
 
 
 @dataclass(frozen=True)
@@ -335,6 +385,12 @@ class EnvResult:
     command_seconds: float = 0.0
     exit_code: int = 0
 
+    @property
+    def shows_parallel_output(self) -> bool:
+        """tox's rule for a parallel run: an env's output is shown when it failed or its
+        ``parallel_show_output`` is set (a passed or skipped env's output stays hidden otherwise)."""
+        return self.status not in (Status.OK, Status.SKIP) or self.spec.config.parallel_show_output
+
 
 @dataclass(frozen=True)
 class CacheConfig:
@@ -364,6 +420,8 @@ class CoreConfig:
     no_package: bool = False
     #: an env name implying another python than its base_python uses the name's python (tox semantics).
     ignore_base_python_conflict: bool = False
+    #: the default of every env's ``parallel_show_output``
+    parallel_show_output: bool = False
     cache: CacheConfig = field(default_factory=CacheConfig)
     #: the positional arguments ``{posargs}`` was resolved with (None: none given, defaults apply).
     posargs: tuple[str, ...] | None = None

@@ -197,3 +197,76 @@ def test_set_env_same_as_tox(nixtox_project: ProjectFactory) -> None:
         if spec.name in {"py312", "py310"}:
             theirs = tox_conf["env"][spec.name]["set_env"]
             assert {k: theirs[k] for k, _ in spec.config.set_env} == dict(spec.config.set_env)
+
+
+#: keys whose tox meaning nixtox acts on at run, lock or build time: the values must read the same
+ACTED_KEYS = (
+    "platform",
+    "commands_retry",
+    "fail_fast",
+    "system_site_packages",
+    "pip_pre",
+    "recreate",
+    "parallel_show_output",
+    "extra_setup_commands",
+    "constrain_package_deps",
+    "use_frozen_constraints",
+)
+KEY_CASES: dict[str, dict[str, str]] = {
+    "ini": {
+        "tox.ini": """
+        [tox]
+        env_list = a, b, c
+        [testenv]
+        skip_install = true
+        commands_retry = 2
+        fail_fast = true
+        platform = linux|darwin
+        sitepackages = true
+        pip_pre = true
+        recreate = true
+        parallel_show_output = true
+        constrain_package_deps = true
+        extra_setup_commands =
+            python -c "print('setup {env_name}')"
+            - echo x
+        [testenv:b]
+        recreate = false
+        platform = win32
+        use_frozen_constraints = true
+        system_site_packages = false
+        [testenv:c]
+        commands_retry = 0
+        extra_setup_commands =
+        """
+    },
+    "toml": {
+        "tox.toml": """
+        env_list = ["a", "b"]
+        [env_run_base]
+        skip_install = true
+        commands_retry = 1
+        platform = "linux"
+        system_site_packages = true
+        extra_setup_commands = [["python", "-c", "print(1)"], ["-", "echo", "{env_name}"]]
+        [env.b]
+        fail_fast = true
+        pip_pre = true
+        """
+    },
+}
+
+
+@pytest.mark.parametrize("case", list(KEY_CASES))
+def test_acted_keys_same_as_tox(case: str, nixtox_project: ProjectFactory) -> None:
+    root = nixtox_project(KEY_CASES[case])
+    specs = {spec.name: spec for spec in load_project(root).envs}
+    tox_conf = json.loads(_tox(root, "config", "-e", ",".join(specs), "--format", "json", "-k", *ACTED_KEYS))
+    for name, spec in specs.items():
+        ours, theirs = spec.config, tox_conf["env"][name]
+        for key in ACTED_KEYS:
+            value = getattr(ours, key)
+            if key == "extra_setup_commands":
+                assert [c.as_json() for c in value] == [_tox_command(c) for c in theirs[key]], name
+            else:
+                assert value == theirs[key], (name, key)

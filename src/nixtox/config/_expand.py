@@ -220,7 +220,7 @@ _CORE_TYPED: Final = frozenset(
     {
         "env_list", "labels", "skip_missing_interpreters", "nixpkgs", "interpreter_providers",
         "ignore_base_python_conflict", "skip_sdist", "substituters", "trusted_public_keys", "push_to",
-        "secret_key_file",
+        "secret_key_file", "parallel_show_output",
     }
 )  # fmt: skip
 
@@ -237,6 +237,7 @@ def _core(raw: RawConfig, resolvers: Resolvers) -> CoreConfig:
         interpreter_providers=_strs(res.get("interpreter_providers")) or ("host",),
         no_package=bool(res.get("skip_sdist")),
         ignore_base_python_conflict=bool(res.get("ignore_base_python_conflict")),
+        parallel_show_output=bool(res.get("parallel_show_output")),
         cache=_cache_config(res),
         posargs=resolvers.posargs,
         warnings=unknown_key_warnings(raw),

@@ -28,6 +28,8 @@ _COMMENT: Final = re.compile(r"(\s)*(?<!\\)#.*")
 _SECTION_REF: Final = re.compile(r"^\[(?P<section>[^\]]*)\](?P<key>.+)$")
 _MAX_DEPTH: Final = 60
 _LIST_KINDS: Final = frozenset({"list", "words", "lines", "env_list"})
+#: env keys whose default is the core section's value of the same key
+_CORE_DEFAULTED: Final = frozenset({"skip_missing_interpreters", "parallel_show_output"})
 
 
 def process_ini(value: str, env_name: str | None) -> str | None:
@@ -214,8 +216,8 @@ class Resolver:
             except ValueError:
                 request = None
             return (request,) if request else ()
-        if key.name == "skip_missing_interpreters" and self.scope == "env":
-            return self.owner(None).get("skip_missing_interpreters")
+        if key.name in _CORE_DEFAULTED and self.scope == "env":
+            return self.owner(None).get(key.name)
         if key.kind in {"bool", "int", "float"} or key.name == "interpreter_providers":
             return convert(key.kind, key.default, root)
         if key.kind == "path":

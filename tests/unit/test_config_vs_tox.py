@@ -127,6 +127,84 @@ CASES: dict[str, dict[str, str]] = {
         deps = ["{env:NIXTOX_TEST_UNSET:zzz}"]
         """
     },
+    "ini_base": {
+        "tox.ini": """
+        [tox]
+        env_list = a, b, c, d, e
+        base = corebase
+        [corebase]
+        labels = x = a
+        [common]
+        deps = common-dep
+        description = from common
+        commands_pre = echo {env_name}
+        [testenv]
+        deps = testenv-dep
+        commands = python -V
+        [testenv:shared]
+        allowlist_externals = shared-allow
+        commands = shared
+        [testenv:a]
+        base = common
+        [testenv:b]
+        base = common, testenv
+        description = b own
+        [testenv:c]
+        base = shared
+        deps = c-dep
+        [testenv:d]
+        base = c
+        [testenv:e]
+        base =
+            py311: common
+            testenv
+        """
+    },
+    "toml_env_base": {
+        "tox.toml": """
+        env_list = ["lint"]
+        [env_run_base]
+        deps = ["pytest"]
+        commands = [["pytest"]]
+        description = "run base"
+        [env_base.test]
+        factors = [["py311", "py312"], ["django", "flask"]]
+        deps = ["pytest", "{env_name}"]
+        [env_base.simple]
+        factors = ["x", "y"]
+        description = "simple {env_name}"
+        [env_base.ranged]
+        factors = [{prefix = "py3", start = 11, stop = 12}]
+        [env.test-py312-flask]
+        description = "own"
+        [env.lint]
+        deps = ["ruff"]
+        [env.other]
+        base = ["lint"]
+        """
+    },
+    "toml_if_glob": {
+        "tox.toml": """
+        env_list = ["py311-a", "py312-b", "lint"]
+        [env_run_base]
+        deps = [
+            "pytest",
+            {replace = "if", condition = "factor.a", then = ["alpha"], extend = true},
+            {replace = "if", condition = "factor.b and not factor.a", then = "beta", else = "notbeta", extend = true},
+            {replace = "if", condition = "factor.lint", then = "linting", extend = true},
+        ]
+        commands = [
+            ["pytest", {replace = "if", condition = "env_name == 'lint'", then = ["--lint"], else = ["-q"], extend = true}],
+            ["ls", {replace = "glob", pattern = "scripts/*.sh", extend = true}],
+            ["ls", {replace = "glob", pattern = "nothing/*.x", default = ["none"], extend = true}],
+        ]
+        description = {replace = "if", condition = "env.NIXTOX_TEST_UNSET == '' or factor.b", then = "unset {env_name}", else = "set"}
+        allowlist_externals = [{replace = "glob", pattern = "scripts/**/*.sh", extend = true}]
+        """,
+        "scripts/b.sh": "",
+        "scripts/a.sh": "",
+        "scripts/sub/c.sh": "",
+    },
 }
 
 KEYS = (

@@ -172,7 +172,7 @@ def build_env(resolvers: Resolvers, core: CoreConfig, name: str, *, default: boo
 def unknown_key_warnings(raw: RawConfig) -> tuple[str, ...]:
     checks: list[tuple[RawSection, Scope]] = [(raw.core, "core"), (raw.base, "env")]
     seen: set[int] = {id(raw.core), id(raw.base)}
-    for section in raw.envs.values():
+    for section in [*raw.envs.values(), *raw.env_bases.values()]:
         if id(section) not in seen:
             seen.add(id(section))
             checks.append((section, "env"))
@@ -181,6 +181,8 @@ def unknown_key_warnings(raw: RawConfig) -> tuple[str, ...]:
     for section, scope in checks:
         for key in section.values:
             if key in raw.default_keys or lookup(scope, key) is not None:
+                continue
+            if key == "factors" and any(section is b for b in raw.env_bases.values()):
                 continue
             close = difflib.get_close_matches(key, known_names(scope), n=1)
             hint = f", did you mean '{close[0]}'?" if close else ""
@@ -266,7 +268,7 @@ def build_project(
     resolvers = Resolvers(raw, posargs, environ)
     core = _core(raw, resolvers)
     defaults = core.env_list or ("py",)
-    names = dict.fromkeys(chain(defaults, raw.envs, chain.from_iterable(core.labels.values())))
+    names = dict.fromkeys(chain(defaults, raw.envs, raw.generated, chain.from_iterable(core.labels.values())))
     if raw.fmt == "ini":
         # tox 4's ini source also lists envs spelled only by conditions whose factors are new
         known = set(chain.from_iterable(name.split("-") for name in chain(core.env_list, raw.envs)))

@@ -61,6 +61,7 @@ CORE_KEYS: Final[tuple[Key, ...]] = (
         "envlist",
     ),
     _k("labels", "labels", "named groups of environments selected with `-m LABEL` (`test = py3{11,12}`)"),
+    _k("base", "list", "sections the core section inherits missing keys from (`[tox] base = common`)"),
     _k(
         "skip_missing_interpreters",
         "bool",
@@ -269,7 +270,12 @@ ENV_KEYS: Final[tuple[Key, ...]] = (
     _k("runner", "str", "tox env runner (virtualenv, uv-venv-runner, ...)", acted=False),
     _k("default_base_python", "list", "fallback interpreter", acted=False),
     _k("base_python_file", "list", "files naming the interpreter (`.python-version`)", acted=False),
-    _k("base", "list", "ini sections this one inherits from", "testenv", acted=False),
+    _k(
+        "base",
+        "list",
+        "sections this env inherits missing keys from, in order (replaces the default; one level)",
+        "testenv (TOML: env_base.NAME, env_run_base)",
+    ),
     _k("uv_seed", "bool", "tox-uv: seed pip into the env", "false", acted=False),
     _k(
         "uv_resolution",

@@ -19,8 +19,9 @@ from nixtox.errors import ConfigError
 from ._convert import convert
 from ._factors import active_factors, expand_factors, filter_for_env, interpreter_request, matches
 from ._keys import Key, Scope, lookup
-from ._sources import RawConfig, RawSection
+from ._sources import RawConfig, RawSection, core_sections, env_sections
 from ._subst import Substitutions
+from ._toml import TomlReplacements
 
 __all__ = ["Resolver", "Resolvers", "stringify"]
 
@@ -82,7 +83,7 @@ class Resolvers:
         return self._cache[env_name, dir_name]
 
 
-class Resolver:
+class Resolver(TomlReplacements):
     def __init__(
         self,
         owner: Resolvers,
@@ -98,9 +99,9 @@ class Resolver:
         self.sections: list[RawSection] = (
             [packagedef]
             if packagedef
-            else [self.raw.core]
+            else core_sections(self.raw)
             if env_name is None
-            else [s for s in (self.raw.envs.get(env_name), self.raw.base) if s]
+            else env_sections(self.raw, env_name)
         )
         self._values: dict[str, object] = {}
         self._active: set[str] = set()
@@ -340,80 +341,3 @@ class Resolver:
             return {}
         pairs = (row.partition("=") for row in value.split("\n"))
         return {k.strip(): v.strip() for k, sep, v in pairs if sep}
-
-    # --- TOML replace tables ----------------------------------------------------------------------------
-
-    def _toml(self, value: object, key: Key, depth: int) -> object:
-        if depth > _MAX_DEPTH:
-            msg = "replacements nest too deep (circular reference?)"
-            raise ValueError(msg)
-        if isinstance(value, str):
-            return self._subs(key).expand(value)
-        if isinstance(value, list):
-            out: list[object] = []
-            for item in value:
-                got = self._toml(item, key, depth + 1)
-                if isinstance(item, dict) and item.get("replace") and isinstance(got, list):
-                    out.extend(got)
-                else:
-                    out.append(got)
-            return out
-        if isinstance(value, dict):
-            return self._toml_table(value, key, depth)
-        return value
-
-    def _toml_table(self, value: dict[str, object], key: Key, depth: int) -> object:
-        kind = value.get("replace")
-        if kind == "posargs":
-            if self.owner.posargs is not None:
-                return list(self.owner.posargs)
-            return self._toml(value.get("default", []), key, depth + 1)
-        if kind == "env":
-            name = value.get("name")
-            if not isinstance(name, str):
-                msg = "replace = 'env' needs name = '...'"
-                raise ValueError(msg)
-            found = self._environ(name)
-            return found if found is not None else self._toml(value.get("default", ""), key, depth + 1)
-        if kind == "ref":
-            return self._toml(self._toml_ref(value, key), key, depth + 1)
-        if kind is not None:
-            msg = f"unsupported replace = {kind!r} (nixtox knows posargs, env, ref)"
-            raise ValueError(msg)
-        return {k: self._toml(v, key, depth + 1) for k, v in value.items()}
-
-    def _toml_ref(self, value: dict[str, object], key: Key) -> object:
-        env, ref_key, of = value.get("env"), value.get("key"), value.get("of")
-        if isinstance(env, str) and isinstance(ref_key, str):
-            if lookup("env", ref_key) is None:
-                msg = f"reference to unknown key {ref_key!r}"
-                raise ValueError(msg)
-            return _as_toml(self.owner(env).get(ref_key))
-        if isinstance(of, list) and of and all(isinstance(p, str) for p in of):
-            node: object = {
-                "env_run_base": self.raw.base.values,
-                **self.raw.core.values,
-                "env": {n: s.values for n, s in self.raw.envs.items()},
-            }
-            for part in of:
-                if not isinstance(node, dict) or part not in node:
-                    msg = f"reference {'.'.join(map(str, of))} not found"
-                    raise ValueError(msg)
-                node = node[part]
-            return self._filter_items(key, node)
-        msg = "replace = 'ref' needs env + key, or of = [...]"
-        raise ValueError(msg)
-
-
-def _as_toml(value: object) -> object:
-    from nixtox.model import Command  # noqa: PLC0415
-
-    if isinstance(value, tuple):
-        if value and all(isinstance(i, tuple) and len(i) == 2 and isinstance(i[0], str) for i in value):
-            return dict(value)
-        return [_as_toml(v) for v in value]
-    if isinstance(value, Command):
-        return value.as_json()
-    if isinstance(value, Path):
-        return str(value)
-    return value

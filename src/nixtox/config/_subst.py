@@ -117,6 +117,9 @@ class Substitutions:
             return found if found is not None else ":".join(rest[1:])
         if kind == "tty" and rest:
             return rest[0] if sys.stdout.isatty() else (rest[1] if len(rest) > 1 else "")
+        if kind == "factor":
+            msg = "{factor:LABEL} substitutions (tox's labeled factor groups) are not supported by nixtox"
+            raise ValueError(msg)
         if kind == "glob" and rest:
             pattern = rest[0] if os.path.isabs(rest[0]) else str(self.root / rest[0])
             matched = sorted(glob.glob(pattern, recursive=True))

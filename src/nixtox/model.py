@@ -132,7 +132,11 @@ class EnvConfig:
     allowlist_externals: tuple[str, ...] = ()
     set_env: tuple[tuple[str, str], ...] = ()
     pass_env: tuple[str, ...] = ()
+    #: globs removed from what pass_env lets through (tox ``disallow_pass_env``)
+    disallow_pass_env: tuple[str, ...] = ()
     change_dir: Path = Path()
+    #: ``{posargs}`` naming existing relative paths were rewritten relative to change_dir (tox's default)
+    args_are_paths: bool = True
     ignore_outcome: bool = False
     ignore_errors: bool = False
     depends: tuple[str, ...] = ()

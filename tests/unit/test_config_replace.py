@@ -14,6 +14,8 @@ from tox.config.loader.toml._replace import _eval_condition_node
 
 from nixtox.config._replace import condition_holds, glob_matches
 
+from .conftest import ProjectFactory
+
 FACTORS = ("py312", "django", "lint")
 _leaf = st.one_of(
     st.sampled_from([f"factor.{f}" for f in (*FACTORS, "other")] + [f"factor['{f}']" for f in FACTORS]),
@@ -60,3 +62,55 @@ def test_glob_is_relative_to_the_root_sorted_and_recursive(tmp_path: Path) -> No
     assert glob_matches(str(tmp_path / "sub" / "*"), Path("/elsewhere")) == [str(tmp_path / "sub" / "c.txt")]
     with pytest.raises(ValueError, match="needs a pattern"):
         glob_matches("", tmp_path)
+
+
+# --- args_are_paths -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["tests/test_a.py", "-k", "x"],
+        ["tests", "missing/path", "--opt=tests"],
+        ["run.sh", "tests/test_a.py"],  # a bare executable first: kept (it may be the program)
+        ["-weird", "tests/-dash.py"],
+        ["", os.sep + "abs"],
+    ],
+)
+def test_positional_paths_are_rewritten_as_tox_rewrites_them(
+    args: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tox.config.main import Config
+
+    from nixtox.config._subst import paths_relative_to
+
+    (tmp_path / "tests").mkdir()
+    for name in ("tests/test_a.py", "tests/-dash.py", "-weird", "run.sh"):
+        (tmp_path / name).write_text("")
+    (tmp_path / "run.sh").chmod(0o755)
+    change_dir = tmp_path / "docs"
+    change_dir.mkdir()
+    monkeypatch.chdir(tmp_path)
+    theirs = tuple(
+        Config._rewrite_pos_arg(i, a, os.path.realpath(change_dir), program_first=False)
+        for i, a in enumerate(args)
+    )
+    assert paths_relative_to(args, change_dir, Path.cwd()) == theirs
+
+
+def test_posargs_follow_change_dir_unless_args_are_paths_is_off(
+    nixtox_project: ProjectFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nixtox.config import load_project
+
+    root = nixtox_project(
+        {
+            "tox.ini": "[tox]\nenv_list = a, b\n[testenv]\nchange_dir = docs\ncommands = pytest {posargs}\n"
+            "[testenv:b]\nargs_are_paths = false\n",
+            "tests/test_x.py": "",
+        }
+    )
+    monkeypatch.chdir(root)
+    envs = {s.name: s for s in load_project(root, posargs=["tests/test_x.py"]).envs}
+    assert envs["a"].config.commands[0].argv == ("pytest", "../tests/test_x.py")
+    assert envs["b"].config.commands[0].argv == ("pytest", "tests/test_x.py")

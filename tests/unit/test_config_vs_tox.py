@@ -289,6 +289,7 @@ ACTED_KEYS = (
     "extra_setup_commands",
     "constrain_package_deps",
     "use_frozen_constraints",
+    "disallow_pass_env",
 )
 KEY_CASES: dict[str, dict[str, str]] = {
     "ini": {
@@ -305,6 +306,7 @@ KEY_CASES: dict[str, dict[str, str]] = {
         recreate = true
         parallel_show_output = true
         constrain_package_deps = true
+        disallow_pass_env = SECRET_*, TOKEN
         extra_setup_commands =
             python -c "print('setup {env_name}')"
             - echo x
@@ -346,5 +348,7 @@ def test_acted_keys_same_as_tox(case: str, nixtox_project: ProjectFactory) -> No
             value = getattr(ours, key)
             if key == "extra_setup_commands":
                 assert [c.as_json() for c in value] == [_tox_command(c) for c in theirs[key]], name
+            elif isinstance(value, tuple):
+                assert list(value) == theirs[key], (name, key)
             else:
                 assert value == theirs[key], (name, key)

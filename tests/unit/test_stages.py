@@ -154,8 +154,9 @@ _DECIDED_IN_EXPAND = {
 }
 #: core keys whose CoreConfig field has another name
 _CORE_FIELDS = {"skip_sdist": "no_package"}
-#: keys that shape the configuration itself: the loader reads them (no field to carry afterwards)
-_STRUCTURE = {"base": "config/_sources.py"}
+#: keys the config loader itself acts on (where they are read): the sections an env inherits from, how
+#: ``{posargs}`` is substituted
+_STRUCTURE = {"base": "config/_sources.py", "args_are_paths": "config/_resolve.py"}
 
 
 def _source_outside_config() -> str:

@@ -182,3 +182,16 @@ def test_a_failed_setup_command_fails_the_env_with_exit_1_and_counts_as_setup(tm
     assert result.reason.startswith("extra_setup_commands failed: exit 4 from python")
     assert result.setup_seconds >= 1.3
     assert result.command_seconds < 0.3
+
+
+def test_disallow_pass_env_removes_what_pass_env_lets_through(tmp_path: Path) -> None:
+    from nixtox.run import command_environ
+
+    env = spec("a", pass_env=("MY_*",), disallow_pass_env=("MY_SECRET*", "home"))
+    environ = command_environ(
+        env, store_path=tmp_path, env_dir=tmp_path, hash_seed="1",
+        environ={"MY_TOKEN": "t", "MY_SECRET_KEY": "s", "HOME": "/h", "PATH": "/bin"},
+    )  # fmt: skip
+    assert environ["MY_TOKEN"] == "t"
+    assert "MY_SECRET_KEY" not in environ
+    assert "HOME" not in environ  # a default pass_env entry, refused case-insensitively as in tox

@@ -167,6 +167,11 @@ ENV_KEYS: Final[tuple[Key, ...]] = (
     _k("allowlist_externals", "list", "programs outside the env that commands may run (globs)"),
     _k("set_env", "dict", "environment variables set for commands (`KEY = value` lines)", "", "setenv"),
     _k("pass_env", "list", "host environment variables passed to commands (globs)", "", "passenv"),
+    _k(
+        "disallow_pass_env",
+        "list",
+        "globs of variables not passed even where `pass_env` (or its defaults) would",
+    ),
     _k("change_dir", "path", "working directory of commands", "{tox_root}", "changedir"),
     _k("ignore_outcome", "bool", "a failure of this env is reported but does not fail the run", "false"),
     _k("ignore_errors", "bool", "keep running commands after one fails", "false"),
@@ -258,7 +263,12 @@ ENV_KEYS: Final[tuple[Key, ...]] = (
         "the resolved deps constrain the package's dependencies (nixtox: always, one resolution)",
         "false",
     ),
-    _k("args_are_paths", "bool", "tox 3 leftover", "true", acted=False),
+    _k(
+        "args_are_paths",
+        "bool",
+        "positional arguments naming existing relative paths are rewritten relative to `change_dir`",
+        "true",
+    ),
     _k("fail_fast", "bool", "a failure of this env starts no further env (as `--fail-fast`)", "false"),
     _k("commands_retry", "int", "how many more times a failing command of pre/main/post runs", "0"),
     _k(

@@ -20,7 +20,7 @@ from ._convert import convert
 from ._factors import active_factors, expand_factors, filter_for_env, interpreter_request, matches
 from ._keys import Key, Scope, lookup
 from ._sources import RawConfig, RawSection, core_sections, env_sections
-from ._subst import Substitutions
+from ._subst import Substitutions, paths_relative_to
 from ._toml import TomlReplacements
 
 __all__ = ["Resolver", "Resolvers", "stringify"]
@@ -246,11 +246,22 @@ class Resolver(TomlReplacements):
     def _subs(self, key: Key | None) -> Substitutions:
         return Substitutions(
             root=self.raw.root,
-            posargs=self.owner.posargs,
+            posargs=self._posargs(),
             reference=self._reference,
             environ=self._environ,
             quote_posargs=self.raw.fmt == "ini" and key is not None and key.kind == "commands",
         )
+
+    def _posargs(self) -> tuple[str, ...] | None:
+        """The positional arguments, paths made relative to change_dir when ``args_are_paths`` (tox)."""
+        posargs = self.owner.posargs
+        if posargs is None or self.scope != "env" or self._active & {"change_dir", "args_are_paths"}:
+            return posargs
+        if not self.get("args_are_paths"):
+            return posargs
+        change_dir = self.get("change_dir")
+        assert isinstance(change_dir, Path)
+        return paths_relative_to(posargs, change_dir, Path.cwd())
 
     def _constants(self) -> dict[str, str]:
         root = self.raw.root

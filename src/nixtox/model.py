@@ -122,6 +122,8 @@ class EnvConfig:
 
     description: str = ""
     base_python: tuple[str, ...] = ()
+    #: the interpreter of an env whose name and base_python name none (it became base_python then)
+    default_base_python: tuple[str, ...] = ()
     deps: tuple[str, ...] = ()
     extras: tuple[str, ...] = ()
     dependency_groups: tuple[str, ...] = ()

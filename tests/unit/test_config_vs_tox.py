@@ -352,3 +352,23 @@ def test_acted_keys_same_as_tox(case: str, nixtox_project: ProjectFactory) -> No
                 assert list(value) == theirs[key], (name, key)
             else:
                 assert value == theirs[key], (name, key)
+
+
+def test_default_base_python_same_as_tox(nixtox_project: ProjectFactory) -> None:
+    root = nixtox_project(
+        {
+            "tox.ini": """
+            [tox]
+            env_list = lint, py311, pinned
+            [testenv]
+            default_base_python = python3.12
+            [testenv:pinned]
+            base_python = python3.13
+            """
+        }
+    )
+    specs = {spec.name: spec for spec in load_project(root).envs}
+    tox_conf = json.loads(_tox(root, "config", "-e", "lint,py311,pinned", "--format", "json", "-k", "base_python"))
+    for name, spec in specs.items():
+        assert list(spec.config.base_python) == tox_conf["env"][name]["base_python"], name
+    assert specs["lint"].python == "python3.12"

@@ -149,6 +149,7 @@ _DECIDED_IN_EXPAND = {
     "exclude_package_formats": "package_format",
     "use_develop": "package_format",
     "base_python": "python",
+    "default_base_python": "python",
     "build_interpreter": "build_python",
     "packagedef": "packagedef",
 }

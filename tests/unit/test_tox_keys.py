@@ -195,3 +195,66 @@ def test_disallow_pass_env_removes_what_pass_env_lets_through(tmp_path: Path) ->
     assert environ["MY_TOKEN"] == "t"
     assert "MY_SECRET_KEY" not in environ
     assert "HOME" not in environ  # a default pass_env entry, refused case-insensitively as in tox
+
+
+# --- keys nixtox deliberately ignores -----------------------------------------------------------------
+
+IGNORING = """
+[tox]
+env_list = a, b, c
+requires =
+    tox>=4.2
+    tox-uv>=1
+    tox-gh>=1
+min_version = 4.20
+[testenv]
+install_command = python -m pip install {opts} {packages}
+list_dependencies_command = python -m pip freeze
+always_copy = true
+virtualenv_spec = virtualenv<21
+download = false
+[testenv:a]
+runner = uv-venv-runner
+[testenv:b]
+runner = uv-venv-lock-runner
+download = true
+[testenv:c]
+runner = virtualenv
+uv_seed = false
+"""
+
+
+def test_each_ignored_key_is_named_once_with_why(nixtox_project: ProjectFactory) -> None:
+    from nixtox.config import load_project
+
+    warnings = load_project(nixtox_project({"tox.ini": IGNORING})).core.warnings
+    assert warnings == (
+        "tox.ini: requires = tox-gh>=1 is not used: nixtox does not provision tox plugins, so these are not "
+        "installed and do not run",
+        "tox.ini: download = true is not used: nixtox envs have no pip/setuptools/wheel seed; add what the "
+        "commands need to deps",
+        "tox.ini: install_command is not used: nixtox installs wheels with pypa/installer inside Nix",
+        "tox.ini: runner = uv-venv-lock-runner is not used: nixtox builds every env as a virtual environment "
+        "in Nix; this runner is not implemented",
+    )  # one line per key although three envs set install_command; harmless keys say nothing
+
+
+def test_a_config_without_ignored_keys_gets_no_warning(nixtox_project: ProjectFactory) -> None:
+    from nixtox.config import load_project
+
+    root = nixtox_project(
+        {"tox.ini": "[tox]\nrequires = tox>=4\n[testenv]\nrunner = virtualenv\ncommands = pytest\n"}
+    )
+    assert load_project(root).core.warnings == ()
+
+
+def test_the_warnings_reach_the_user_once_per_run(nixtox_project: ProjectFactory) -> None:
+    root = nixtox_project({"tox.ini": IGNORING})
+    said: list[str] = []
+    session.execute(
+        session.LOCK[:2], session.Session(session.RunOptions(path=root), session.NotifyOnly(said.append))
+    )
+    install = [line for line in said if "install_command" in line]
+    assert install == [
+        "warning: tox.ini: install_command is not used: nixtox installs wheels with pypa/installer inside Nix\n"
+    ]

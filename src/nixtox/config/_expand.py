@@ -26,6 +26,7 @@ from nixtox.model import (
 from nixtox.plugins import PackageFormat, find_format, package_formats
 
 from ._factors import find_envs, interpreter_request, python_conflicts
+from ._ignored import ignored_key_warnings
 from ._keys import CORE_KEYS, ENV_KEYS, Scope, known_names, lookup
 from ._resolve import Resolver, Resolvers
 from ._sources import RawConfig, RawSection
@@ -281,7 +282,8 @@ def build_project(
             dropped[name] = "exclude_package_formats removed every package format"
         specs.extend(built)
     _check_keys(specs, raw)
-    core = replace(core, dropped_envs=dropped)
+    ignored = ignored_key_warnings(resolvers, names)
+    core = replace(core, dropped_envs=dropped, warnings=(*core.warnings, *ignored))
 
     def adhoc(name: str) -> tuple[EnvSpec, ...]:
         built = build_env(resolvers, core, name, default=False)

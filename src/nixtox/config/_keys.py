@@ -33,6 +33,9 @@ class Key:
     acted: bool = True
     #: True: a nixtox addition that tox does not have
     nixtox: bool = False
+    #: for a key nixtox does not act on: why, said once per run when a config sets it ("" = harmless,
+    #: no warning); ``nixtox.config._ignored`` knows the keys where only some values warn
+    ignored: str = ""
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -48,8 +51,9 @@ def _k(
     acted: bool = True,
     nixtox: bool = False,
     conditional: bool = True,
+    ignored: str = "",
 ) -> Key:
-    return Key(name, kind, description, default, aliases, conditional, acted, nixtox)
+    return Key(name, kind, description, default, aliases, conditional, acted, nixtox, ignored)
 
 
 CORE_KEYS: Final[tuple[Key, ...]] = (
@@ -71,7 +75,7 @@ CORE_KEYS: Final[tuple[Key, ...]] = (
     _k(
         "min_version",
         "str",
-        "minimum tox version (recorded; nixtox does not provision)",
+        "minimum tox version (nixtox follows tox 4; nothing is provisioned)",
         "",
         "minversion",
         acted=False,
@@ -79,8 +83,9 @@ CORE_KEYS: Final[tuple[Key, ...]] = (
     _k(
         "requires",
         "lines",
-        "tox plugins/requirements to provision (recorded; nixtox does not provision)",
+        "tox plugins to provision; nixtox provisions none (tox, tox-uv and virtualenv need none)",
         acted=False,
+        ignored="nixtox does not provision tox plugins, so these are not installed and do not run",
     ),
     _k(
         "ignore_base_python_conflict",
@@ -98,7 +103,15 @@ CORE_KEYS: Final[tuple[Key, ...]] = (
         "skipsdist",
         "no_package",
     ),
-    _k("tox_root", "path", "the project root", "directory of the config file", "toxinidir", acted=False),
+    _k(
+        "tox_root",
+        "path",
+        "the project root",
+        "directory of the config file",
+        "toxinidir",
+        acted=False,
+        ignored="nixtox's project root is the config file's directory",
+    ),
     _k(
         "work_dir",
         "path",
@@ -106,14 +119,32 @@ CORE_KEYS: Final[tuple[Key, ...]] = (
         "{tox_root}/.nixtox",
         "toxworkdir",
         acted=False,
+        ignored="nixtox's work dir is always .nixtox next to the config file",
     ),
-    _k("temp_dir", "path", "temporary directory", "{work_dir}/.tmp", acted=False),
-    _k("package_root", "path", "directory of the package to build", "{tox_root}", "setupdir", acted=False),
+    _k(
+        "temp_dir",
+        "path",
+        "temporary directory",
+        "{work_dir}/.tmp",
+        acted=False,
+        ignored="nixtox's temp dir is always .nixtox/.tmp",
+    ),
+    _k(
+        "package_root",
+        "path",
+        "directory of the package to build",
+        "{tox_root}",
+        "setupdir",
+        acted=False,
+        ignored="nixtox builds the project in the config file's directory",
+    ),
     _k("provision_tox_env", "str", "tox provisioning env name", ".tox", acted=False),
     _k("isolated_build", "bool", "tox 3 leftover (always isolated)", "true", acted=False),
     _k("isolated_build_env", "str", "tox 3 leftover", ".package", acted=False),
     _k("distshare", "path", "tox 3 leftover", acted=False),
-    _k("args_are_paths", "bool", "tox 3 leftover", "true", acted=False),
+    _k("args_are_paths", "bool", "tox 3 leftover (tox 4: an env key)", "true", acted=False),
+    _k("venv_redirect", "bool", "tox: record an env as the project's `.venv`", acted=False),
+    _k("venv_redirect_env", "str", "tox: the env `venv_redirect` records", acted=False),
     _k(
         "parallel_show_output",
         "bool",
@@ -212,6 +243,7 @@ ENV_KEYS: Final[tuple[Key, ...]] = (
         "host",
         nixtox=True,
         acted=False,
+        ignored="run_in = nix is not implemented yet: commands run on the host",
     ),
     _k("suicide_timeout", "float", "on Ctrl-C, seconds a command may take to exit before SIGINT", "0.0"),
     _k("interrupt_timeout", "float", "seconds to wait after SIGINT before SIGTERM", "0.3"),
@@ -234,11 +266,41 @@ ENV_KEYS: Final[tuple[Key, ...]] = (
         "in a parallel run, show this env's output also when it passed",
         "core value",
     ),
-    _k("wheel_build_env", "str", "tox packaging env for wheels", ".pkg", acted=False),
-    _k("package_env", "str", "tox packaging env", ".pkg", acted=False),
-    _k("env_dir", "path", "env directory (nixtox: `.nixtox/envs/<env>`)", "", "envdir", acted=False),
-    _k("env_tmp_dir", "path", "per-env temporary directory", "", "envtmpdir", acted=False),
-    _k("env_log_dir", "path", "per-env log directory", "", "envlogdir", acted=False),
+    _k(
+        "wheel_build_env",
+        "str",
+        "tox packaging env for wheels (nixtox builds packages in Nix)",
+        ".pkg",
+        acted=False,
+    ),
+    _k("package_env", "str", "tox packaging env (nixtox builds packages in Nix)", ".pkg", acted=False),
+    _k(
+        "env_dir",
+        "path",
+        "env directory (nixtox: `.nixtox/envs/<env>`)",
+        "",
+        "envdir",
+        acted=False,
+        ignored="nixtox keeps each env's directory at .nixtox/envs/<env> ({env_dir} points there)",
+    ),
+    _k(
+        "env_tmp_dir",
+        "path",
+        "per-env temporary directory",
+        "",
+        "envtmpdir",
+        acted=False,
+        ignored="nixtox's is .nixtox/envs/<env>/tmp ({env_tmp_dir} points there)",
+    ),
+    _k(
+        "env_log_dir",
+        "path",
+        "per-env log directory",
+        "",
+        "envlogdir",
+        acted=False,
+        ignored="nixtox's is .nixtox/envs/<env>/log ({env_log_dir} points there)",
+    ),
     _k(
         "system_site_packages",
         "bool",
@@ -246,10 +308,35 @@ ENV_KEYS: Final[tuple[Key, ...]] = (
         "false",
         "sitepackages",
     ),
-    _k("always_copy", "bool", "copy instead of symlink", "false", "alwayscopy", acted=False),
-    _k("download", "bool", "upgrade pip/setuptools/wheel in the env", "false", acted=False),
-    _k("install_command", "commands", "pip install command", acted=False),
-    _k("list_dependencies_command", "commands", "pip freeze command", acted=False),
+    _k(
+        "always_copy",
+        "bool",
+        "copy instead of symlink (a store path is never linked back)",
+        "false",
+        "alwayscopy",
+        acted=False,
+    ),
+    _k(
+        "download",
+        "bool",
+        "upgrade the pip/setuptools/wheel seed of the env",
+        "false",
+        acted=False,
+        ignored="nixtox envs have no pip/setuptools/wheel seed; add what the commands need to deps",
+    ),
+    _k(
+        "install_command",
+        "commands",
+        "pip install command",
+        acted=False,
+        ignored="nixtox installs wheels with pypa/installer inside Nix",
+    ),
+    _k(
+        "list_dependencies_command",
+        "commands",
+        "pip freeze command (nixtox reports the locked distributions)",
+        acted=False,
+    ),
     _k("pip_pre", "bool", "allow pre-releases when resolving (part of the lock key)", "false"),
     _k(
         "constrain_package_deps",
@@ -277,24 +364,102 @@ ENV_KEYS: Final[tuple[Key, ...]] = (
         "commands run after the env is built, before `commands_pre` (counted as setup)",
     ),
     _k("pylock", "str", "PEP 751 lock file to install from", acted=False),
-    _k("runner", "str", "tox env runner (virtualenv, uv-venv-runner, ...)", acted=False),
-    _k("default_base_python", "list", "fallback interpreter", acted=False),
-    _k("base_python_file", "list", "files naming the interpreter (`.python-version`)", acted=False),
+    _k(
+        "runner",
+        "str",
+        "tox env runner; nixtox builds `virtualenv` and `uv-venv-runner` envs alike",
+        "virtualenv",
+        acted=False,
+        ignored="nixtox builds every env as a virtual environment in Nix; this runner is not implemented",
+    ),
+    _k(
+        "default_base_python",
+        "list",
+        "interpreter of an env whose name and base_python name none",
+        "any interpreter found",
+    ),
+    _k(
+        "base_python_file",
+        "list",
+        "files naming the interpreter (`.python-version`)",
+        acted=False,
+        ignored="not implemented yet: name the interpreter in base_python or the env name",
+    ),
+    _k(
+        "recreate_commands",
+        "commands",
+        "commands run before tox removes an env it recreates",
+        acted=False,
+        ignored="nixtox never removes an env (each is an immutable store path), so these never run",
+    ),
+    _k(
+        "interrupt_post_commands",
+        "bool",
+        "run commands_post after an interrupt",
+        "false",
+        acted=False,
+        ignored="after an interrupt nixtox starts no further command, commands_post neither",
+    ),
     _k(
         "base",
         "list",
         "sections this env inherits missing keys from, in order (replaces the default; one level)",
         "testenv (TOML: env_base.NAME, env_run_base)",
     ),
-    _k("uv_seed", "bool", "tox-uv: seed pip into the env", "false", acted=False),
+    _k(
+        "uv_seed",
+        "bool",
+        "tox-uv: seed pip into the env",
+        "false",
+        acted=False,
+        ignored="nixtox envs have no pip/setuptools seed; add pip to deps if the commands need it",
+    ),
     _k(
         "uv_resolution",
         "str",
         "tox-uv: `highest` (default), `lowest` or `lowest-direct` versions (part of the lock key)",
     ),
-    _k("uv_python_preference", "str", "tox-uv: python preference", acted=False),
-    _k("uv_sync_flags", "list", "tox-uv: flags for uv sync", acted=False),
-    _k("virtualenv_spec", "str", "virtualenv version to use", acted=False),
+    _k(
+        "uv_python_preference",
+        "str",
+        "tox-uv: python preference (nixtox finds interpreters itself)",
+        acted=False,
+    ),
+    _k(
+        "uv_sync_flags",
+        "list",
+        "tox-uv: flags for uv sync",
+        acted=False,
+        ignored="nixtox does not run uv sync (tox-uv's uv-venv-lock-runner)",
+    ),
+    _k(
+        "uv_sync_locked",
+        "bool",
+        "tox-uv: uv sync --locked",
+        "true",
+        acted=False,
+        ignored="nixtox does not run uv sync (tox-uv's uv-venv-lock-runner)",
+    ),
+    _k(
+        "only_groups",
+        "list",
+        "tox-uv: uv sync --only-group",
+        acted=False,
+        ignored="nixtox does not run uv sync (tox-uv's uv-venv-lock-runner)",
+    ),
+    _k(
+        "no_default_groups",
+        "bool",
+        "tox-uv: uv sync --no-default-groups",
+        acted=False,
+        ignored="nixtox does not run uv sync (tox-uv's uv-venv-lock-runner)",
+    ),
+    _k(
+        "virtualenv_spec",
+        "str",
+        "virtualenv version to use (nixtox uses the interpreter's venv)",
+        acted=False,
+    ),
 )
 
 PACKAGEDEF_KEYS: Final[tuple[Key, ...]] = (

@@ -216,7 +216,8 @@ class Resolver(TomlReplacements):
                 request = interpreter_request(self.env_name)
             except ValueError:
                 request = None
-            return (request,) if request else ()
+            # tox: an env whose name names no python uses default_base_python
+            return (request,) if request else self.get("default_base_python")
         if key.name in _CORE_DEFAULTED and self.scope == "env":
             return self.owner(None).get(key.name)
         if key.kind in {"bool", "int", "float"} or key.name == "interpreter_providers":

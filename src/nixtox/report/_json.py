@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from nixtox import __version__
-from nixtox.model import CommandOutcome, EnvResult, Interpreter, Status
+from nixtox.model import CommandOutcome, EnvResult, Interpreter, Phase, Status
 
 __all__ = ["REPORT_VERSION", "TOX_SCHEMA", "env_json", "result_json"]
 
@@ -46,7 +46,7 @@ def _commands(result: EnvResult, *, setup: bool) -> list[dict[str, Any]]:
     for outcome in result.commands:
         index = per_phase.get(outcome.phase, 0)
         per_phase[outcome.phase] = index + 1
-        if outcome.phase.in_setup == setup:
+        if Phase(outcome.phase).in_setup == setup:
             records.append(_command(outcome, index))
     return records
 

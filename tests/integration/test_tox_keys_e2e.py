@@ -39,7 +39,7 @@ commands =
 [testenv:nosite]
 commands =
     ! python -c "import pip"
-    python -c "import iniconfig"
+    {{envpython}} -c "import iniconfig"
 [testenv:setup]
 extra_setup_commands = python -c "open('setup-ran', 'w').write('yes')"
 commands_retry = 2

@@ -164,3 +164,12 @@ def test_commands_write_bytecode_to_the_prefix_not_the_env(store: Path, tmp_path
         spec(), store_path=store, env_dir=tmp_path / "w" / "envs" / "py312", hash_seed="1", environ={}
     )
     assert environ["PYTHONPYCACHEPREFIX"] == str(tmp_path / "w" / "pycache")
+
+
+def test_env_python_through_the_env_dirs_bin_is_part_of_the_env(store: Path, tmp_path: Path) -> None:
+    env_dir = tmp_path / "envdir"
+    env_dir.mkdir()
+    (env_dir / "bin").symlink_to(store / "bin")
+    assert _run(store, tmp_path, commands=(cmd(str(env_dir / "bin" / "say"), "hi"),)) == [
+        ("commands", f"{env_dir}/bin/say hi", 0)
+    ]

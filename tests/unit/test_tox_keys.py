@@ -258,3 +258,23 @@ def test_the_warnings_reach_the_user_once_per_run(nixtox_project: ProjectFactory
     assert install == [
         "warning: tox.ini: install_command is not used: nixtox installs wheels with pypa/installer inside Nix\n"
     ]
+
+
+def test_tox_constants_nixtox_knows_and_those_it_cannot(nixtox_project: ProjectFactory) -> None:
+    import sys
+
+    from nixtox.config import load_project
+    from nixtox.errors import ConfigError
+
+    root = nixtox_project(
+        {
+            "tox.ini": "[testenv]\ncommands = echo {tox_root_name} {on_platform} {config_file_path} {envpython}\n"
+        }
+    )
+    (env,) = load_project(root).envs
+    assert env.config.commands[0].argv == (
+        "echo", root.name, sys.platform, str(root / "tox.ini"), str(env.env_dir / "bin" / "python"),
+    )  # fmt: skip
+    bad = nixtox_project({"tox.ini": "[testenv]\ncommands = pytest --cov={envsitepackagesdir}/pkg\n"})
+    with pytest.raises(ConfigError, match=r"\{envsitepackagesdir\} is not supported by nixtox"):
+        load_project(bad)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Final
@@ -29,6 +30,13 @@ _COMMENT: Final = re.compile(r"(\s)*(?<!\\)#.*")
 _SECTION_REF: Final = re.compile(r"^\[(?P<section>[^\]]*)\](?P<key>.+)$")
 _MAX_DEPTH: Final = 60
 _LIST_KINDS: Final = frozenset({"list", "words", "lines", "env_list"})
+#: tox constants about the env's interpreter: nixtox knows it only after the lock stage
+_AFTER_LOCK: Final = frozenset(
+    {
+        "env_site_packages_dir", "envsitepackagesdir", "env_site_packages_dir_plat",
+        "envsitepackagesdir_plat", "py_dot_ver", "py_impl", "py_free_threaded", "py_debug",
+    }
+)  # fmt: skip
 #: env keys whose default is the core section's value of the same key
 _CORE_DEFAULTED: Final = frozenset({"skip_missing_interpreters", "parallel_show_output"})
 
@@ -274,6 +282,11 @@ class Resolver(TomlReplacements):
             "package_root": str(root),
             "setupdir": str(root),
             "temp_dir": str(root / ".nixtox" / ".tmp"),
+            "config_file_path": str(self.raw.path),
+            "tox_root_name": root.name,
+            "home": str(Path.home()),
+            "on_platform": sys.platform,
+            "host_python": sys.executable,
         }
         if self.env_name is not None:
             env_dir = self.env_dir()
@@ -294,6 +307,12 @@ class Resolver(TomlReplacements):
         return consts
 
     def _reference(self, text: str) -> str | None:
+        if self.env_name is not None and text in _AFTER_LOCK:
+            msg = (
+                f"{{{text}}} is not supported by nixtox: it names a fact of the env's interpreter, which "
+                "is chosen after the configuration is read"
+            )
+            raise ValueError(msg)
         match = _SECTION_REF.match(text)
         if match is not None:
             return self._section_reference(match["section"], match["key"])

@@ -58,6 +58,9 @@ class TomlReplacements:
         kind = value.get("replace")
         if kind is None:
             return {k: self._toml(v, key, depth + 1) for k, v in value.items()}
+        if "marker" in value:
+            msg = "a replace table with a marker is not supported by nixtox (write the marker into the value)"
+            raise ValueError(msg)
         handlers = {
             "posargs": self._toml_posargs,
             "env": self._toml_env,

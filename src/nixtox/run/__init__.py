@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 
 from nixtox.model import CommandOutcome, EnvResult, RealisedEnv, Status
 from nixtox.run._commands import OutputSink, allow_commands, run_commands, stop_all_processes
@@ -27,6 +29,7 @@ def run_env(realised: RealisedEnv, *, hash_seed: str, sink: OutputSink, setup_se
     spec = realised.spec
     env_dir = spec.env_dir
     env_dir.mkdir(parents=True, exist_ok=True)
+    _link_env(env_dir, realised.store_path)
     environ = command_environ(spec, store_path=realised.store_path, env_dir=env_dir, hash_seed=hash_seed)
     seed_pycache(realised.store_path, pycache_dir(env_dir))
     start = time.monotonic()
@@ -47,6 +50,22 @@ def run_env(realised: RealisedEnv, *, hash_seed: str, sink: OutputSink, setup_se
         command_seconds=max(time.monotonic() - start - in_setup, 0.0),
         exit_code=ran.exit_code,
     )
+
+
+def _link_env(env_dir: Path, store_path: Path) -> None:
+    """``{env_bin_dir}``/``{env_python}`` name the env dir: it links to the env's own ``bin``, ``lib`` and
+    ``pyvenv.cfg``, so ``{env_python}`` is the env's interpreter with the env's packages (Python finds
+    its venv next to the path it was started as)."""
+    for entry in store_path.iterdir():
+        link = env_dir / entry.name
+        if entry.name == "nix-support" or (link.exists() and not link.is_symlink()):
+            continue
+        if link.is_symlink() and Path(os.readlink(link)) == entry:
+            continue
+        fresh = env_dir / f".{entry.name}-{os.getpid()}"
+        fresh.unlink(missing_ok=True)
+        fresh.symlink_to(entry)
+        fresh.replace(link)  # atomic: a parallel reader sees the old link or the new one
 
 
 def _reason(failed: CommandOutcome) -> str:

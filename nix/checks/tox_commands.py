@@ -52,6 +52,9 @@ def resolve_program(program, *, env_bin, path, allowlist):  # type: ignore[no-un
         return None, f"command {program!r} not found"
     if os.path.dirname(found) == env_bin or found.startswith(env_bin + os.sep):
         return found, ""
+    # {env_bin_dir}/{env_python}: the env dir's bin links to the env's
+    if os.path.realpath(os.path.dirname(found)) == os.path.realpath(env_bin):
+        return found, ""
     if any(fnmatch.fnmatch(program, pat) or fnmatch.fnmatch(found, pat) for pat in allowlist):
         return found, ""
     return None, (

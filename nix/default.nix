@@ -26,14 +26,16 @@ let
   shell = import ./lib/shell.nix;
   source = import ./lib/source.nix { inherit names; };
   check = import ./lib/check.nix { inherit names; };
+  interpreter = import ./lib/interpreter.nix { inherit pythonLib tools; };
 in
 {
   inherit (fetch) fetchDist;
   inherit (build) buildDist;
   inherit (env) installLayer mkEnv;
   inherit (shell) mkShell;
-  inherit (source) projectSource keepSourcePath;
+  inherit (source) projectSource keepSourcePath looksSecret;
   inherit (pythonLib) checkPython;
+  inherit (interpreter) importedPython;
   inherit (check) mkCheck toxCommands;
   /*
     The library for one system, for pure evaluation (a flake): `forSystem "x86_64-linux"`.

@@ -2,7 +2,10 @@
 # Sets up a development checkout of nixtox on a fresh Debian/Ubuntu machine (or any machine with Nix):
 #   - Nix (Debian's nix-bin) and git when missing,
 #   - with --test also what the test suite drives: tmux (a real terminal for `nixtox shell`),
-#     Chromium with a font (a screenshot of the HTML report), skopeo and umoci (OCI images),
+#     Chromium with a font (a screenshot of the HTML report), skopeo and umoci (OCI images), and
+#     openssh-server (its sshd serves the simulated remote builders, tests/integration/_machines.py;
+#     where systemd runs, the package also enables the ssh service on port 22:
+#     `systemctl disable --now ssh` if you do not want it),
 #   - .venv with nixtox installed editable plus the test tools.
 # Idempotent: a second run only checks.
 set -euo pipefail
@@ -17,6 +20,7 @@ if [ "${1:-}" = "--test" ]; then
   # the OCI image kind's tests validate archives with skopeo and unpack them with umoci
   command -v skopeo >/dev/null 2>&1 || want+=(skopeo)
   command -v umoci >/dev/null 2>&1 || want+=(umoci)
+  [ -x /usr/sbin/sshd ] || want+=(openssh-server)
 fi
 if [ ${#want[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1; then

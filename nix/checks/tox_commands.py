@@ -21,10 +21,28 @@ run. Stdlib only, Python 3.8+ (it runs under the env's own interpreter inside Ni
 from __future__ import annotations
 
 import fnmatch
+import importlib.util
 import os
 import shutil
 import subprocess
+import sys
 import time
+
+
+def sibling(name: str):  # type: ignore[no-untyped-def]
+    """Another module of this directory, loaded once under ``nixtox_checks_<name>`` (this file is loaded
+    by path, not as part of a package)."""
+    key = "nixtox_checks_" + name
+    if key not in sys.modules:
+        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), name + ".py")
+        spec = importlib.util.spec_from_file_location(key, path)
+        module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+        sys.modules[key] = module
+        spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return sys.modules[key]
+
+
+readonly = sibling("readonly")
 
 PHASES = ("extra_setup_commands", "commands_pre", "commands", "commands_post")
 #: phases tox's result JSON lists under ``setup`` (run ids not starting with ``commands``)
@@ -50,10 +68,10 @@ def resolve_program(program, *, env_bin, path, allowlist):  # type: ignore[no-un
         found = shutil.which(program, path=path)
     if found is None:
         return None, f"command {program!r} not found"
-    if os.path.dirname(found) == env_bin or found.startswith(env_bin + os.sep):
-        return found, ""
-    # {env_bin_dir}/{env_python}: the env dir's bin links to the env's
-    if os.path.realpath(os.path.dirname(found)) == os.path.realpath(env_bin):
+    # the env's own bin, also reached through a link to it (tox's {env_bin_dir} in .nixtox/envs/<key>)
+    if os.path.realpath(os.path.dirname(found)) == os.path.realpath(env_bin) or found.startswith(
+        env_bin + os.sep
+    ):
         return found, ""
     if any(fnmatch.fnmatch(program, pat) or fnmatch.fnmatch(found, pat) for pat in allowlist):
         return found, ""
@@ -130,16 +148,18 @@ def run_phases(phases, run_one, *, ignore_errors=False, retries=0, stopped=lambd
     return run_all(phases, run_one, ignore_errors=ignore_errors, retries=retries, stopped=stopped).outcomes
 
 
-def spawn(argv, *, cwd, environ, sink, started=None, preexec=None):  # type: ignore[no-untyped-def]
-    """Run ``argv`` to its end in a new process group, output merged and handed to ``sink`` line by line.
-
-    ``started(proc)`` is called once the process exists (so a caller can stop it on an interrupt);
-    ``preexec`` runs in the child before exec (the read-only store). Returns (exit code, output,
-    seconds)."""
+def spawn(argv, *, cwd, environ, sink, started=None, warn=None, protect=True):  # type: ignore[no-untyped-def]
+    """Run ``argv`` to its end in a new process group, output merged and handed to ``sink`` line by line,
+    with the Nix store read-only for it (``readonly.py``; ``protect=False`` where the store is a
+    throwaway copy, as in a container). ``started(proc)`` is called once the process exists (so a caller
+    can stop it on an interrupt); ``warn`` hears, once, that the store could not be protected. Returns
+    (exit code, output, seconds)."""
     start = time.monotonic()
     chunks = []
-    with subprocess.Popen(
+    popen = readonly.start_protected if protect else _plain_popen
+    with popen(
         argv,
+        warn=warn,
         cwd=cwd,
         env=dict(environ),
         stdin=subprocess.DEVNULL,
@@ -148,8 +168,6 @@ def spawn(argv, *, cwd, environ, sink, started=None, preexec=None):  # type: ign
         universal_newlines=True,
         errors="replace",
         start_new_session=True,
-        # only the read-only store's unshare + mount syscalls run there, no Python-level locks
-        preexec_fn=preexec,  # noqa: PLW1509
     ) as proc:
         if started is not None:
             started(proc)
@@ -158,3 +176,8 @@ def spawn(argv, *, cwd, environ, sink, started=None, preexec=None):  # type: ign
             sink(line)
         code = proc.wait()
     return code, "".join(chunks), time.monotonic() - start
+
+
+def _plain_popen(argv, *, warn=None, **kwargs):  # type: ignore[no-untyped-def]
+    del warn
+    return subprocess.Popen(argv, **kwargs)

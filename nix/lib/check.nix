@@ -113,15 +113,17 @@ let
         nixtoxKind = "check";
       };
   /*
-    tox's command semantics as one stdlib-only Python file (phases, `-`/`!` prefixes, allowlist_externals,
-    process groups): what mkCheck's builder and nixtox's host runs use, for any other runner of an env's
-    commands (the OCI image kind's entry point).
+    tox's command semantics as stdlib-only Python (phases, `-`/`!` prefixes, allowlist_externals,
+    process groups, the store read-only for commands): a directory holding `tox_commands.py` and the
+    `readonly.py` it uses, what mkCheck's builder and nixtox's host runs use, for any other runner of an
+    env's commands (the OCI image kind's entry point).
 
     Type: toxCommands :: Path
   */
   toxCommands = builtins.path {
-    path = ../checks/tox_commands.py;
-    name = "tox_commands.py";
+    path = ../checks;
+    name = "nixtox-tox-commands";
+    filter = path: type: builtins.elem (baseNameOf path) [ "tox_commands.py" "readonly.py" ];
   };
 in
 {

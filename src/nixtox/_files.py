@@ -10,8 +10,11 @@ __all__ = ["write_atomically"]
 
 def write_atomically(path: Path, text: str) -> bool:
     """Write ``text`` to ``path`` unless it already holds it; return whether it was written."""
-    if path.is_file() and path.read_text(encoding="utf-8") == text:
-        return False
+    try:
+        if path.read_bytes() == text.encode("utf-8"):
+            return False
+    except OSError:
+        pass  # missing or unreadable: (re)write it
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     tmp.write_text(text, encoding="utf-8")

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from nixtox.plugins import PackageFormat
 
 __all__ = [
+    "UV_LOCK_RUNNER",
     "CacheConfig",
     "Command",
     "CommandOutcome",
@@ -29,6 +30,7 @@ __all__ = [
     "EnvResult",
     "EnvSpec",
     "Envs",
+    "ImportedInterpreter",
     "Interpreter",
     "LockedDist",
     "LockedEnv",
@@ -57,10 +59,12 @@ class Status(str, enum.Enum):
 
 
 class DistKind(str, enum.Enum):
-    """What a locked file is: a wheel (installed as is) or an sdist (built in Nix like the project)."""
+    """What a locked dist is: a wheel (installed as is), an sdist (built in Nix like the project), or a
+    local project directory (built in Nix from its tree, or editable)."""
 
     WHEEL = "wheel"
     SDIST = "sdist"
+    DIRECTORY = "directory"
 
     def __str__(self) -> str:
         return self.value
@@ -112,6 +116,10 @@ class PackageDef:
     config_settings: tuple[tuple[str, str], ...] = ()
 
 
+#: tox-uv's runner that installs an env from ``uv.lock`` (``uv sync``)
+UV_LOCK_RUNNER = "uv-venv-lock-runner"
+
+
 @dataclass(frozen=True)
 class EnvConfig:
     """The resolved settings of one environment (conditions filtered, substitutions applied).
@@ -152,6 +160,18 @@ class EnvConfig:
     packagedef: str | None = None
     build_interpreter: str | None = None
     skip_missing_interpreters: bool = False
+    #: tox's env runner; ``uv-venv-lock-runner`` (tox-uv) installs from ``uv.lock``.
+    runner: str = ""
+    #: tox's ``pylock``: a PEP 751 lock file (relative to the project root) the env installs from.
+    pylock: str = ""
+    #: tox-uv (lock runner): groups installed alone, without the project (``uv sync --only-group``).
+    only_groups: tuple[str, ...] = ()
+    #: tox-uv (lock runner): "" (true when ``dependency_groups`` is set), "true" or "false".
+    no_default_groups: str = ""
+    #: tox-uv (lock runner): extra ``uv sync`` flags.
+    uv_sync_flags: tuple[str, ...] = ()
+    #: tox-uv (lock runner): false drops ``--locked`` (a stale uv.lock is relocked, not refused).
+    uv_sync_locked: bool = True
     suicide_timeout: float = 0.0
     interrupt_timeout: float = 0.3
     terminate_timeout: float = 0.2
@@ -235,6 +255,23 @@ class EnvSpec:
 
 
 @dataclass(frozen=True)
+class ImportedInterpreter:
+    """A host interpreter's copy in the Nix store (``interpreters.import_interpreter``), self-contained
+    but for glibc; the arguments of the Nix library's ``importedPython``."""
+
+    #: the store name, ``cpython-3.12.1``; with ``nar_hash`` it determines ``path``
+    name: str
+    path: Path
+    #: the copy's recursive sha256 as ``nix-store --query --hash`` prints it (``sha256:<base32>``)
+    nar_hash: str
+    #: the host prefix it was copied from, and the interpreter relative to it (and to ``path``)
+    prefix: str
+    executable: str
+    executable_sha256: str
+    with_tests: bool = False
+
+
+@dataclass(frozen=True)
 class Interpreter:
     """A concrete interpreter that satisfies a request."""
 
@@ -253,6 +290,9 @@ class Interpreter:
     tags: tuple[str, ...] = ()
     #: PEP 508 marker environment of the interpreter (``python_full_version``, ``sys_platform`` ...).
     marker_env: tuple[tuple[str, str], ...] = ()
+    #: the interpreter's copy in the store, when imported: envs then run on it (a dependency Nix tracks,
+    #: so remote builders and caches get it) instead of ``executable``, which stays the host path
+    imported: ImportedInterpreter | None = None
 
     @property
     def major_minor(self) -> str:
@@ -270,8 +310,15 @@ class LockedDist:
     sha256: str
     size: int | None = None
     kind: DistKind = DistKind.WHEEL
-    #: for an sdist-only dependency: the build requirements, themselves pinned.
+    #: for an sdist-only dependency or a local project: the build requirements, themselves pinned.
     build_requires: tuple[LockedDist, ...] = ()
+    #: a local project installed editable (``-e ../lib``)
+    editable: bool = False
+
+    @property
+    def path(self) -> str:
+        """A local project's directory, relative to the project root (DIRECTORY dists keep it in ``url``)."""
+        return self.url
 
 
 @dataclass(frozen=True)
@@ -302,8 +349,13 @@ class EnvRequirements:
     build_requirements: tuple[str, ...]
     #: the project's distribution name when it is passed to the resolver as a local path (dropped after).
     local_project: str | None = None
-    #: digest of the files a dynamic project's metadata comes from ("" for static metadata).
+    #: digest of the files the project's metadata comes from.
     project_metadata: str = ""
+    #: what the local requirements are now (a file's sha256, a local project's metadata hash), as
+    #: ``path=digest`` lines: a change relocks
+    local_inputs: tuple[str, ...] = ()
+    #: root-relative paths of local projects in ``requirements`` installed editable
+    editable_paths: tuple[str, ...] = ()
     #: resolver options (tox ``pip_pre``, tox-uv ``uv_resolution``): they change what is picked
     options: ResolverOptions = field(default_factory=ResolverOptions)
 
@@ -322,6 +374,9 @@ class LockedEnv:
     build_interpreter: Interpreter | None = None
     #: hash of (requirements, interpreter identity, index): the key of this entry in the lock file.
     lock_key: str = ""
+    #: the entry's ``interpreter``: the series (``cpython-3.11-...``) the pins hold for, or the full
+    #: identity when they depend on the patch release.
+    lock_interpreter: str = ""
 
 
 @dataclass(frozen=True)
@@ -368,6 +423,10 @@ class CommandOutcome:
     output: str
     started: float
     seconds: float
+    #: the process id, for tox's ``exit 1 (...) pid=N`` line and the command's log (None: never started)
+    pid: int | None = None
+    #: the program as run (absolute, as tox's result JSON writes commands); None: not found or not allowed
+    executable: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -390,6 +449,8 @@ class EnvResult:
     setup_seconds: float = 0.0
     command_seconds: float = 0.0
     exit_code: int = 0
+    #: where the commands' log files are (``.nixtox/envs/<key>/log``); None: no command ran
+    log_dir: Path | None = None
 
     @property
     def shows_parallel_output(self) -> bool:

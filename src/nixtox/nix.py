@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from nixtox._build_progress import BuildProgress, store_root
 from nixtox._process import ProcessOutcome, find_program, run_process
 from nixtox.errors import BuildError, NixError
 
@@ -108,38 +109,17 @@ def parse_realise_errors(stderr: str) -> tuple[tuple[str, ...], dict[str, tuple[
     return failed, mismatches
 
 
-class BuildProgress:
-    """Turns Nix's stderr into a short summary: what will be built or fetched, then one line per step."""
-
-    _PLAN = re.compile(r"^these (\d+) (derivations|paths) will be (built|fetched)")
-    _BUILDING = re.compile(r"^building '/nix/store/[a-z0-9]+-(?P<name>[^']+)\.drv'")
-    _FETCHING = re.compile(r"^copying path '/nix/store/[a-z0-9]+-(?P<name>[^']+)' from '(?P<url>[^']+)'")
-
-    def __init__(self, say: Callable[[str], None]) -> None:
-        self.say = say
-        self.total = {"built": 0, "fetched": 0}
-        self.done = {"built": 0, "fetched": 0}
-
-    def __call__(self, line: str) -> None:
-        if plan := self._PLAN.match(line):
-            self.total[plan[3]] = int(plan[1])
-            if plan[3] == "fetched" or not self.total["fetched"]:
-                self.say(f"nixtox: Nix: {self.total['built']} to build, {self.total['fetched']} to fetch\n")
-        elif step := self._BUILDING.match(line):
-            self.done["built"] += 1
-            self.say(f"nixtox: [{self.done['built']}/{self.total['built'] or '?'}] building {step['name']}\n")
-        elif step := self._FETCHING.match(line):
-            self.done["fetched"] += 1
-            count = f"{self.done['fetched']}/{self.total['fetched'] or '?'}"
-            self.say(f"nixtox: [{count}] fetching {step['name']}\n")
-
-
 class NixBackend(Protocol):
-    def instantiate(self, expr_file: Path, attrs: Sequence[str]) -> list[str]: ...
+    """``root``: add indirect GC roots ``root``, ``root-2``, ... (one per path, in order) in the same Nix
+    call, so a concurrent garbage collection cannot delete what the call created before it is rooted."""
+
+    def instantiate(
+        self, expr_file: Path, attrs: Sequence[str], *, root: Path | None = None
+    ) -> list[str]: ...
 
     def output_path(self, drv: str) -> Path: ...
 
-    def realise(self, drvs: Sequence[str]) -> RealiseOutcome: ...
+    def realise(self, drvs: Sequence[str], *, root: Path | None = None) -> RealiseOutcome: ...
 
     def requisites(self, drv: str) -> set[str]: ...
 
@@ -148,6 +128,15 @@ class NixBackend(Protocol):
     def is_valid(self, path: Path) -> bool: ...
 
     def add_root(self, store_path: Path, link: Path) -> None: ...
+
+
+def _root_argv(root: Path | None) -> list[str]:
+    return ["--add-root", str(root), "--indirect"] if root is not None else []
+
+
+def _printed_paths(stdout: str) -> list[str]:
+    """Store paths a Nix call printed; with ``--add-root`` it prints the roots, which point at them."""
+    return [os.readlink(line) if os.path.islink(line) else line for line in stdout.split()]
 
 
 def _nix_env() -> dict[str, str]:
@@ -161,11 +150,17 @@ class RealNix:
     """The real Nix command-line tools."""
 
     def __init__(
-        self, options: NixOptions | None = None, *, progress: Callable[[str], None] | None = None
+        self,
+        options: NixOptions | None = None,
+        *,
+        progress: Callable[[str], None] | None = None,
+        verbosity: int = 2,
     ) -> None:
         self.options = options or NixOptions()
         #: told, in one line each, what Nix builds and fetches while it realises
         self.progress = progress
+        #: tox's verbosity levels for that: 3 (-v) also streams the build log, 1 (-q) only failures
+        self.verbosity = verbosity
 
     def _store_argv(self) -> list[str]:
         return ["--option", "store", self.options.store] if self.options.store else []
@@ -181,21 +176,30 @@ class RealNix:
             raise BuildError(f"{what} failed (exit {outcome.exit_code}):\n{tail}")
         return outcome
 
-    def instantiate(self, expr_file: Path, attrs: Sequence[str]) -> list[str]:
-        argv = ["nix-instantiate", str(expr_file), *nix_options_argv(self.options)]
+    def instantiate(self, expr_file: Path, attrs: Sequence[str], *, root: Path | None = None) -> list[str]:
+        argv = ["nix-instantiate", str(expr_file), *nix_options_argv(self.options), *_root_argv(root)]
         for attr in attrs:
             argv += ["-A", attr]
-        return self._run(argv, "nix-instantiate").stdout.split()
+        return _printed_paths(self._run(argv, "nix-instantiate").stdout)
 
     def output_path(self, drv: str) -> Path:
         argv = ["nix-store", *self._store_argv(), "--query", "--outputs", drv]
         out = self._run(argv, "nix-store --query").stdout.split()
         return Path(out[0])
 
-    def realise(self, drvs: Sequence[str]) -> RealiseOutcome:
-        argv = ["nix-store", "--realise", "--keep-going", *nix_options_argv(self.options), *drvs]
-        follow = BuildProgress(self.progress) if self.progress else None
+    def realise(self, drvs: Sequence[str], *, root: Path | None = None) -> RealiseOutcome:
+        """Build ``drvs`` (keep going past failures). Nix adds ``root`` only when every build succeeded."""
+        argv = ["nix-store", "--realise", "--keep-going", *nix_options_argv(self.options), *_root_argv(root)]
+        argv += drvs
+        store_dir = store_root(self.options.store)
+        follow = (
+            BuildProgress(self.progress, verbosity=self.verbosity, store_dir=store_dir)
+            if self.progress
+            else None
+        )
         outcome = run_process(argv, env=_nix_env(), on_stderr_line=follow)
+        if follow is not None:
+            follow.finish()
         failed, mismatches = parse_realise_errors(outcome.stderr)
         tail = "\n".join(outcome.stderr.strip().splitlines()[-40:])
         return RealiseOutcome(outcome.ok, failed, mismatches, tail, outcome.seconds, outcome.stderr)

@@ -13,11 +13,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from nixtox._roots import temporary_roots
 from nixtox.errors import BuildError, NixtoxError
 from nixtox.model import RealisedEnv, RenderedEnv
 from nixtox.nix import NixBackend, RealiseOutcome
 from nixtox.render import env_text, write_default_nix, write_env_file, write_work_file
-from nixtox.state import EnvState, State
+from nixtox.state import EnvState, State, gcroot_dir, store_has
 
 __all__ = ["RealiseResult", "build_kind", "realise_envs"]
 
@@ -31,17 +32,17 @@ class RealiseResult:
     seconds: dict[str, float]
 
 
-def _gcroot(work_dir: Path, key: str) -> Path:
-    return work_dir / "gcroots" / key
+def _gcroot(work_dir: Path, key: str, store: str = "") -> Path:
+    return gcroot_dir(work_dir, store) / key
 
 
 def _up_to_date(state: State, work_dir: Path, env: RenderedEnv) -> EnvState | None:
+    """The env's state when it was built from these inputs into this run's store and is still there."""
     key = env.spec.key
     known = state.envs.get(key)
     if known is None or known.fingerprint != env.fingerprint:
         return None
-    root = _gcroot(work_dir, key)
-    if not Path(known.store_path).exists() or not root.is_symlink():
+    if not store_has(state.store, known.store_path) or not _gcroot(work_dir, key, state.store).is_symlink():
         return None
     return known
 
@@ -55,12 +56,14 @@ def realise_envs(
     shared_files: Mapping[str, str] | None = None,
     notify: Callable[[str], None] | None = None,
     keys: Sequence[str] | None = None,
+    store: str = "",
 ) -> RealiseResult:
-    """Bring every env to a valid store path; the caller holds the work-dir lock.
+    """Bring every env to a valid store path in ``store`` ("" = the default store); the caller holds the
+    work-dir lock.
 
     ``shared_files`` (name -> text) are written into the work dir before Nix reads the env files;
     ``keys`` are the project's env keys (``default.nix`` joins only their files)."""
-    state = State.read(work_dir)
+    state = State.read(work_dir, store)
     outcomes: dict[str, RealisedEnv | NixtoxError] = {}
     pending: list[RenderedEnv] = []
     for env in envs:
@@ -85,24 +88,41 @@ def realise_envs(
 
 
 def _instantiate(
-    envs: Sequence[RenderedEnv], default_nix: Path, nix: NixBackend
+    envs: Sequence[RenderedEnv], default_nix: Path, nix: NixBackend, roots: Path
 ) -> tuple[dict[str, str], dict[str, str]]:
-    """env key -> drv path; evaluation errors are attributed to their env by retrying one by one."""
+    """env key -> drv path (each rooted in ``roots`` as Nix writes it); evaluation errors are attributed
+    to their env by retrying one by one."""
     keys = [e.spec.key for e in envs]
     attrs = [e.attr for e in envs]
     try:
-        return dict(zip(keys, nix.instantiate(default_nix, attrs), strict=True)), {}
+        return dict(zip(keys, nix.instantiate(default_nix, attrs, root=roots / "drvs"), strict=True)), {}
     except BuildError:
         if len(envs) == 1:
             raise
     drvs: dict[str, str] = {}
     errors: dict[str, str] = {}
-    for key, attr in zip(keys, attrs, strict=True):
+    for index, (key, attr) in enumerate(zip(keys, attrs, strict=True)):
         try:
-            drvs[key] = nix.instantiate(default_nix, [attr])[0]
+            drvs[key] = nix.instantiate(default_nix, [attr], root=roots / f"drv-of-{index}")[0]
         except BuildError as exc:
             errors[key] = exc.message
     return drvs, errors
+
+
+def _realise_rooted(drvs: Sequence[str], nix: NixBackend, roots: Path) -> RealiseOutcome:
+    """One ``--keep-going`` realisation whose outputs are rooted by the call itself. Nix adds no root when
+    a build failed, so the envs that did not fail are realised (and rooted) once more: if a collection
+    removed one in between, Nix builds it again rather than nixtox handing out a deleted path."""
+    outcome = nix.realise(drvs, root=roots / "out")
+    if not outcome.ok:
+        failed = {*outcome.failed_drvs, *outcome.hash_mismatches}
+        if failed:
+            retry = [drv for drv in drvs if not failed & nix.requisites(drv)]
+        else:  # a failure Nix did not attribute: do not build anything twice
+            retry = [drv for drv in drvs if nix.is_valid(nix.output_path(drv))]
+        if retry:
+            nix.realise(retry, root=roots / "built")
+    return outcome
 
 
 def _build(
@@ -111,22 +131,23 @@ def _build(
     for env in envs:
         write_env_file(work_dir, env.spec.key, env_text(env))
     default_nix = write_default_nix(work_dir, keys)
-    try:
-        drvs, failed = _instantiate(envs, default_nix, nix)
-    except BuildError as exc:
-        return {e.spec.key: exc for e in envs}
-    outcomes: dict[str, RealisedEnv | NixtoxError] = {key: BuildError(why) for key, why in failed.items()}
-    outcome = nix.realise(list(drvs.values())) if drvs else None
-    by_key = {e.spec.key: e for e in envs}
-    for key, drv in drvs.items():
-        out = nix.output_path(drv)
-        if not nix.is_valid(out):  # valid in the store Nix uses (NIXTOX_NIX_STORE may be another one)
-            outcomes[key] = BuildError(_failure_reason(drv, nix, outcome))
-            continue
-        nix.add_root(out, _gcroot(work_dir, key))
-        env = by_key[key]
-        state.envs[key] = EnvState(env.fingerprint, str(out), drv, env.spec.label)
-        outcomes[key] = RealisedEnv(env, out, drv, cached=False)
+    with temporary_roots() as roots:
+        try:
+            drvs, failed = _instantiate(envs, default_nix, nix, roots)
+        except BuildError as exc:
+            return {e.spec.key: exc for e in envs}
+        outcomes: dict[str, RealisedEnv | NixtoxError] = {key: BuildError(why) for key, why in failed.items()}
+        outcome = _realise_rooted(list(drvs.values()), nix, roots) if drvs else None
+        by_key = {e.spec.key: e for e in envs}
+        for key, drv in drvs.items():
+            out = nix.output_path(drv)
+            if not nix.is_valid(out):  # valid in the store Nix uses (NIXTOX_NIX_STORE may be another one)
+                outcomes[key] = BuildError(_failure_reason(drv, nix, outcome))
+                continue
+            nix.add_root(out, _gcroot(work_dir, key, state.store))  # lasting root, while the temporary holds
+            env = by_key[key]
+            state.envs[key] = EnvState(env.fingerprint, str(out), drv, env.spec.label)
+            outcomes[key] = RealisedEnv(env, out, drv, cached=False)
     return outcomes
 
 
@@ -162,6 +183,7 @@ def build_kind(
     nix: NixBackend,
     shared_files: Mapping[str, str] | None = None,
     keys: Sequence[str] | None = None,
+    store: str = "",
 ) -> dict[str, Path | NixtoxError]:
     """Build each env's ``kinds.<key>.<kind>`` (an image, a check run): one Nix call, no fast path and no
     state (the kind's output is not the env's); each output is rooted as ``gcroots/<key>.<kind>``."""
@@ -171,17 +193,18 @@ def build_kind(
         write_env_file(work_dir, env.spec.key, env_text(env))
     default_nix = write_default_nix(work_dir, keys)
     targets = [dataclasses.replace(env, attr=f"kinds.{env.spec.key}.{kind}") for env in envs]
-    try:
-        drvs, failed = _instantiate(targets, default_nix, nix)
-    except BuildError as exc:
-        return {e.spec.key: exc for e in envs}
-    outcomes: dict[str, Path | NixtoxError] = {key: BuildError(why) for key, why in failed.items()}
-    outcome = nix.realise(list(drvs.values())) if drvs else None
-    for key, drv in drvs.items():
-        out = nix.output_path(drv)
-        if not nix.is_valid(out):
-            outcomes[key] = BuildError(_failure_reason(drv, nix, outcome))
-            continue
-        nix.add_root(out, work_dir / "gcroots" / f"{key}.{kind}")
-        outcomes[key] = out
+    with temporary_roots() as roots:
+        try:
+            drvs, failed = _instantiate(targets, default_nix, nix, roots)
+        except BuildError as exc:
+            return {e.spec.key: exc for e in envs}
+        outcomes: dict[str, Path | NixtoxError] = {key: BuildError(why) for key, why in failed.items()}
+        outcome = _realise_rooted(list(drvs.values()), nix, roots) if drvs else None
+        for key, drv in drvs.items():
+            out = nix.output_path(drv)
+            if not nix.is_valid(out):
+                outcomes[key] = BuildError(_failure_reason(drv, nix, outcome))
+                continue
+            nix.add_root(out, _gcroot(work_dir, f"{key}.{kind}", store))
+            outcomes[key] = out
     return outcomes

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Protocol, cast
 
 from nixtox.config import RawConfig, expand_project, load_config
+from nixtox.errors import NixtoxError
 from nixtox.lock import LockPolicy, lock_stage
 from nixtox.model import EnvResult, Envs, EnvSpec, LockedEnv, Project, RealisedEnv, RenderedEnv
 from nixtox.nix import NixBackend, NixOptions
@@ -33,9 +34,10 @@ from nixtox.realise import realise_envs
 from nixtox.render import render_env, source_files_nix
 from nixtox.report import INTERRUPTED, exit_code, result_json
 from nixtox.run import allow_commands, dependency_order, run_env, schedule
+from nixtox.scm import vcs_version
 from nixtox.select import Selection, platform_results, select_envs
 from nixtox.source import scan_source
-from nixtox.state import locked_work_dir
+from nixtox.state import locked_work_dir, selected_store
 
 if TYPE_CHECKING:
     from nixtox.cache import CacheOverrides, CacheSession
@@ -186,12 +188,13 @@ def lock(envs: Envs[EnvSpec], session: Session) -> Envs[LockedEnv]:
 def render(envs: Envs[LockedEnv], session: Session) -> Envs[RenderedEnv]:
     root = envs.project.core.root
     name = read_pyproject(root).name or root.name
-    tree = scan_source(root)
+    tree = scan_source(root, warn=session.events.notify)
+    version = vcs_version(root, envs.live)  # once per run: a fact about the checkout, like the tree
     kinds = session.options.kinds
-    rendered = envs.map(lambda env: render_env(env, root=root, project_name=name, tree=tree, kinds=kinds))
-    return rendered.with_work_files(
-        {"source-files.nix": source_files_nix(tree)} if tree.files is not None else {}
+    rendered = envs.map(
+        lambda env: render_env(env, root=root, project_name=name, tree=tree, kinds=kinds, vcs_version=version)
     )
+    return rendered.with_work_files({"source-files.nix": source_files_nix(tree)})
 
 
 def realise(envs: Envs[RenderedEnv], session: Session) -> Envs[RealisedEnv]:
@@ -208,6 +211,7 @@ def realise(envs: Envs[RenderedEnv], session: Session) -> Envs[RealisedEnv]:
             shared_files=envs.work_files,
             notify=session.events.notify,
             keys=keys,
+            store=selected_store(session.options.cache.nix_store if session.options.cache else None),
         )
     realised = envs.collect(outcome.outcomes, seconds=outcome.seconds)
     hook = get_plugin_manager().hook
@@ -255,7 +259,8 @@ def run(envs: Envs[RealisedEnv], session: Session) -> SessionResult:
 
 
 def report(result: SessionResult, session: Session) -> SessionResult:
-    """The exit code (tox's rules) and the report files the options ask for."""
+    """The exit code (tox's rules) and the report files the options ask for (parent directories made,
+    as tox does for ``--result-json``)."""
     code = INTERRUPTED if result.interrupted else exit_code(result.results)
     files = session.options.report
     if files.result_json or files.junit or files.html:
@@ -263,13 +268,19 @@ def report(result: SessionResult, session: Session) -> SessionResult:
 
         from nixtox import report as reports  # noqa: PLC0415
 
-        data = result_json(result.results, seconds=result.seconds, exit_code=code)
-        if files.result_json:
-            files.result_json.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-        if files.junit:
-            files.junit.write_bytes(reports.junit_xml(data))
-        if files.html:
-            reports.write_html(data, files.html)
+        project = reports.project_info(result.project.core.root)
+        data = result_json(result.results, seconds=result.seconds, exit_code=code, project=project)
+        try:
+            if files.result_json:
+                files.result_json.parent.mkdir(parents=True, exist_ok=True)
+                files.result_json.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+            if files.junit:
+                files.junit.parent.mkdir(parents=True, exist_ok=True)
+                files.junit.write_bytes(reports.junit_xml(data))
+            if files.html:
+                reports.write_html(data, files.html)
+        except OSError as exc:
+            raise NixtoxError(f"cannot write {exc.filename}: {exc.strerror}") from None
     return replace(result, exit_code=code)
 
 

@@ -3,9 +3,14 @@
 The manifest hash stands in for the store hash of the filtered source in the up-to-date check, so it
 must follow exactly the same filter; a unit test compares both on a fixture tree.
 
-In a git checkout only the files git lists (tracked, plus untracked ones that are not ignored) count, and
-the list is handed to ``projectSource``: a coverage file or test report that ``.gitignore`` names never
-changes a store hash.
+The list of files is always computed here and handed to ``projectSource``, so Nix copies exactly these:
+
+* in a git checkout, the files git lists (tracked, plus untracked ones that are not ignored): a coverage
+  file or test report that ``.gitignore`` names never changes a store hash;
+* elsewhere, every file the project's ``.gitignore`` files do not ignore (``nixtox._gitignore``);
+* never a file that looks like a secret (``looks_secret``: ``.env*``, keys, credentials), which would be
+  world-readable in the store, unless the user said it belongs there: git tracks it, or a ``!`` line
+  of a ``.gitignore`` re-includes it. Such a file is included with a warning.
 """
 
 from __future__ import annotations
@@ -14,9 +19,11 @@ import hashlib
 import os
 import shutil
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from nixtox._gitignore import IgnoreRules
 
 __all__ = [
     "EXCLUDED_NAMES",
@@ -24,6 +31,7 @@ __all__ = [
     "SourceTree",
     "included_files",
     "is_excluded",
+    "looks_secret",
     "metadata_files",
     "metadata_hash",
     "scan_source",
@@ -53,17 +61,36 @@ def is_excluded(name: str, *, top: bool, symlink: bool = False) -> bool:
     )
 
 
-def _git_files(root: Path) -> list[str] | None:
-    """Files git lists under ``root`` (tracked + untracked-not-ignored), or None outside a checkout."""
+#: names of files (and directories) that hold secrets, at any depth (kept in sync with nix/lib/source.nix)
+SECRET_NAMES = frozenset(
+    {
+        ".netrc", "_netrc", ".pypirc", ".npmrc", ".git-credentials", ".pgpass", ".htpasswd", ".ssh",
+        ".gnupg", ".aws", ".docker",
+    }
+)  # fmt: skip
+SECRET_PREFIXES = (".env", "id_rsa", "id_dsa", "id_ecdsa", "id_ed25519")
+SECRET_SUFFIXES = (".pem", ".key", ".p12", ".pfx", ".jks", ".keystore", ".ppk", ".kdbx")
+
+
+def looks_secret(name: str) -> bool:
+    """Whether a file or directory name is one a user would never want world-readable in the store."""
+    return name in SECRET_NAMES or name.startswith(SECRET_PREFIXES) or name.endswith(SECRET_SUFFIXES)
+
+
+def _git_files(root: Path) -> list[tuple[str, bool]] | None:
+    """(file, tracked) for what git lists under ``root`` (tracked + untracked-not-ignored), or None
+    outside a checkout."""
     if shutil.which("git") is None:
         return None
     proc = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        ["git", "ls-files", "-z", "-t", "--cached", "--others", "--exclude-standard"],
         cwd=root, capture_output=True, check=False,
     )  # fmt: skip
     if proc.returncode != 0:
         return None
-    return [f for f in os.fsdecode(proc.stdout).split("\0") if f]
+    # "-t": a status letter and a space before each name; "?" = untracked
+    entries = [e for e in os.fsdecode(proc.stdout).split("\0") if e]
+    return list({e[2:]: e[0] != "?" for e in entries}.items())
 
 
 def _kept_by_filter(rel: str, root: Path) -> bool:
@@ -75,28 +102,61 @@ def _kept_by_filter(rel: str, root: Path) -> bool:
     return True
 
 
+def _secret_part(rel: str) -> bool:
+    return any(looks_secret(part) for part in rel.split("/"))
+
+
 def included_files(root: Path, *, use_git: bool = True) -> list[str]:
     """Relative paths of the files (and symlinks) ``projectSource`` copies, sorted."""
     listed = _git_files(root) if use_git else None
     return _walk(root) if listed is None else _filter_listed(listed, root)
 
 
-def _filter_listed(listed: list[str], root: Path) -> list[str]:
-    return sorted(f for f in listed if os.path.lexists(os.path.join(root, f)) and _kept_by_filter(f, root))
+def _filter_listed(listed: list[tuple[str, bool]], root: Path) -> list[str]:
+    """Git's list minus the filter's exclusions and untracked secrets (unless a ``!`` line keeps one)."""
+    rules = IgnoreRules(root)
+    kept = []
+    for rel, tracked in listed:
+        if not os.path.lexists(os.path.join(root, rel)) or not _kept_by_filter(rel, root):
+            continue
+        if not tracked and _secret_part(rel) and not _re_included(rules, rel):
+            continue
+        kept.append(rel)
+    return sorted(kept)
+
+
+def _re_included(rules: IgnoreRules, rel: str) -> bool:
+    """Whether a ``.gitignore`` line re-includes ``rel`` and every secret-looking directory above it."""
+    parts = rel.split("/")
+    return all(
+        rules.decide("/".join(parts[: depth + 1]), is_dir=depth < len(parts) - 1) is False
+        for depth, part in enumerate(parts)
+        if looks_secret(part)
+    )
+
+
+def _ignored(rules: IgnoreRules, rel: str, name: str, *, is_dir: bool) -> bool:
+    """A ``.gitignore`` line decides; where none matches, a secret-looking name is left out."""
+    decided = rules.decide(rel, is_dir=is_dir)
+    return looks_secret(name) if decided is None else decided
 
 
 def _walk(root: Path) -> list[str]:
+    """Every file below ``root`` that neither the filter nor a ``.gitignore`` excludes (no git)."""
+    rules = IgnoreRules(root)
     found: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        top = os.path.samefile(dirpath, root)
-        dirnames[:] = sorted(
-            d for d in dirnames
-            if not is_excluded(d, top=top, symlink=os.path.islink(os.path.join(dirpath, d)))
-        )  # fmt: skip
-        rel_dir = os.path.relpath(dirpath, root)
-        for name in filenames:
-            if not is_excluded(name, top=top, symlink=os.path.islink(os.path.join(dirpath, name))):
-                found.append(os.path.normpath(os.path.join(rel_dir, name)))
+    pending = [""]
+    while pending:
+        rel_dir = pending.pop()
+        with os.scandir(root / rel_dir) as entries:
+            for entry in entries:
+                rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+                is_dir = entry.is_dir(follow_symlinks=False)
+                if is_excluded(entry.name, top=not rel_dir, symlink=entry.is_symlink()):
+                    continue
+                if _ignored(rules, rel, entry.name, is_dir=is_dir):
+                    continue
+                (pending if is_dir else found).append(rel)
     return sorted(found)
 
 
@@ -142,10 +202,13 @@ class SourceTree:
     """The project tree as one run sees it (scanned once, shared by every env)."""
 
     root: Path
-    #: None: every file the filter keeps (no git); else exactly these files.
+    #: exactly the files that enter the store (None only for a tree built by hand: every file the
+    #: filter keeps)
     files: tuple[str, ...] | None
     source_hash: str
     metadata_hash: str
+    #: included files that look like secrets (tracked by git, or re-included by a ``!`` line)
+    secrets: tuple[str, ...] = ()
 
     @property
     def dirs(self) -> tuple[str, ...]:
@@ -157,12 +220,22 @@ class SourceTree:
         return tuple(sorted(found))
 
 
-def scan_source(root: Path) -> SourceTree:
+def scan_source(root: Path, *, warn: Callable[[str], None] | None = None) -> SourceTree:
+    """The files of the project that enter the store; ``warn`` hears of each secret-looking one."""
     listed = _git_files(root)
     files = _walk(root) if listed is None else _filter_listed(listed, root)
+    secrets = tuple(f for f in files if _secret_part(f))
+    if warn is not None:
+        for rel in secrets:
+            why = "git tracks it" if listed is not None else "a .gitignore line re-includes it"
+            warn(
+                f"warning: {rel} looks like a secret and will be world-readable in the Nix store ({why});"
+                " remove it from the project, or from git, if the tests do not need it\n"
+            )
     return SourceTree(
         root=root,
-        files=tuple(files) if listed is not None else None,
+        files=tuple(files),
         source_hash=source_hash(root, files),
         metadata_hash=metadata_hash(root),
+        secrets=secrets,
     )

@@ -219,3 +219,14 @@ def nix_required() -> None:
     missing = [p for p in ("nix-build", "nix-instantiate") if shutil.which(p) is None]
     if missing:
         pytest.skip(f"{', '.join(missing)} not on PATH")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The fault-injection counts, when the fault suite ran."""
+    from tests.integration import _faults
+
+    if _faults.COUNTS["faults"]:
+        terminalreporter.write_sep("-", "fault injection")
+        terminalreporter.write_line(_faults.summary())
+        for finding in _faults.FINDINGS:
+            terminalreporter.write_line(f"  corruption: {finding}")

@@ -58,9 +58,11 @@ def nix_json(*args: str) -> list[dict[str, object]]:
     return data
 
 
-def store_paths(root: Path) -> dict[str, str]:
+def store_paths(root: Path, store: Path | None = None) -> dict[str, str]:
+    """env -> store path as ``.nixtox/state.json`` records it for ``store`` (None: the system store)."""
     state = json.loads((root / ".nixtox" / "state.json").read_text())
-    return {key: entry["store_path"] for key, entry in state["envs"].items()}
+    envs = state["stores"][str(store)]["envs"] if store is not None else state["envs"]
+    return {key: entry["store_path"] for key, entry in envs.items()}
 
 
 def copy_project(src: Path, dest: Path) -> Path:
@@ -115,7 +117,7 @@ def machine_b(a: MachineA, tmp_path: Path, name: str = "b") -> tuple[Path, Path]
 
 def assert_fetched_everything(a: MachineA, project: Path, store: Path, output: str) -> None:
     assert "built 0 derivations" in output, output
-    assert store_paths(project) == a.paths
+    assert store_paths(project, store) == a.paths
     for path in a.paths.values():
         assert (store / path.lstrip("/")).is_dir(), f"{path} is not in B's store"
 
@@ -255,6 +257,33 @@ def test_tampered_nar_is_refused_and_named(machine_a: MachineA, tmp_path: Path) 
     assert victim in verify.stdout
 
 
+def test_a_narinfo_edited_after_signing_is_named_not_called_unsigned(
+    machine_a: MachineA, tmp_path: Path
+) -> None:
+    edited = tmp_path / "edited"
+    shutil.copytree(machine_a.cache, edited)
+    victim = sorted(machine_a.paths.values())[0]
+    narinfo = edited / f"{Path(victim).name.split('-', 1)[0]}.narinfo"
+    lines = narinfo.read_text().splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("NarHash: sha256:"))
+    last = lines[at][-1]
+    lines[at] = lines[at][:-1] + ("0" if last != "0" else "1")
+    narinfo.write_text("\n".join(lines) + "\n")
+    project, store = machine_b(machine_a, tmp_path)
+    env = machine_a.b_env(store, NIXTOX_SUBSTITUTERS=f"file://{edited}")
+    verify = nixtox(project, "cache", "verify", "--cache", f"file://{edited}", env=env)
+    assert verify.returncode == 1
+    assert f"signature does not verify: {victim} (signed by ci-1, a trusted key" in verify.stdout, (
+        verify.stdout
+    )
+    assert f"not signed by a trusted key: {victim}" not in verify.stdout
+    pull = nixtox(project, "cache", "pull", env=env)
+    assert (
+        f"refused {victim} from file://{edited}: it is signed by a trusted key, but the signature"
+        in pull.stderr
+    ), pull.stderr
+
+
 def test_unreachable_cache_builds_locally_and_says_so(machine_a: MachineA, tmp_path: Path) -> None:
     project, store = machine_b(machine_a, tmp_path)
     url = f"http://127.0.0.1:{_free_port()}"
@@ -264,7 +293,7 @@ def test_unreachable_cache_builds_locally_and_says_so(machine_a: MachineA, tmp_p
     assert done.returncode == 0, done.stderr
     assert f"cache {url} is unreachable" in done.stderr
     assert "building locally" in done.stderr
-    assert store_paths(project)["py312"] == machine_a.paths["py312"]
+    assert store_paths(project, store)["py312"] == machine_a.paths["py312"]
 
 
 def test_push_without_secret_key_is_a_clear_error(machine_a: MachineA, tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import time
 from pathlib import Path
@@ -55,11 +56,28 @@ def test_parallel_auto_keeps_at_most_one_env_per_core_running(tmp_path: Path) ->
     assert most <= cores
     if cores > 1:
         assert most >= 2  # it really ran in parallel
-    # each env's output came out as one block: its "started" line directly after its command line
+    # as tox's run-parallel: a passing env's output is held back, each env but the last says it ended
+    assert "started" not in out.stdout.splitlines()
+    assert len(re.findall(r"^e\d: OK (✔|\+) in ", out.stdout, flags=re.MULTILINE)) == 5
+    assert "\x1b" not in out.stdout  # not a terminal: no colour, no cursor movement
+
+
+def test_parallel_shows_a_failing_envs_output_as_one_block(tmp_path: Path) -> None:
+    ini = SLEEPY.replace("e{1,2,3,4,5,6}", "e{1,2,3}").replace(
+        "commands =",
+        "set_env = e2: FAIL=1\ncommands_post = python -c \"import os, sys; sys.exit(int(os.environ.get('FAIL', '0')))\"\ncommands =",
+    )
+    root = make_project(tmp_path, "setuptools_proj", ini)
+    out = nixtox(root, "run", "-p", "auto")
+    assert out.returncode == 1, out.stdout + out.stderr
     lines = out.stdout.splitlines()
-    for index, line in enumerate(lines):
-        if "commands> python" in line:
-            assert lines[index + 1] == "started"
+    failed = lines.index(next(line for line in lines if line.startswith("e2: FAIL")))
+    assert lines[failed + 1].startswith("e2: commands[0]> python -c")
+    assert lines[failed + 2] == "started"
+    assert lines[failed + 3].startswith("e2: commands_post[0]> python -c")
+    assert re.match(r"e2: exit 1 \(\d+\.\d\d seconds\) /\S+> python -c .* pid=\d+$", lines[failed + 4])
+    assert lines.count("started") == 1  # the passing envs' output stays held back
+    assert "e1: e1:" not in out.stdout
 
 
 def test_two_processes_at_once_share_one_build(tmp_path: Path) -> None:
@@ -101,7 +119,7 @@ def _alive(pid: int) -> bool:
 def test_ctrl_c_during_a_command_stops_it_and_the_next_run_works(tmp_path: Path) -> None:
     root = make_project(tmp_path, "setuptools_proj", SLEEPY.replace("e{1,2,3,4,5,6}", "e{1,2}"))
     pidfile = str(tmp_path / "pid-")
-    proc = start_nixtox(root, "run", "-p", "2", "--result-json", str(tmp_path / "r.json"),
+    proc = start_nixtox(root, "run", "-p", "2", "-o", "--result-json", str(tmp_path / "r.json"),
                         extra_env={"SLEEP": "120", "PIDFILE": pidfile})  # fmt: skip
     seen: list[str] = []
     _wait_for(seen, proc, "started")
@@ -113,7 +131,7 @@ def test_ctrl_c_during_a_command_stops_it_and_the_next_run_works(tmp_path: Path)
     assert proc.returncode == 254, "".join(seen) + rest  # tox's -2
     # the interrupted python commands print their own KeyboardInterrupt; nixtox prints none
     assert "INTERRUPTED" in rest
-    assert "nixtox/" not in rest
+    assert not re.search(r"File \".*/nixtox/", rest)  # no traceback through nixtox's code
     for name in ("e1", "e2"):
         pid_path = Path(pidfile + name)
         if pid_path.exists():

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import time
 from pathlib import Path
 
 from nixtox.model import (
@@ -112,3 +114,65 @@ def sample_results() -> list[EnvResult]:
         ),
         ok(make_spec("lint")),
     ]
+
+
+def aterm(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def built_env(tmp_path: Path, spec: EnvSpec, *, interp: Interpreter = PY312) -> RealisedEnv:
+    """A realised env whose store files are real (under ``tmp_path``): the env's ``nixtox-env.json``,
+    the project's build output with its wheel and sdist, and the two derivations that lead to it."""
+    build = tmp_path / "store" / "hash1-demo-wheel"
+    (build / "nix-support").mkdir(parents=True)
+    (build / "demo-1.0-py3-none-any.whl").write_bytes(b"a wheel")
+    (build / "demo-1.0.tar.gz").write_bytes(b"an sdist")
+    (build / "nix-support" / "nixtox-dist.json").write_text(
+        json.dumps(
+            {
+                "name": "demo",
+                "version": "1.0",
+                "wheel": "demo-1.0-py3-none-any.whl",
+                "sdist": "demo-1.0.tar.gz",
+            }
+        )
+    )
+    layer_drv = tmp_path / "store" / "hash2-demo-wheel-py3.12.drv"
+    wheels = json.dumps([{"filename": None, "path": str(build)}])
+    layer_drv.write_text(
+        f'Derive([("out","/x","","")],[],[],"x86_64-linux","/py",[],[("wheelsJson",{aterm(wheels)})])'
+    )
+    env_drv = tmp_path / "store" / "hash3-nixtox-env.drv"
+    fetched = tmp_path / "store" / "hash4-attrs-26.1.0-py3-none-any.whl.drv"
+    env_drv.write_text(
+        f'Derive([("out","/y","","")],[("{fetched}",["out"]),("{layer_drv}",["out"])],[],"x86_64-linux","/py",[],[])'
+    )
+    store_path = tmp_path / "store" / "hash5-nixtox-env"
+    (store_path / "nix-support").mkdir(parents=True)
+    dists = [{"name": "demo", "version": "1.0"}, {"name": "Attrs", "version": "26.1.0"}]
+    (store_path / "nix-support" / "nixtox-env.json").write_text(json.dumps({"dists": dists}))
+    base = realised(spec, interp)
+    return dataclasses.replace(base, store_path=store_path, drv_path=str(env_drv))
+
+
+PYTEST_JUNIT = """<?xml version="1.0" encoding="utf-8"?>
+<testsuites name="pytest tests"><testsuite name="pytest" errors="0" failures="1" skipped="1" tests="3"
+ time="0.05" timestamp="2026-01-01T00:00:00" hostname="ci">
+<testcase classname="tests.test_a" name="test_ok" file="tests/test_a.py" line="3" time="0.001">
+<properties><property name="k" value="v"/></properties></testcase>
+<testcase classname="tests.test_a" name="test_bad" file="tests/test_a.py" line="7" time="0.002">
+<failure message="assert 1 == 2">def test_bad():
+&gt;       assert 1 == 2</failure><system-out>printed</system-out></testcase>
+<testcase classname="tests.test_a" name="test_skip" time="0.000">
+<skipped type="pytest.skip" message="not today">tests/test_a.py:11: not today</skipped></testcase>
+</testsuite></testsuites>
+"""
+
+
+def pytest_run(tmp_path: Path, report: str = "reports/junit.xml") -> EnvResult:
+    spec = make_spec("py312", change_dir=tmp_path)
+    (tmp_path / report).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / report).write_text(PYTEST_JUNIT, encoding="utf-8")
+    command = Command(("pytest", f"--junitxml={report}"))
+    result = ok(spec, start=time.time() - 1)
+    return dataclasses.replace(result, commands=(outcome(command, start=time.time() - 1, seconds=1.0),))

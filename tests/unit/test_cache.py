@@ -25,7 +25,7 @@ from nixtox.cache import (
     untrusted_in_caches,
 )
 from nixtox.cache._nix import VerifyReport, with_secret_key
-from nixtox.cache._ops import EnvPaths, push_envs, push_set
+from nixtox.cache._ops import EnvPaths, push_envs, push_set, verify_envs
 from nixtox.config import load_project
 from nixtox.errors import ConfigError, NixtoxError
 from nixtox.model import CacheConfig
@@ -272,14 +272,14 @@ class FakeCacheNix:
         self.calls: list[str] = []
         self.valid: set[str] = {ENV, WHEEL}
 
-    def instantiate(self, expr_file: Path, attrs: Sequence[str]) -> list[str]:
+    def instantiate(self, expr_file: Path, attrs: Sequence[str], *, root: Path | None = None) -> list[str]:
         return [DRV for _ in attrs]
 
     def output_path(self, drv: str) -> Path:
         return Path(ENV)
 
-    def realise(self, drvs: Sequence[str]) -> RealiseOutcome:
-        self.calls.append("realise")
+    def realise(self, drvs: Sequence[str], *, root: Path | None = None) -> RealiseOutcome:
+        self.calls.append("realise" if root is None else "realise rooted")
         return RealiseOutcome(True, (), {}, "", 0.0, self.realise_log)
 
     def requisites(self, drv: str) -> set[str]:
@@ -358,10 +358,13 @@ def test_separate_store_hides_outputs_not_valid_there() -> None:
     assert not nix.output_path(DRV).exists()
 
 
-def test_push_set_has_runtime_closure_and_valid_build_inputs() -> None:
-    paths = push_set(FakeCacheNix(), [EnvPaths("py312", ENV, DRV)])
+def test_push_set_has_runtime_closure_and_valid_build_inputs(tmp_path: Path) -> None:
+    fake = FakeCacheNix()
+    paths = push_set(fake, [EnvPaths("py312", ENV, DRV)], tmp_path)
     assert paths.roots == (ENV, WHEEL)
     assert paths.missing == (f"{S}gone-x.whl",)
+    # the build inputs were rooted (and refetched where collected) in one Nix call before anything else
+    assert fake.calls[0] == "realise rooted"
 
 
 def test_a_modified_env_is_never_pushed(tmp_path: Path) -> None:
@@ -371,3 +374,48 @@ def test_a_modified_env_is_never_pushed(tmp_path: Path) -> None:
     (tmp_path / "k.sec").write_text("key")
     with pytest.raises(NixtoxError, match=r"refusing to push .*modified after it was built.*--repair-path"):
         push_envs(fake, settings, [EnvPaths("py312", ENV, DRV)])
+
+
+def test_a_modified_path_anywhere_in_the_pushed_closure_is_refused(tmp_path: Path) -> None:
+    """A test command that wrote into a shared wheel layer leaves the env root intact: check all paths."""
+    fake = FakeCacheNix()
+    fake.modified = {WHEEL}
+    settings = resolve_settings(CacheConfig(push_to=f"file://{tmp_path}", secret_key_file=tmp_path / "k.sec"))
+    (tmp_path / "k.sec").write_text("key")
+    with pytest.raises(
+        NixtoxError, match=r"refusing to push .*-flit_proj-wheel: modified after it was built"
+    ):
+        push_envs(fake, settings, [EnvPaths("py312", ENV, DRV)])
+    assert not any(call.startswith("copy") for call in fake.calls)
+
+
+class EditedNarinfoNix(FakeCacheNix):
+    """Nix calls ENV untrusted although a trusted key (ci-1) signed it: its .narinfo was edited."""
+
+    def verify_in(
+        self, store_url: str, paths: Sequence[str], trusted_public_keys: Sequence[str]
+    ) -> VerifyReport:
+        return VerifyReport(ok=False, untrusted=tuple(p for p in paths if p == ENV))
+
+
+def test_a_trusted_signature_that_does_not_verify_is_not_called_untrusted() -> None:
+    fake = EditedNarinfoNix("", {ENV: PathInfo(ENV, True, ("ci-1:sig",))})
+    settings = resolve_settings(CacheConfig(trusted_public_keys=("ci-1:AAAA",)))
+    (verdict,) = verify_envs(fake, settings, [EnvPaths("py312", ENV, None)], cache_url="file:///c")
+    assert not verdict.ok
+    assert verdict.bad_signatures == {ENV: ("ci-1",)}
+    assert verdict.untrusted == {}
+
+
+def test_run_names_a_refused_substitute_signed_by_a_trusted_key() -> None:
+    said: list[str] = []
+    log = f"warning: the substitute for '{ENV}' from 'file:///c' is not signed by any of the keys in 'trusted-public-keys'\n"
+    fake = FakeCacheNix(log, {ENV: PathInfo(ENV, True, ("ci-1:sig",))})
+    nix = CacheReportingNix(fake, notify=said.append, substituters=[], trusted_key_names=["ci-1"])
+    nix.realise([DRV])
+    text = "".join(said)
+    assert (
+        f"refused {ENV} from file:///c: it is signed by a trusted key, but the signature does not match"
+        in text
+    )
+    assert "not signed by a trusted key" not in text

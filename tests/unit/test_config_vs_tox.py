@@ -368,7 +368,9 @@ def test_default_base_python_same_as_tox(nixtox_project: ProjectFactory) -> None
         }
     )
     specs = {spec.name: spec for spec in load_project(root).envs}
-    tox_conf = json.loads(_tox(root, "config", "-e", "lint,py311,pinned", "--format", "json", "-k", "base_python"))
+    tox_conf = json.loads(
+        _tox(root, "config", "-e", "lint,py311,pinned", "--format", "json", "-k", "base_python")
+    )
     for name, spec in specs.items():
         assert list(spec.config.base_python) == tox_conf["env"][name]["base_python"], name
     assert specs["lint"].python == "python3.12"

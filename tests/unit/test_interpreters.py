@@ -190,3 +190,11 @@ def test_unknown_request_and_unconfigured_nixpkgs(
         resolve_interpreter(
             "py399", core(tmp_path, interpreter_providers=("nixpkgs",)), env_name="e", cache=ProbeCache()
         )
+
+
+def test_the_skip_setting_is_advised_only_when_it_is_not_set(isolated_host: Path, tmp_path: Path) -> None:
+    skipping = dataclasses.replace(core(tmp_path), skip_missing_interpreters=True)
+    with pytest.raises(InterpreterNotFound) as info:
+        resolve_interpreter("py399", skipping, env_name="e", cache=ProbeCache())
+    assert "skip_missing_interpreters" not in info.value.message
+    assert "Install it" in info.value.message

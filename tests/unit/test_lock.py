@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import textwrap
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from nixtox.lock import (
 )
 from nixtox.model import (
     CoreConfig,
+    DistKind,
     EnvConfig,
     Envs,
     EnvSpec,
@@ -69,12 +71,14 @@ class FakeEngine:
         self.calls.append(request)
         result = []
         for line in request.requirements:
-            name = line.split("@")[0].split("[")[0].split(">")[0].split("=")[0].split("<")[0].strip()
+            if line.startswith((".", "/")):  # a local directory, as uv reports one
+                path = (request.cwd / line.split("[")[0]).resolve()
+                name = "demo" if path == request.cwd.resolve() else path.name
+                result.append(ResolvedPackage(name, "", (), directory=str(path)))
+                continue
+            name = re.split(r"[\s@\[<>=~!;]", line, maxsplit=1)[0]
             if name == "unresolvable":
                 raise ResolutionError("Because unresolvable was not found in the package registry")
-            if " @ file:" in line:
-                result.append(ResolvedPackage(name, "", ()))
-                continue
             result.append(self.packages.get(name) or pure(name))
         return result
 
@@ -166,7 +170,9 @@ def test_requirements_gather_deps_extras_groups_and_build(root: Path) -> None:
     (root / "cons.txt").write_text("pytest<10\n")
     env = spec(deps=("-r reqs.txt", "coverage"), extras=("test",), dependency_groups=("dev",))
     reqs = env_requirements(env, make_project(root).core)
-    assert reqs.requirements == ("pytest>=8", "coverage", "attrs", "iniconfig", "six", "pyflakes", "tomli")
+    # the project itself, with its extras, as a local requirement: its dependencies come from its metadata
+    assert reqs.requirements == ("pytest>=8", "coverage", ".[test]", "pyflakes", "tomli")
+    assert reqs.local_project == "demo"
     assert reqs.constraints == ("pytest<10",)
     assert reqs.build_requirements == ("flit_core>=3.2",)
 
@@ -189,17 +195,55 @@ def test_dynamic_project_is_resolved_as_a_local_path(tmp_path: Path) -> None:
     engine = FakeEngine()
     env = spec(extras=("t",))
     locked = lock_env(make_project(tmp_path, env), env, interpreter(), engine=engine)
-    line = engine.calls[0].requirements[0]
-    assert line.startswith(str(tmp_path.resolve()))
-    assert line.endswith("[t]")
+    assert engine.calls[0].requirements == (".[t]",)
     # the project itself is not part of the lock; the default build system is
     assert [d.name for d in locked.build_dists] == ["setuptools"]
 
 
-def test_local_path_deps_are_refused(root: Path) -> None:
-    env = spec(deps=("-e .",))
-    with pytest.raises(LockError, match=r"env py312: deps line '-e \.' is a local path"):
-        lock_env(make_project(root, env), env, interpreter(), engine=FakeEngine())
+def test_local_projects_and_files_in_deps_are_locked_by_root_relative_paths(root: Path) -> None:
+    other = root / "libs" / "other"
+    (other / "other").mkdir(parents=True)
+    (other / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n'
+        '[project]\nname = "other"\nversion = "2"\n'
+    )
+    (root / "dist").mkdir()
+    (root / "dist" / "pkg-1.0-py3-none-any.whl").write_bytes(b"a wheel")
+    env = spec(deps=("-e libs/other", "./dist/pkg-1.0-py3-none-any.whl"), skip_install=True)
+    reqs = env_requirements(env, make_project(root).core)
+    assert reqs.requirements == ("./libs/other", "./dist/pkg-1.0-py3-none-any.whl")
+    assert reqs.editable_paths == ("./libs/other",)
+    assert [line.split("=")[0] for line in reqs.local_inputs] == [
+        "./dist/pkg-1.0-py3-none-any.whl",
+        "./libs/other",
+    ]
+    locked = lock_env(make_project(root, env), env, interpreter(), engine=FakeEngine())
+    (lib,) = (d for d in locked.dists if d.name == "other")
+    assert (lib.kind, lib.path, lib.editable) == (DistKind.DIRECTORY, "./libs/other", True)
+    assert [b.name for b in lib.build_requires] == [
+        "editables",
+        "hatchling",
+    ]  # editable: hatchling asks for it
+    again = LockFile.read(root / "nixtox.lock").entries["py312"].dists
+    assert lib in again  # a round trip through the file keeps it
+
+
+def test_a_changed_local_project_relocks(root: Path) -> None:
+    other = root / "other"
+    other.mkdir()
+    (other / "pyproject.toml").write_text('[project]\nname = "other"\nversion = "2"\n')
+    env = spec(deps=("./other",), skip_install=True)
+    before = env_requirements(env, make_project(root).core).local_inputs
+    (other / "pyproject.toml").write_text('[project]\nname = "other"\nversion = "3"\n')
+    assert env_requirements(env, make_project(root).core).local_inputs != before
+
+
+def test_a_missing_local_path_is_one_error(root: Path) -> None:
+    env = spec(deps=("../nowhere",), skip_install=True)
+    with pytest.raises(
+        LockError, match=r"env py312: deps line '../nowhere' names .*nowhere, which does not exist"
+    ):
+        env_requirements(env, make_project(root).core)
 
 
 def test_lock_envs_reuses_current_entries_without_calling_the_resolver(root: Path) -> None:
@@ -239,8 +283,10 @@ def test_locked_mode_refuses_a_stale_or_missing_entry(root: Path) -> None:
         lock_envs(
             make_project(root, edited), [edited], {"py312": interpreter()}, locked=True, engine=FakeEngine()
         )
-    other = dataclasses.replace(interpreter(), version=(3, 12, 9))
-    with pytest.raises(LockError, match="stale for env py312: the interpreter changed"):
+    other = dataclasses.replace(interpreter(), version=(3, 13, 1))
+    with pytest.raises(
+        LockError, match=r"stale for env py312: the interpreter changed \(locked for cpython-3\.12-"
+    ):
         lock_envs(project, [env], {"py312": other}, locked=True, engine=FakeEngine())
     # a current entry passes in locked mode without the resolver
     engine = FakeEngine()
@@ -341,3 +387,32 @@ def test_write_lock_upgrade_resolves_current_entries_again(root: Path) -> None:
     assert engine.calls == []
     write_lock(project, [env], {"py312": interpreter()}, engine=engine, upgrade=True)
     assert len(engine.calls) == 1
+
+
+def test_a_lock_holds_on_another_patch_release_unless_its_markers_split_them(root: Path) -> None:
+    def on(patch: int) -> Interpreter:
+        return dataclasses.replace(
+            interpreter(),
+            version=(3, 12, patch),
+            marker_env=(("python_full_version", f"3.12.{patch}"), ("python_version", "3.12")),
+        )
+
+    plain = spec("plain", deps=("pytest",), skip_install=True)
+    project = make_project(root, plain)
+    (locked,) = lock_envs(project, [plain], {"plain": on(7)})
+    assert locked.lock_interpreter.startswith("cpython-3.12-")
+    engine = FakeEngine()
+    lock_envs(project, [plain], {"plain": on(2)}, locked=True, engine=engine)
+    assert engine.calls == []
+
+    # pip reports each package's Requires-Dist: a patch-level marker there pins the full version
+    split = {"foo": dataclasses.replace(pure("foo"), requires=("bar; python_full_version < '3.12.3'",))}
+    marked = spec("marked", deps=("foo",), skip_install=True)
+    project = make_project(root, marked)
+    (locked,) = lock_envs(project, [marked], {"marked": on(7)}, engine=FakeEngine(split))
+    assert locked.lock_interpreter.startswith("cpython-3.12.7-")
+    with pytest.raises(
+        LockError, match=r"stale for env marked: the interpreter changed \(locked for cpython-3\.12\.7-"
+    ):
+        lock_envs(project, [marked], {"marked": on(2)}, locked=True)
+    lock_envs(project, [marked], {"marked": on(7)}, locked=True)  # the same release still holds

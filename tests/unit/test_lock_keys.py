@@ -9,6 +9,7 @@ import pytest
 from nixtox.errors import ConfigError, LockError
 from nixtox.lock import env_requirements
 from nixtox.lock._engines import PipEngine, ResolutionError, ResolveRequest, UvEngine
+from nixtox.lock._index import IndexConfig
 from nixtox.model import ResolverOptions
 
 from .test_lock import FakeEngine, interpreter, lock_env, make_project, root, spec
@@ -64,7 +65,9 @@ def _argv(
         raise RuntimeError("stop")
 
     monkeypatch.setattr("nixtox.lock._engines.run_process", fake_run)
-    request = ResolveRequest(("pytest",), (), interpreter(), "https://pypi.org/simple", tmp_path, options)
+    request = ResolveRequest(
+        ("pytest",), (), interpreter(), IndexConfig("https://pypi.org/simple"), tmp_path, options
+    )
     if isinstance(engine, PipEngine):
         monkeypatch.setattr(PipEngine, "_argv", lambda _self, _interp: ["pip"])
     with pytest.raises(RuntimeError):
@@ -82,7 +85,9 @@ def test_pip_gets_pre_and_refuses_a_lowest_resolution(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     assert _argv(PipEngine(), ResolverOptions(pre_releases=True), monkeypatch, tmp_path)[-1] == "--pre"
-    request = ResolveRequest(("x",), (), interpreter(), "u", tmp_path, ResolverOptions(resolution="lowest"))
+    request = ResolveRequest(
+        ("x",), (), interpreter(), IndexConfig("u"), tmp_path, ResolverOptions(resolution="lowest")
+    )
     with pytest.raises(ResolutionError, match="needs the uv resolver"):
         PipEngine().resolve(request)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nixtox.nix import BuildProgress, NixOptions, nix_options_argv, parse_realise_errors
+from nixtox.nix import NixOptions, nix_options_argv, parse_realise_errors
 
 # what nix-store --realise (Nix 2.8) printed on this machine for a tampered pin and a failing builder
 STDERR = """\
@@ -41,25 +41,3 @@ def test_default_substituter_is_replaced_by_the_configured_caches() -> None:
 @pytest.mark.parametrize("jobs", [1, 4, "auto"])
 def test_jobs_are_passed(jobs: int | str) -> None:
     assert _options(nix_options_argv(NixOptions(max_jobs=jobs)))["max-jobs"] == str(jobs)
-
-
-def test_build_progress_summarises_what_nix_does() -> None:
-    said: list[str] = []
-    progress = BuildProgress(said.append)
-    for line in [
-        "these 2 derivations will be built:\n",
-        "  /nix/store/aaa-demo-wheel.drv\n",
-        "these 1 paths will be fetched (0.05 MiB download, 0.2 MiB unpacked):\n",
-        "copying path '/nix/store/bbb-attrs-26.1.0-py3-none-any.whl' from 'file:///cache'...\n",
-        "building '/nix/store/aaa-demo-wheel.drv'...\n",
-        "some builder output\n",
-        "building '/nix/store/ccc-nixtox-env-py312.drv'...\n",
-    ]:
-        progress(line)
-    assert said == [
-        "nixtox: Nix: 2 to build, 0 to fetch\n",
-        "nixtox: Nix: 2 to build, 1 to fetch\n",
-        "nixtox: [1/1] fetching attrs-26.1.0-py3-none-any.whl\n",
-        "nixtox: [1/2] building demo-wheel\n",
-        "nixtox: [2/2] building nixtox-env-py312\n",
-    ]

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -103,3 +105,57 @@ def test_state_survives_a_corrupt_file(project: Path, tmp_path: Path) -> None:
     (work / "state.json").write_text("{not json")
     result = realise_envs(_render(project, "py312"), work_dir=work, nix=nix)
     assert "py312" in realised_of(result)
+
+
+class CollectingNix(FakeNix):
+    """A fake whose garbage collector runs after every call: whatever no root points at is gone."""
+
+    def __init__(self, store: Path, roots_dirs: list[Path], **kwargs: set[str]) -> None:
+        super().__init__(store, **kwargs)
+        self.roots_dirs = roots_dirs
+        self.drvs: set[str] = set()
+        self.links: list[Path] = []
+
+    def _add_roots(self, root: Path | None, paths: list[str]) -> None:  # type: ignore[override]
+        before = len(self.roots_added)
+        super()._add_roots(root, paths)
+        if root is not None:
+            self.links += [root.with_name(name) for name, _ in self.roots_added[before:]]
+
+    def _collect(self) -> None:
+        live = {str(link.resolve(strict=False)) for link in self.links if link.is_symlink()}
+        live |= {
+            str(p.resolve()) for d in self.roots_dirs if d.is_dir() for p in d.iterdir() if p.is_symlink()
+        }
+        self.drvs &= {d for d in self.drvs if d in live or str(self.output_path(d)) in live}
+        for out in self.store.iterdir() if self.store.is_dir() else ():
+            if str(out) not in live:
+                out.rmdir()
+
+    def instantiate(self, expr_file: Path, attrs, *, root: Path | None = None) -> list[str]:  # type: ignore[no-untyped-def]
+        drvs = super().instantiate(expr_file, attrs, root=root)
+        self.drvs |= set(drvs)
+        self._collect()
+        return drvs
+
+    def realise(self, drvs, *, root: Path | None = None):  # type: ignore[no-untyped-def]
+        gone = [d for d in drvs if d not in self.drvs]
+        assert not gone, f"don't know how to build these paths: {gone}"
+        outcome = super().realise(drvs, root=root)
+        self._collect()
+        return outcome
+
+
+@pytest.mark.parametrize("failing", [set(), {"py311"}])
+def test_a_collection_between_nix_calls_never_deletes_what_a_run_built(
+    project: Path, tmp_path: Path, failing: set[str]
+) -> None:
+    work = project / ".nixtox"
+    nix = CollectingNix(tmp_path / "store", [work / "gcroots"], failing={f"envs.{k}" for k in failing})
+    result = realise_envs(_render(project, "py311", "py312"), work_dir=work, nix=nix)
+    assert set(failed_of(result)) == failing
+    assert realised_of(result)["py312"].store_path.is_dir()  # rooted: survived every collection
+    assert (work / "gcroots" / "py312").resolve() == realised_of(result)["py312"].store_path
+    assert {name for name, _ in nix.roots_added} >= {"drvs", "drvs-2"}
+    # temporary roots are removed afterwards
+    assert not list(Path(tempfile.gettempdir()).glob(f"nixtox-roots-{os.getpid()}-*"))

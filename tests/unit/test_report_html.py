@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import struct
 import subprocess
+import xml.etree.ElementTree as ET
 import zlib
 from html.parser import HTMLParser
 from pathlib import Path
@@ -15,9 +17,9 @@ import pytest
 from click.testing import CliRunner
 
 from nixtox.cli import cli, main
-from nixtox.report import html_report, result_json
+from nixtox.report import html_report, result_json, write_html
 from nixtox.report._html import _row_key
-from tests.unit._report_samples import sample_results
+from tests.unit._report_samples import pytest_run, sample_results
 
 
 class Page(HTMLParser):
@@ -143,6 +145,44 @@ def test_handles_a_plain_tox_result_json() -> None:
     assert rows == ["py312", "any python"]
 
 
+def data_with_tests(tmp_path: Path) -> dict[str, Any]:
+    """The sample, plus an env whose pytest JUnit file is there and whose logs were kept."""
+    tested = pytest_run(tmp_path)
+    tested = dataclasses.replace(
+        tested,
+        spec=dataclasses.replace(tested.spec, name="py312-tested", factors=("py312", "tested")),
+        status="fail",
+        exit_code=1,
+        log_dir=tmp_path / ".nixtox" / "envs" / "py312-tested" / "log",
+    )
+    project = {"name": "demo", "version": "1.0", "commit": "0123456789abcdef0123"}
+    return result_json([*sample_results(), tested], seconds=12.5, exit_code=1, project=project)
+
+
+def test_tests_table_lists_failures_first_with_message_and_traceback(tmp_path: Path) -> None:
+    html = html_report(data_with_tests(tmp_path))
+    page = Page(html)
+    rows = [a["class"] for a in page.find("tr") if a.get("class", "").startswith("t-")]
+    assert rows == ["t-failed", "t-skipped", "t-passed"]
+    assert "assert 1 == 2" in html  # the failure's message
+    assert any(text.startswith("def test_bad():") for text in page.texts["pre"])  # and its traceback
+    assert "tests.test_a::test_bad" in html
+
+
+def test_header_names_the_project_version_and_commit(tmp_path: Path) -> None:
+    html = html_report(data_with_tests(tmp_path))
+    assert "<h1>demo 1.0</h1>" in html
+    assert 'commit <code title="0123456789abcdef0123">0123456789ab</code>' in html
+
+
+def test_each_env_links_its_logs_relative_to_the_page(tmp_path: Path) -> None:
+    target = tmp_path / "out" / "report.html"
+    write_html(data_with_tests(tmp_path), target)
+    page = Page(target.read_text(encoding="utf-8"))
+    links = {a["href"] for a in page.find("a") if "log" in a.get("href", "")}
+    assert links == {"../.nixtox/envs/py312-tested/log", "../.nixtox/envs/py312-tested/log/1-commands[0].log"}
+
+
 def test_cli_writes_html_and_junit(tmp_path: Path) -> None:
     source = tmp_path / "r.json"
     source.write_text(json.dumps(sample_data()), encoding="utf-8")
@@ -162,7 +202,14 @@ def test_cli_writes_html_and_junit(tmp_path: Path) -> None:
         (["r.json"], "nothing to write"),
         (["missing.json", "--html", "x.html"], "cannot read missing.json"),
         (["bad.json", "--html", "x.html"], "bad.json is not JSON"),
-        (["list.json", "--html", "x.html"], "list.json has no `testenvs` table"),
+        (["list.json", "--html", "x.html"], "list.json holds a list, not a result object"),
+        (["five.json", "--html", "x.html"], "five.json: `testenvs.x` is 5, expected an object"),
+        (["latin1.json", "--junit", "x.xml"], "latin1.json is not UTF-8 text"),
+        (
+            ["code.json", "--junit", "x.xml"],
+            'code.json: `testenvs.x.test[0].retcode` is "1", expected an integer',
+        ),
+        (["nothing.json", "--html", "x.html"], "nothing.json has no `testenvs` object"),
         (["r.json", "--from", "bad.json", "--html", "x.html"], "give the result JSON once"),
     ],
 )
@@ -177,10 +224,34 @@ def test_cli_errors_are_one_line(
     Path("r.json").write_text(json.dumps(sample_data()), encoding="utf-8")
     Path("bad.json").write_text("{", encoding="utf-8")
     Path("list.json").write_text("[]", encoding="utf-8")
+    Path("five.json").write_text('{"testenvs": {"x": 5}}', encoding="utf-8")
+    Path("latin1.json").write_bytes('{"testenvs": {"é": {}}}'.encode("latin-1"))
+    Path("code.json").write_text('{"testenvs": {"x": {"result": {}, "test": [{"retcode": "1"}]}}}')
+    Path("nothing.json").write_text("{}", encoding="utf-8")
     assert main(["report", *args]) == 2
     err = capsys.readouterr().err
     assert message in err
+    assert sum("rror: " in line for line in err.splitlines()) == 1
     assert "Traceback" not in err
+    assert not Path("x.html").exists()
+    assert not Path("x.xml").exists()
+
+
+#: a file tox 4.67 wrote (`tox run -e py312,py39 --result-json`: py312 failed, py39 has no interpreter)
+TOX_FILE = Path(__file__).parents[1] / "fixtures" / "tox" / "result-json-4.67.json"
+
+
+def test_renders_the_file_tox_4_writes_with_its_packaging_and_not_run_envs(tmp_path: Path) -> None:
+    """tox writes `.pkg` (no result) and `{}` for env_list envs that did not run."""
+    runner = CliRunner()
+    html, junit = tmp_path / "r.html", tmp_path / "j.xml"
+    out = runner.invoke(cli, ["report", str(TOX_FILE), "--html", str(html), "--junit", str(junit)])
+    assert out.exit_code == 0, out.output
+    page = Page(html.read_text(encoding="utf-8"))
+    assert sorted(a.get("title", "").split(":")[0] for a in page.find("a", "env")) == ["py312", "py39"]
+    assert "Not shown (no result: packaging envs, or envs that did not run): .pkg, py311" in html.read_text()
+    suites = [s.get("name") for s in ET.parse(junit).getroot().iter("testsuite")]
+    assert suites == ["py312", "py39"]
 
 
 # -- a real browser ---------------------------------------------------------------------------------------
@@ -240,7 +311,7 @@ def png_pixels(data: bytes, max_rows: int) -> tuple[int, int, set[tuple[int, int
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (apt-get install chromium)")
 def test_screenshot_in_headless_chromium(tmp_path: Path) -> None:
     page_file = tmp_path / "report.html"
-    page_file.write_text(html_report(sample_data()), encoding="utf-8")
+    write_html(data_with_tests(tmp_path), page_file)
     shot = tmp_path / "shot.png"
     assert CHROMIUM is not None
     subprocess.run(

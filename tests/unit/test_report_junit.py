@@ -14,22 +14,9 @@ from nixtox.model import Command, EnvResult
 from nixtox.plugins import find_format
 from nixtox.report import junit_xml, result_json, write_junit
 from nixtox.report._junit import junit_paths
-from tests.unit._report_samples import make_spec, ok, outcome, sample_results
+from tests.unit._report_samples import PYTEST_JUNIT, make_spec, ok, outcome, pytest_run, sample_results
 
 XSD = Path(__file__).parents[1] / "fixtures" / "junit" / "jenkins-junit.xsd"
-
-PYTEST_JUNIT = """<?xml version="1.0" encoding="utf-8"?>
-<testsuites name="pytest tests"><testsuite name="pytest" errors="0" failures="1" skipped="1" tests="3"
- time="0.05" timestamp="2026-01-01T00:00:00" hostname="ci">
-<testcase classname="tests.test_a" name="test_ok" file="tests/test_a.py" line="3" time="0.001">
-<properties><property name="k" value="v"/></properties></testcase>
-<testcase classname="tests.test_a" name="test_bad" file="tests/test_a.py" line="7" time="0.002">
-<failure message="assert 1 == 2">def test_bad():
-&gt;       assert 1 == 2</failure><system-out>printed</system-out></testcase>
-<testcase classname="tests.test_a" name="test_skip" time="0.000">
-<skipped type="pytest.skip" message="not today">tests/test_a.py:11: not today</skipped></testcase>
-</testsuite></testsuites>
-"""
 
 
 def assert_valid(document: bytes) -> None:
@@ -132,31 +119,51 @@ def test_junit_paths_of_a_command(argv: list[str], expected: list[str]) -> None:
     assert junit_paths(argv, Path("/proj")) == [Path("/proj", e) for e in expected]
 
 
-def pytest_run(tmp_path: Path, report: str = "reports/junit.xml") -> EnvResult:
-    spec = make_spec("py312", change_dir=tmp_path)
-    (tmp_path / report).parent.mkdir(parents=True, exist_ok=True)
-    (tmp_path / report).write_text(PYTEST_JUNIT, encoding="utf-8")
-    command = Command(("pytest", f"--junitxml={report}"))
-    result = ok(spec, start=time.time() - 1)
-    return dataclasses.replace(result, commands=(outcome(command, start=time.time() - 1, seconds=1.0),))
-
-
 def test_merges_a_test_runners_junit_file(tmp_path: Path) -> None:
     document = junit_xml(result_json([pytest_run(tmp_path)], seconds=1, exit_code=0))
     assert_valid(document)
     suite = suites(document)["py312"]
     names = [(c.get("classname"), c.get("name")) for c in suite.findall("testcase")]
+    # the command is represented by its tests: one failing test is one failure
     assert names == [
-        ("py312", "commands[0] pytest --junitxml=reports/junit.xml"),
         ("py312.tests.test_a", "test_ok"),
         ("py312.tests.test_a", "test_bad"),
         ("py312.tests.test_a", "test_skip"),
     ]
-    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("4", "1", "1")
-    bad = suite.findall("testcase")[2]
+    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("3", "1", "1")
+    assert suite.findtext("system-out", "").startswith("commands[0] pytest --junitxml=reports/junit.xml\n")
+    bad = suite.findall("testcase")[1]
     assert bad.get("file") is None  # pytest's extra attributes are not in the schema
     assert bad.findtext("failure", "").startswith("def test_bad():")
     assert bad.findtext("system-out") == "printed"
+
+
+def test_a_failing_test_run_is_one_failure_and_a_failure_no_test_shows_is_the_commands(
+    tmp_path: Path,
+) -> None:
+    failing = pytest_run(tmp_path)
+    failing = dataclasses.replace(
+        failing, status="fail", exit_code=1, commands=(dataclasses.replace(failing.commands[0], exit_code=1),)
+    )
+    suite = suites(junit_xml(result_json([failing], seconds=1, exit_code=1)))["py312"]
+    assert (suite.get("tests"), suite.get("failures")) == ("3", "1")
+    (tmp_path / "reports" / "junit.xml").write_text(
+        PYTEST_JUNIT.replace("<failure", "<skipped").replace("</failure>", "</skipped>")
+    )
+    document = junit_xml(result_json([failing], seconds=1, exit_code=1))
+    assert_valid(document)
+    suite = suites(document)["py312"]
+    assert (suite.get("tests"), suite.get("failures")) == ("4", "1")  # e.g. a coverage threshold failed
+    assert suite.findall("testcase")[-1].get("name") == "commands[0] pytest --junitxml=reports/junit.xml"
+
+
+def test_an_ignored_envs_failed_tests_are_skipped(tmp_path: Path) -> None:
+    result = pytest_run(tmp_path)
+    result = dataclasses.replace(result, spec=make_spec("py312", change_dir=tmp_path, ignore_outcome=True))
+    document = junit_xml(result_json([result], seconds=1, exit_code=0))
+    assert_valid(document)
+    suite = suites(document)["py312"]
+    assert (suite.get("failures"), suite.get("skipped")) == ("0", "2")
 
 
 def test_file_two_envs_wrote_at_once_is_not_merged(tmp_path: Path) -> None:

@@ -212,3 +212,38 @@ def test_suicide_timeout_lets_a_command_exit_on_its_own_first() -> None:
     time.sleep(0.1)
     _stop(proc, spec())  # type: ignore[arg-type]
     assert proc.returncode == 42  # interrupted at once
+
+
+def test_the_project_named_in_deps_is_installed_with_its_extras(nixtox_project: ProjectFactory) -> None:
+    root = nixtox_project(
+        {
+            "pyproject.toml": "[project]\nname = 'p'\nversion = '1'\n",
+            "tox.ini": """
+            [tox]
+            env_list = a, b, c
+            [testenv:a]
+            skip_install = true
+            deps = .[test]
+                pytest
+            [testenv:b]
+            skip_install = true
+            deps = -e {toxinidir}[dev,test]
+            [testenv:c]
+            package = wheel
+            extras = docs
+            deps = .[test]
+            """,
+        }
+    )
+    specs = {s.name: s for s in load_project(root).envs}
+    assert (specs["a"].package_format, specs["a"].config.extras, specs["a"].config.deps) == (
+        "wheel",
+        ("test",),
+        ("pytest",),
+    )
+    assert (specs["b"].package_format, specs["b"].config.extras) == ("editable", ("dev", "test"))
+    assert (specs["c"].package_format, specs["c"].config.extras, specs["c"].config.deps) == (
+        "wheel",
+        ("docs", "test"),
+        (),
+    )

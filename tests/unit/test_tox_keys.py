@@ -221,6 +221,8 @@ download = true
 [testenv:c]
 runner = virtualenv
 uv_seed = false
+[testenv:d]
+runner = virtualenv-pep-723
 """
 
 
@@ -234,7 +236,7 @@ def test_each_ignored_key_is_named_once_with_why(nixtox_project: ProjectFactory)
         "tox.ini: download = true is not used: nixtox envs have no pip/setuptools/wheel seed; add what the "
         "commands need to deps",
         "tox.ini: install_command is not used: nixtox installs wheels with pypa/installer inside Nix",
-        "tox.ini: runner = uv-venv-lock-runner is not used: nixtox builds every env as a virtual environment "
+        "tox.ini: runner = virtualenv-pep-723 is not used: nixtox builds every env as a virtual environment "
         "in Nix; this runner is not implemented",
     )  # one line per key although three envs set install_command; harmless keys say nothing
 
@@ -268,13 +270,15 @@ def test_tox_constants_nixtox_knows_and_those_it_cannot(nixtox_project: ProjectF
 
     root = nixtox_project(
         {
-            "tox.ini": "[testenv]\ncommands = echo {tox_root_name} {on_platform} {config_file_path} {envpython}\n"
+            "tox.ini": "[testenv]\ncommands = echo {tox_root_name} {on_platform} {config_file_path} {envpython}"
+            " {envsitepackagesdir}\n"
         }
     )
     (env,) = load_project(root).envs
     assert env.config.commands[0].argv == (
         "echo", root.name, sys.platform, str(root / "tox.ini"), str(env.env_dir / "bin" / "python"),
+        str(env.env_dir / "site-packages"),
     )  # fmt: skip
-    bad = nixtox_project({"tox.ini": "[testenv]\ncommands = pytest --cov={envsitepackagesdir}/pkg\n"})
-    with pytest.raises(ConfigError, match=r"\{envsitepackagesdir\} is not supported by nixtox"):
+    bad = nixtox_project({"tox.ini": "[testenv]\ncommands = python -c 'print(1)' {py_dot_ver}\n"})
+    with pytest.raises(ConfigError, match=r"\{py_dot_ver\} is not supported by nixtox"):
         load_project(bad)

@@ -177,7 +177,7 @@ def open_cache(
 class PlanOnlyNix(CacheReportingNix):
     """Instantiates for real, only dry-runs ``realise``: what ``nixtox cache status|verify`` evaluate with."""
 
-    def realise(self, drvs: Sequence[str]) -> RealiseOutcome:
+    def realise(self, drvs: Sequence[str], *, root: Path | None = None) -> RealiseOutcome:
         self.plan(drvs)
         return RealiseOutcome(True, (), {}, "", 0.0)
 

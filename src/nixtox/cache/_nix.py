@@ -215,12 +215,15 @@ class RealCacheNix(RealNix):
         return [p for p in paths if p not in invalid]
 
     def modified_paths(self, paths: Sequence[str]) -> list[str]:
-        """Paths whose contents no longer match the hash Nix recorded when they were built."""
-        return [
-            path
-            for path in paths
-            if not run_process(["nix-store", *self._store_argv(), "--verify-path", path], env=_nix_env()).ok
-        ]
+        """Paths whose contents no longer match the hash Nix registered when they were built (one call)."""
+        if not paths:
+            return []
+        outcome = run_process(["nix-store", *self._store_argv(), "--verify-path", *paths], env=_nix_env())
+        modified = list(dict.fromkeys(m["path"] for m in _MODIFIED.finditer(outcome.stderr)))
+        if not outcome.ok and not modified:
+            tail = "\n".join(outcome.stderr.strip().splitlines()[-5:])
+            raise NixError(f"nix-store --verify-path failed (exit {outcome.exit_code}):\n{tail}")
+        return modified
 
     def copy_to(self, url: str, paths: Sequence[str], secret_key_file: Path | None) -> None:
         if not paths:

@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nixtox._roots import temporary_roots
 from nixtox.errors import NixError, NixtoxError
 
 from ._nix import CacheBackend, DryRun
@@ -102,21 +103,23 @@ class PushSet:
     missing: tuple[str, ...] = ()
 
 
-def push_set(backend: CacheBackend, envs: Sequence[EnvPaths]) -> PushSet:
-    """The envs' runtime closures plus their build-time outputs (fetched wheels, built dists)."""
+def push_set(backend: CacheBackend, envs: Sequence[EnvPaths], roots: Path) -> PushSet:
+    """The envs' runtime closures plus their build-time outputs (fetched wheels, built dists), all held by
+    GC roots in ``roots`` until the caller is done with them."""
     outs = [e.store_path for e in envs if e.store_path]
     drvs = [e.drv_path for e in envs if e.drv_path]
     input_drvs = [p for p in backend.closure(drvs) if p.endswith(".drv")]
     build_outputs = backend.outputs(input_drvs)
+    # an env's runtime closure does not keep the wheels it was built from, so a collection may have
+    # removed them (or may remove them while the push runs): fetch or build them again and root them
+    # in the same call, so the cache can serve a machine that must build
+    if not backend.realise(input_drvs, root=roots / "inputs").ok:
+        # Nix roots nothing when one build failed: root what is there, report the rest as missing
+        backend.realise(backend.valid_paths([*outs, *build_outputs]), root=roots / "valid")
     valid = set(backend.valid_paths(build_outputs))
-    if len(valid) < len(build_outputs):
-        # garbage-collected build inputs (an env's runtime closure does not keep the wheels it was built
-        # from): fetch or build them again, so the cache can serve a machine that must build
-        backend.realise(input_drvs)
-        valid = set(backend.valid_paths(build_outputs))
     missing = tuple(p for p in build_outputs if p not in valid)
-    roots = tuple(dict.fromkeys([*outs, *(p for p in build_outputs if p in valid)]))
-    return PushSet(roots, tuple(backend.closure(list(roots))), missing)
+    to_copy = tuple(dict.fromkeys([*outs, *(p for p in build_outputs if p in valid)]))
+    return PushSet(to_copy, tuple(backend.closure(list(to_copy))), missing)
 
 
 @dataclass(frozen=True)
@@ -131,20 +134,24 @@ def push_envs(
     backend: CacheBackend, settings: CacheSettings, envs: Sequence[EnvPaths], *, to: str | None = None
 ) -> PushResult:
     url, key = push_target(settings, to)
-    # a path written to after its build (as root without a daemon the store is writable) would reach
-    # the cache with a NAR that no longer matches its hash, and every pull of it would fail
-    if modified := backend.modified_paths([env.store_path for env in envs if env.store_path]):
-        raise NixtoxError(
-            f"refusing to push {', '.join(modified)}: modified after it was built (files were written into"
-            " the env); repair it with `nix-store --repair-path PATH` and push again"
-        )
-    paths = push_set(backend, envs)
-    try:
-        before = backend.path_info(url, list(paths.closure))
-    except NixError:
-        before = {}
-    already = tuple(p for p in paths.closure if p in before and before[p].valid)
-    backend.copy_to(url, list(paths.roots), key)
+    with temporary_roots() as roots:
+        paths = push_set(backend, envs, roots)
+        # a path written to after its build (as root without a daemon the store is writable to anything
+        # that is not a test command) would reach the cache with a NAR that no longer matches its hash,
+        # and every pull of it would fail: check the whole closure, not only the env roots
+        if modified := backend.modified_paths(list(paths.closure)):
+            shown = ", ".join(modified[:5]) + (f" and {len(modified) - 5} more" if len(modified) > 5 else "")
+            raise NixtoxError(
+                f"refusing to push {shown}: modified after it was built (its content no longer matches the"
+                " hash Nix registered); repair it with `nix-store --repair-path PATH` (or `nix-store"
+                " --verify --check-contents --repair`) and push again"
+            )
+        try:
+            before = backend.path_info(url, list(paths.closure))
+        except NixError:
+            before = {}
+        already = tuple(p for p in paths.closure if p in before and before[p].valid)
+        backend.copy_to(url, list(paths.roots), key)
     pushed = tuple(p for p in paths.closure if p not in set(already))
     return PushResult(url, pushed, already, paths.missing)
 
@@ -158,10 +165,12 @@ class EnvVerdict:
     untrusted: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     modified: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     error: str = ""
+    #: path -> trusted keys whose signature on it does not verify (its .narinfo was edited after signing)
+    bad_signatures: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
-        return not (self.missing or self.untrusted or self.modified or self.error)
+        return not (self.missing or self.untrusted or self.modified or self.error or self.bad_signatures)
 
 
 def paths_to_check(backend: CacheBackend, env: EnvPaths) -> list[str]:
@@ -192,10 +201,15 @@ def verify_envs(
         refused = untrusted_in_caches(present, {cache_url: infos}, settings.trusted_key_names)
         report = backend.verify_in(cache_url, present, settings.trusted_public_keys)
         untrusted = {p: signers for p, (_, signers) in refused.items()}
+        bad: dict[str, tuple[str, ...]] = {}
         for path in report.untrusted:
-            untrusted.setdefault(path, infos[path].signers if path in infos else ())
+            signers = infos[path].signers if path in infos else ()
+            if trusted_signers := tuple(k for k in signers if k in settings.trusted_key_names):
+                bad[path] = trusted_signers  # signed by a trusted key, yet Nix rejects the signature
+            else:
+                untrusted.setdefault(path, signers)
         verdicts.append(
-            EnvVerdict(env.label, len(paths), missing, untrusted, dict(report.modified), report.other)
+            EnvVerdict(env.label, len(paths), missing, untrusted, dict(report.modified), report.other, bad)
         )
     return verdicts
 

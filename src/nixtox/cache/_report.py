@@ -130,8 +130,8 @@ class CacheReportingNix:
         self.plans: dict[str, DryRun] = {}
         self.transfer: Transfer | None = None
 
-    def instantiate(self, expr_file: Path, attrs: Sequence[str]) -> list[str]:
-        drvs = self.inner.instantiate(expr_file, attrs)
+    def instantiate(self, expr_file: Path, attrs: Sequence[str], *, root: Path | None = None) -> list[str]:
+        drvs = self.inner.instantiate(expr_file, attrs, root=root)
         if len(drvs) == len(attrs):
             self.labels.update(
                 {drv: attr.removeprefix("envs.") for drv, attr in zip(drvs, attrs, strict=True)}
@@ -158,6 +158,31 @@ class CacheReportingNix:
     def add_root(self, store_path: Path, link: Path) -> None:
         self.inner.add_root(store_path, link)
 
+    def _report_refused(self, refused: Mapping[str, str]) -> None:
+        """Substitutes Nix refused for their signature: unsigned or untrusted, or signed by a trusted key
+        whose signature does not verify (the .narinfo was edited after signing)."""
+        forged: list[str] = []
+        for url in sorted(set(refused.values())):
+            paths = [p for p, u in refused.items() if u == url]
+            try:
+                infos = self.inner.path_info(url, paths)
+            except Exception:  # the cache became unreadable: say what Nix said
+                infos = {}
+            forged += [p for p in paths if p in infos and set(infos[p].signers) & set(self.trusted_key_names)]
+        others = len(refused) - len(forged)
+        for path in forged:
+            self.notify(
+                f"nixtox: error: refused {path} from {refused[path]}: it is signed by a trusted key, but the"
+                " signature does not match its .narinfo (NarHash, NarSize or References were edited after"
+                " signing); the cache entry is corrupted or was tampered with. Built locally instead\n"
+            )
+        if others:
+            self.notify(
+                f"nixtox: warning: Nix refused {_plural(others, 'substitute')} not signed by a trusted "
+                f"key ({', '.join(self.trusted_key_names) or 'no trusted_public_keys configured'}); "
+                "built locally\n"
+            )
+
     def plan(self, drvs: Sequence[str]) -> dict[str, DryRun]:
         """Per drv: what realising it would build and fetch; reports untrusted substitutes up front."""
         plans = {drv: self.inner.dry_run([drv]) for drv in drvs}
@@ -172,24 +197,19 @@ class CacheReportingNix:
                 self.notify(f"nixtox: warning: {line}\n")
         return plans
 
-    def realise(self, drvs: Sequence[str]) -> RealiseOutcome:
+    def realise(self, drvs: Sequence[str], *, root: Path | None = None) -> RealiseOutcome:
         if self.substituters:
             try:
                 self.plan(drvs)
             except Exception as exc:
                 self.notify(f"nixtox: warning: could not ask the caches what they hold: {exc}\n")
-        outcome = self.inner.realise(drvs)
+        outcome = self.inner.realise(drvs, root=root)
         transfer = parse_transfer(outcome.stderr)
         self.transfer = transfer
         for url, why in transfer.unreachable.items():
             self.notify(f"nixtox: warning: cache {url} became unreachable ({why}); built locally instead\n")
         if transfer.untrusted:
-            refused = {path: (url, ()) for path, url in transfer.untrusted.items()}
-            self.notify(
-                f"nixtox: warning: Nix refused {_plural(len(refused), 'substitute')} not signed by a trusted "
-                f"key ({', '.join(self.trusted_key_names) or 'no trusted_public_keys configured'}); "
-                "built locally\n"
-            )
+            self._report_refused(transfer.untrusted)
         for line in format_corrupted(transfer.corrupted, self.substituters):
             self.notify(f"nixtox: error: {line}\n")
         if self.substituters or transfer.fetched:

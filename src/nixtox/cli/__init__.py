@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from types import FrameType
 
 import click
 
 from nixtox import __version__
 
-__all__ = ["INTERRUPTED", "cli", "main"]
+__all__ = ["INTERRUPTED", "STOP_SIGNALS", "cli", "main"]
 
 from nixtox.report import INTERRUPTED
 
@@ -52,9 +55,42 @@ def cli() -> None:
     """tox-compatible test environments, built by Nix."""
 
 
+#: signals that stop nixtox as Ctrl-C does: ``timeout``, a CI runner cancelling a job, a closed terminal
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+@contextlib.contextmanager
+def _stop_signals_interrupt() -> Iterator[None]:
+    """SIGTERM and SIGHUP raise KeyboardInterrupt, so they stop every running command's process group and
+    let Nix clean up, as Ctrl-C does, instead of killing nixtox and orphaning its commands (which run in
+    sessions of their own). Only the first one interrupts: a second must not cut the teardown short."""
+    stopping = False
+
+    def interrupt(_signum: int, _frame: FrameType | None) -> None:
+        nonlocal stopping
+        if not stopping:
+            stopping = True
+            raise KeyboardInterrupt
+
+    try:
+        previous = {sig: signal.signal(sig, interrupt) for sig in STOP_SIGNALS}
+    except ValueError:  # not the main thread (an embedding program): leave its handlers alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: returns the exit code instead of raising SystemExit."""
-    args = list(sys.argv[1:] if argv is None else argv)
+    with _stop_signals_interrupt():
+        return _main(list(sys.argv[1:] if argv is None else argv))
+
+
+def _main(args: list[str]) -> int:
     try:
         code = cli.main(args=_default_to_run(args), prog_name="nixtox", standalone_mode=False)
     except click.exceptions.Abort:

@@ -219,6 +219,12 @@ def _print_verdict(verdict: EnvVerdict, url: str, trusted: tuple[str, ...]) -> N
     for path, signers in verdict.untrusted.items():
         by = f"signed by {', '.join(signers)}" if signers else "not signed"
         click.echo(f"  not signed by a trusted key: {path} ({by}; trusted: {', '.join(trusted)})")
+    for path, signers in verdict.bad_signatures.items():
+        click.echo(
+            f"  signature does not verify: {path} (signed by {', '.join(signers)}, a trusted key, but its"
+            " .narinfo no longer matches what was signed: NarHash, NarSize or References were edited;"
+            " the entry is corrupted or was tampered with)"
+        )
     for path, (wanted, got) in verdict.modified.items():
         click.echo(
             f"  content does not match its hash (tampered or corrupted): {path} "

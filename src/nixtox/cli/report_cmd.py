@@ -1,33 +1,18 @@
-"""``nixtox report``: turn a ``--result-json`` file into an HTML matrix page and/or JUnit XML."""
+"""``nixtox report``: turn a ``--result-json`` file (nixtox's, or tox's own) into an HTML page and/or
+JUnit XML."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 import click
 
-from nixtox.errors import NixtoxError
 from nixtox.report import junit_xml, write_html
+from nixtox.report._read import load_result
 
 __all__ = ["report_cmd"]
 
 _FILE = click.Path(path_type=Path, dir_okay=False)
-
-
-def _read(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise NixtoxError(f"cannot read {path}: {exc.strerror}") from None
-    except ValueError as exc:
-        raise NixtoxError(
-            f"{path} is not JSON ({exc}); pass the file `nixtox run --result-json` wrote"
-        ) from None
-    if not isinstance(data, dict) or not isinstance(data.get("testenvs"), dict):
-        raise NixtoxError(f"{path} has no `testenvs` table; pass the file `nixtox run --result-json` wrote")
-    return data
 
 
 @click.command("report")
@@ -38,7 +23,8 @@ def _read(path: Path) -> dict[str, Any]:
 def report_cmd(
     source: Path | None, from_path: Path | None, html_path: Path | None, junit_path: Path | None
 ) -> None:
-    """Render a result JSON (from `nixtox run --result-json`) as HTML and/or JUnit XML."""
+    """Render a result JSON (from `nixtox run --result-json` or `tox run --result-json`) as HTML and/or
+    JUnit XML."""
     if source is not None and from_path is not None and source != from_path:
         raise click.UsageError("give the result JSON once: as the argument or with --from")
     path = source or from_path
@@ -46,7 +32,7 @@ def report_cmd(
         raise click.UsageError("which result JSON? pass it as the argument or with --from")
     if html_path is None and junit_path is None:
         raise click.UsageError("nothing to write: add --html PATH and/or --junit PATH")
-    data = _read(path)
+    data = load_result(path)
     if html_path is not None:
         write_html(data, html_path)
         click.echo(f"wrote {html_path}")

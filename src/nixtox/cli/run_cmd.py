@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
-from nixtox.cli._display import Display
+from nixtox.cli._display import DEFAULT_VERBOSITY, Display, colour_enabled
 from nixtox.cli._options import Target, selection_options
 from nixtox.lock import LockPolicy
-from nixtox.report import summary_lines
+from nixtox.report import failed_log, summary_lines
 from nixtox.session import ReportFiles, RunOptions, run_session
 
 __all__ = ["run", "run_parallel"]
@@ -61,6 +62,15 @@ _OPTIONS = [
     ),
     click.option("--hashseed", help="PYTHONHASHSEED for commands (default: random, as tox)"),
     click.option("-o", "--live", is_flag=True, help="with -p: stream output, each line prefixed by its env"),
+    click.option(
+        "--colored",
+        type=click.Choice(["yes", "no"]),
+        help="colour the output; default: yes on a terminal, unless NO_COLOR is set or TERM=dumb",
+    ),
+    click.option(
+        "-v", "--verbose", count=True, help="show more: -v adds tox's `exit 0` lines of passed commands"
+    ),
+    click.option("-q", "--quiet", count=True, help="show less: -q hides command lines, -qq the summary too"),
     click.option("--fail-fast", is_flag=True, help="start no further env after one failed"),
     click.option("--push", is_flag=True, help="after building, push the envs (signed) to the cache push_to"),
 ]
@@ -104,6 +114,9 @@ def _run(
     live: bool,
     fail_fast: bool,
     push: bool,
+    colored: str | None,
+    verbose: int,
+    quiet: int,
     posargs: tuple[str, ...],
 ) -> None:
     options = RunOptions(
@@ -119,13 +132,16 @@ def _run(
         push=push,
         report=ReportFiles(result_json=result_json_path, junit=junit_path, html=html_path),
     )
-    display = Display(parallel=options.parallel != 0, live=live)
+    verbosity = max(DEFAULT_VERBOSITY + verbose - quiet, 0)
+    colour = colour_enabled(sys.stdout, colored)
+    display = Display(parallel=options.parallel != 0, live=live, colour=colour, verbosity=verbosity)
     try:
         session = run_session(options, events=display)
     finally:
         display.close()
-    for text, colour in summary_lines(session.results, session.seconds):
-        click.secho(text, fg=colour)
+    if verbosity >= 1:
+        for text, tint in summary_lines(session.results, session.seconds, log_of=failed_log):
+            click.echo(display.paint(text, tint), color=colour)
     if session.interrupted:
         click.echo("interrupted: envs that were not finished are rebuilt or rerun next time", err=True)
     ctx.exit(session.exit_code)

@@ -27,8 +27,10 @@ from nixtox.config import load_project
 from nixtox.errors import EnvSelectionError, NixtoxError
 from nixtox.lock import LockPolicy
 from nixtox.model import EnvSpec, Project, RealisedEnv
-from nixtox.run import command_environ, seed_pycache
+from nixtox.run import command_environ, prepare_env_dir, seed_pycache
 from nixtox.run._pycache import pycache_dir
+from nixtox.run._tox import start_protected
+from nixtox.run._tree_files import restore_tree_files
 from nixtox.select import Selection, select_envs
 from nixtox.session import NotifyOnly, RunOptions, prepare_envs
 
@@ -105,15 +107,27 @@ def interactive_shell(
 
 
 @contextmanager
-def _parent_ignores_interrupts() -> Iterator[None]:
-    """Ctrl-C belongs to the child (the shell, or the command): nixtox just waits for it.
+def _signals_go_to(child: list[subprocess.Popen[bytes]]) -> Iterator[None]:
+    """Ctrl-C belongs to the child (the shell, or the command): nixtox just waits for it. SIGTERM and
+    SIGHUP sent to nixtox alone (``timeout``, a closed terminal) are passed on to the child, which then
+    ends as it would have on its own.
 
-    A Python handler, not SIG_IGN: handlers are reset on exec, so the child gets default signals."""
+    Python handlers, not SIG_IGN: handlers are reset on exec, so the child gets default signals."""
 
     def ignore(_signum: int, _frame: FrameType | None) -> None:
         return None
 
-    previous = {sig: signal.signal(sig, ignore) for sig in (signal.SIGINT, signal.SIGQUIT)}
+    def forward(signum: int, _frame: FrameType | None) -> None:
+        for proc in child:
+            proc.send_signal(signum)
+
+    handlers = {
+        signal.SIGINT: ignore,
+        signal.SIGQUIT: ignore,
+        signal.SIGTERM: forward,
+        signal.SIGHUP: forward,
+    }
+    previous = {sig: signal.signal(sig, handler) for sig, handler in handlers.items()}
     try:
         yield
     finally:
@@ -121,11 +135,17 @@ def _parent_ignores_interrupts() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
+def _warn(text: str) -> None:
+    click.secho(text.rstrip("\n"), fg="yellow", err=True)
+
+
 def run_in_env(argv: list[str], environ: Mapping[str, str], cwd: Path | None = None) -> int:
     """Run ``argv`` (looked up on the env's PATH) and return its exit code (128+N for signal N)."""
+    child: list[subprocess.Popen[bytes]] = []
     try:
-        with _parent_ignores_interrupts():
-            code = subprocess.run(argv, env=dict(environ), cwd=cwd, check=False).returncode
+        with _signals_go_to(child), start_protected(argv, env=dict(environ), cwd=cwd, warn=_warn) as proc:
+            child.append(proc)
+            code: int = proc.wait()
     except FileNotFoundError:
         click.secho(f"error: command {argv[0]!r} not found in the env nor on PATH", fg="red", err=True)
         return NOT_FOUND
@@ -177,9 +197,11 @@ def shell_cmd(
     )  # fmt: skip
     realised = _realise(options, spec)
     env_dir = spec.env_dir
-    env_dir.mkdir(parents=True, exist_ok=True)
+    prepare_env_dir(env_dir, realised.store_path)
     environ = shell_environ(spec, store_path=realised.store_path, env_dir=env_dir)
     seed_pycache(realised.store_path, pycache_dir(env_dir))
+    for path in restore_tree_files(realised.store_path):
+        click.secho(f"nixtox: restored {path} (the editable build of the package wrote it)", err=True)
     if command:
         ctx.exit(run_in_env(list(command), environ))
     click.secho(f"nixtox: entering {spec.label} ({realised.store_path}); exit to leave", err=True, fg="green")

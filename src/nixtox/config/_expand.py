@@ -14,8 +14,10 @@ from itertools import chain
 from pathlib import Path
 from typing import Any, Final, cast
 
+from nixtox._reqlines import parse_local
 from nixtox.errors import ConfigError
 from nixtox.model import (
+    UV_LOCK_RUNNER,
     CacheConfig,
     CoreConfig,
     EnvConfig,
@@ -102,11 +104,65 @@ def _format(res: Resolver, key: str, written: str) -> PackageFormat:
     return fmt
 
 
+def self_references(deps: Iterable[str], root: Path) -> tuple[tuple[str, ...], tuple[str, ...], bool | None]:
+    """``deps`` without the lines that name the project itself (``.``, ``.[test]``, ``-e .``,
+    ``{toxinidir}[x]``), the extras those lines ask for, and whether they install it editable (None: no
+    such line). tox installs such a line with pip, i.e. the project's package with those extras."""
+    kept: list[str] = []
+    extras: dict[str, None] = {}
+    editable: bool | None = None
+    for line in deps:
+        local = parse_local(line, root)
+        if local is None or local.path != root.resolve() or local.is_archive:
+            kept.append(line)
+            continue
+        extras.update(dict.fromkeys(local.extras))
+        editable = bool(editable) or local.editable
+    return tuple(kept), tuple(extras), editable
+
+
+#: tox-uv's lock runner ``package`` values -> nixtox formats (``uv``/``uv-editable`` name uv's backend)
+_UV_SYNC_PACKAGE = {
+    "editable": "editable",
+    "uv-editable": "editable",
+    "wheel": "wheel",
+    "uv": "wheel",
+    "skip": "skip",
+}
+
+
+def _uv_sync_format(
+    res: Resolver, core: CoreConfig
+) -> tuple[str, tuple[PackageFormat, ...], PackageDef | None]:
+    """tox-uv's lock runner: ``uv sync`` installs the project editable unless ``package`` says otherwise;
+    ``skip_install`` is not read, and ``only_groups``, ``--only-group``, ``--only-dev`` and
+    ``--no-install-project`` leave the project out (as ``uv sync`` does): nixtox does not build it either."""
+    words = [word.partition("=")[0] for flag in _strs(res.get("uv_sync_flags")) for word in flag.split()]
+    leaves_out = bool(_strs(res.get("only_groups"))) or bool(
+        {"--no-install-project", "--only-group", "--only-dev"} & set(words)
+    )
+    written = _str(res.get("package")) if res.is_set("package") else "editable"
+    if written not in _UV_SYNC_PACKAGE:
+        raise res.fail(
+            "package",
+            f"{written!r} is not a package of runner = {UV_LOCK_RUNNER} (use {', '.join(_UV_SYNC_PACKAGE)})",
+        )
+    package = "skip" if core.no_package or leaves_out else _UV_SYNC_PACKAGE[written]
+    return package, (_format(res, "package", package),), None
+
+
 def _formats(
     res: Resolver, core: CoreConfig, root: Path
 ) -> tuple[str, tuple[PackageFormat, ...], PackageDef | None]:
     """(tox package value, the env's formats after exclusion, packagedef), decided once."""
+    if _str(res.get("runner")) == UV_LOCK_RUNNER:
+        return _uv_sync_format(res, core)
     no_package = core.no_package or bool(res.get("skip_install"))
+    _deps, _extras, self_editable = self_references(_strs(res.get("deps")), root)
+    if no_package and self_editable is not None:
+        # skip_install with `.[test]` (or `-e .`) in deps: the package comes through deps, as with pip
+        package = "editable" if self_editable else "wheel"
+        return package, (_format(res, "deps", package),), None
     if no_package:
         package = "skip"
     elif res.get("use_develop"):
@@ -305,7 +361,10 @@ def _env_config(
     key's kind gives the field's type), the values ``build_env`` decided, and the rest in ``unacted``."""
     values = {key.name: res.get(key.name) for key in ENV_KEYS}
     typed: dict[str, Any] = {name: values[name] for name in _ENV_FIELDS if name in values}
+    deps, self_extras, _editable = self_references(_strs(values["deps"]), res.raw.root)
     typed.update(
+        deps=deps,
+        extras=tuple(dict.fromkeys((*_strs(values["extras"]), *self_extras))),
         base_python=base_python,
         package=package,
         package_formats=tuple(f.name for f in formats),

@@ -16,8 +16,9 @@ from ._resolve import Resolver, Resolvers
 
 __all__ = ["ignored_key_warnings"]
 
-#: runners whose envs nixtox builds (a virtual environment with the locked wheels)
-BUILT_RUNNERS: Final = frozenset({"", "virtualenv", "uv-venv-runner"})
+#: runners whose envs nixtox builds (a virtual environment with the locked wheels; the lock runner's
+#: pins come from uv.lock)
+BUILT_RUNNERS: Final = frozenset({"", "virtualenv", "uv-venv-runner", "uv-venv-lock-runner"})
 #: ``requires`` entries that need no provisioning under nixtox
 PROVISIONED: Final = frozenset({"tox", "tox-uv", "tox-uv-bare", "virtualenv", "uv"})
 _NAME: Final = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")

@@ -363,13 +363,19 @@ ENV_KEYS: Final[tuple[Key, ...]] = (
         "commands",
         "commands run after the env is built, before `commands_pre` (counted as setup)",
     ),
-    _k("pylock", "str", "PEP 751 lock file to install from", acted=False),
+    _k(
+        "pylock",
+        "str",
+        "PEP 751 `pylock.toml` (relative to the project root) the env installs its pins from; "
+        "not with `deps`",
+    ),
     _k(
         "runner",
         "str",
-        "tox env runner; nixtox builds `virtualenv` and `uv-venv-runner` envs alike",
+        "tox env runner; `uv-venv-lock-runner` (tox-uv) installs the pins of `uv.lock` and the project "
+        "as `uv sync` does (editable by default, `skip_install` not read); `virtualenv` and "
+        "`uv-venv-runner` envs resolve as usual",
         "virtualenv",
-        acted=False,
         ignored="nixtox builds every env as a virtual environment in Nix; this runner is not implemented",
     ),
     _k(
@@ -428,31 +434,27 @@ ENV_KEYS: Final[tuple[Key, ...]] = (
     _k(
         "uv_sync_flags",
         "list",
-        "tox-uv: flags for uv sync",
-        acted=False,
-        ignored="nixtox does not run uv sync (tox-uv's uv-venv-lock-runner)",
+        "tox-uv lock runner: `uv sync` flags (`--extra`, `--all-extras`, `--group`, `--no-group`, "
+        "`--only-group`, `--all-groups`, `--no-default-groups`, `--no-dev`, `--only-dev`, "
+        "`--no-install-project`, `--no-install-package`, `--locked`, `--frozen`; flags that change "
+        "nothing for a Nix-built env are accepted; others are refused)",
     ),
     _k(
         "uv_sync_locked",
         "bool",
-        "tox-uv: uv sync --locked",
+        "tox-uv lock runner: `false` relocks a stale `uv.lock` (`uv lock`) instead of failing",
         "true",
-        acted=False,
-        ignored="nixtox does not run uv sync (tox-uv's uv-venv-lock-runner)",
     ),
     _k(
         "only_groups",
         "list",
-        "tox-uv: uv sync --only-group",
-        acted=False,
-        ignored="nixtox does not run uv sync (tox-uv's uv-venv-lock-runner)",
+        "tox-uv lock runner: install only these dependency groups, not the project (`--only-group`)",
     ),
     _k(
         "no_default_groups",
-        "bool",
-        "tox-uv: uv sync --no-default-groups",
-        acted=False,
-        ignored="nixtox does not run uv sync (tox-uv's uv-venv-lock-runner)",
+        "str",
+        "tox-uv lock runner: leave out uv's default groups (`dev`)",
+        "true with dependency_groups, else false",
     ),
     _k(
         "virtualenv_spec",

@@ -31,10 +31,11 @@ _SECTION_REF: Final = re.compile(r"^\[(?P<section>[^\]]*)\](?P<key>.+)$")
 _MAX_DEPTH: Final = 60
 _LIST_KINDS: Final = frozenset({"list", "words", "lines", "env_list"})
 #: tox constants about the env's interpreter: nixtox knows it only after the lock stage
+#: (``{env_site_packages_dir}`` is not one: the env dir's ``site-packages`` link stands for it)
 _AFTER_LOCK: Final = frozenset(
     {
-        "env_site_packages_dir", "envsitepackagesdir", "env_site_packages_dir_plat",
-        "envsitepackagesdir_plat", "py_dot_ver", "py_impl", "py_free_threaded", "py_debug",
+        "env_site_packages_dir_plat", "envsitepackagesdir_plat", "py_dot_ver", "py_impl",
+        "py_free_threaded", "py_debug",
     }
 )  # fmt: skip
 #: env keys whose default is the core section's value of the same key
@@ -302,6 +303,8 @@ class Resolver(TomlReplacements):
                 env_bin_dir=str(env_dir / "bin"),
                 envbindir=str(env_dir / "bin"),
                 env_python=str(env_dir / "bin" / "python"),
+                env_site_packages_dir=str(env_dir / "site-packages"),
+                envsitepackagesdir=str(env_dir / "site-packages"),
                 envpython=str(env_dir / "bin" / "python"),
             )
         return consts

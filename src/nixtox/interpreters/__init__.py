@@ -13,14 +13,18 @@ from nixtox.interpreters._host import MIN_VERSION, HostSearch, host_search_dirs
 from nixtox.interpreters._nixpkgs import NixpkgsSearch, locate_nixpkgs, nixpkgs_attr
 from nixtox.interpreters._probe import ProbeCache, ProbedInterpreter, compute_tags
 from nixtox.interpreters._request import InterpreterRequest, parse_request
+from nixtox.interpreters._store import InterpreterStore, NixInterpreterStore, import_interpreter
 from nixtox.model import CoreConfig, EnvSpec, Interpreter
 
 __all__ = [
     "MIN_VERSION",
     "InterpreterRequest",
+    "InterpreterStore",
+    "NixInterpreterStore",
     "ProbeCache",
     "compute_tags",
     "env_interpreters",
+    "import_interpreter",
     "nixpkgs_attr",
     "parse_request",
     "resolve_interpreter",
@@ -115,9 +119,11 @@ def resolve_interpreter(
     finally:
         probe_cache.save()
     detail = "; ".join([f"searched {'; '.join(searched)}", *rejected])
+    # advise the setting only to whom it would help: with it set, the env is skipped already
+    skip = "" if core.skip_missing_interpreters else " or set skip_missing_interpreters = true"
     raise InterpreterNotFound(
         f"env {env_name}: no interpreter for {request or 'py'} ({parsed.describe()}): {detail}. "
-        "Install it (e.g. `uv python install`, pyenv) or set skip_missing_interpreters = true"
+        f"Install it (e.g. `uv python install`, pyenv){skip}"
     )
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nixtox import __version__
-from nixtox.errors import ConfigError
+from nixtox.errors import BuildError, ConfigError
 from nixtox.model import DistKind, EnvSpec, LockedDist, LockedEnv, RenderedEnv
 from nixtox.plugins import (
     EnvKind,
@@ -31,10 +31,12 @@ from nixtox.plugins import (
 )
 from nixtox.render._library import nix_library_hash, template_env, templates_hash, tree_hash
 from nixtox.render._nix import nix_path, nix_string, python_expr
-from nixtox.source import SourceTree, scan_source
+from nixtox.source import SourceTree, metadata_hash, scan_source
 
 if TYPE_CHECKING:
     import jinja2
+
+    from nixtox.scm import VcsVersion
 
 __all__ = [
     "EXPORTED",
@@ -98,6 +100,22 @@ def _dist_view(dist: LockedDist) -> dict[str, object]:
     }
 
 
+def _local_view(dist: LockedDist, root: Path) -> dict[str, object]:
+    """A local project (``../lib`` in deps): built from its tree (its source hash in the fingerprint),
+    or editable (its metadata hash)."""
+    path = (root / dist.path).resolve()
+    safe = "".join(c if c.isalnum() else "_" for c in dist.name)
+    return {
+        "name": dist.name,
+        "var": f"local_{safe}",
+        "path": str(path),
+        "editable": dist.editable,
+        "metadata_hash": metadata_hash(path) if dist.editable else "",
+        "source_hash": "" if dist.editable else scan_source(path).source_hash,
+        "build_requires": [_dist_view(b) for b in dist.build_requires],
+    }
+
+
 def _dist_list(dists: tuple[LockedDist, ...]) -> str:
     items = " ".join(
         f"(fetch {{ filename = {nix_string(d.filename)}; url = {nix_string(d.url)};"
@@ -105,6 +123,17 @@ def _dist_list(dists: tuple[LockedDist, ...]) -> str:
         for d in sorted(dists, key=lambda d: d.filename)
     )
     return f"[ {items} ]"
+
+
+def _vcs_version_expr(version: VcsVersion | None, spec: EnvSpec) -> str:
+    """``buildDist``'s ``vcsVersion`` ("" for a project whose version is not from version control)."""
+    if version is None:
+        return ""
+    if version.error:
+        raise BuildError(f"env {spec.label}: {version.error}")
+    env = " ".join(f"{nix_string(name)} = {nix_string(value)};" for name, value in version.env)
+    pkg_info = "true" if version.pkg_info else "false"
+    return f"{{ version = {nix_string(version.version)}; env = {{ {env} }}; pkgInfo = {pkg_info}; }}"
 
 
 def _placeholders(value: str, spec: EnvSpec, root: Path) -> str:
@@ -177,10 +206,12 @@ def render_env(
     tree: SourceTree | None = None,
     placement: Placement = IN_WORK_DIR,
     kinds: Sequence[str] = (),
+    vcs_version: VcsVersion | None = None,
 ) -> RenderedEnv:
     """One env's template values and fingerprint; ``kinds`` are the env kinds to render besides the
     always-rendered ones (``shell``); ``tree`` is the project source as the run scanned it (default:
-    scanned now)."""
+    scanned now); ``vcs_version`` the project's version from version control (``nixtox.scm``), worked
+    out once per run."""
     tree = tree or scan_source(root)
     spec = locked.spec
     fmt = spec.format
@@ -200,6 +231,7 @@ def render_env(
             config_settings=spec.packagedef.config_settings if spec.packagedef else (),
             project_root=str(root),
             metadata_hash=tree.metadata_hash,
+            vcs_version=_vcs_version_expr(vcs_version, spec),
         )
         package = {"template": fmt.template, "context": dataclasses.asdict(context)}
     kind_views = _kinds(spec, kinds, root)
@@ -217,6 +249,11 @@ def render_env(
         ],
         "wheels": [
             _dist_view(d) for d in sorted(locked.dists, key=lambda d: d.filename) if d.kind == DistKind.WHEEL
+        ],
+        "local_deps": [
+            _local_view(d, root)
+            for d in sorted(locked.dists, key=lambda d: d.name)
+            if d.kind == DistKind.DIRECTORY
         ],
         "package": package,
         "kinds": kind_views,

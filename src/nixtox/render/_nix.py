@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nixtox.model import Interpreter
+from nixtox.model import ImportedInterpreter, Interpreter
 
 __all__ = ["nix_path", "nix_string", "python_expr"]
 
@@ -29,6 +29,8 @@ def python_expr(interpreter: Interpreter, *, pkgs: str | None = None) -> str:
     """
     version = ".".join(map(str, interpreter.version))
     fields = f"version = {nix_string(version)}; fingerprint = {nix_string(interpreter.fingerprint)};"
+    if interpreter.imported is not None:
+        return _imported_python_expr(interpreter.imported, fields)
     if interpreter.provider == "nixpkgs" and interpreter.nix_attr:
         configured = (
             f"import {nix_path(interpreter.nixpkgs)} {{ }}" if interpreter.nixpkgs else "import <nixpkgs> { }"
@@ -46,3 +48,17 @@ def python_expr(interpreter: Interpreter, *, pkgs: str | None = None) -> str:
             f' {{ executable = "${{drv}}" + {binary}; {fields} }})'
         )
     return f"{{ executable = {nix_string(str(interpreter.executable))}; {fields} }}"
+
+
+def _imported_python_expr(imported: ImportedInterpreter, fields: str) -> str:
+    """``lib.importedPython``: the interpreter's store copy, a dependency Nix tracks."""
+    args = {
+        "name": imported.name,
+        "prefix": imported.prefix,
+        "executable": imported.executable,
+        "narHash": imported.nar_hash,
+        "executableSha256": imported.executable_sha256,
+    }
+    given = " ".join(f"{key} = {nix_string(value)};" for key, value in args.items())
+    tests = "true" if imported.with_tests else "false"
+    return f"(lib.importedPython {{ {given} withTests = {tests}; {fields} }})"

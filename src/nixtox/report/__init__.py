@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 from nixtox.report._console import INTERRUPTED, exit_code, summary_lines
 from nixtox.report._json import result_json
+from nixtox.report._logs import failed_log
+from nixtox.report._project import project_info
 
 if TYPE_CHECKING:
     from nixtox.report._html import html_report, write_html
@@ -14,8 +16,10 @@ if TYPE_CHECKING:
 __all__ = [
     "INTERRUPTED",
     "exit_code",
+    "failed_log",
     "html_report",
     "junit_xml",
+    "project_info",
     "result_json",
     "summary_lines",
     "write_html",

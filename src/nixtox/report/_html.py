@@ -7,8 +7,10 @@ the page is one file a CI job can archive.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
+import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -17,9 +19,11 @@ from typing import Any
 
 import jinja2
 
+from nixtox.report._junit import command_argv, command_ok, env_status, merged_tests
+from nixtox.report._read import run_envs
 from nixtox.report._text import clean_output, tail
 
-__all__ = ["Cell", "EnvView", "Matrix", "html_report", "matrix", "write_html"]
+__all__ = ["Cell", "EnvView", "Matrix", "TestView", "html_report", "matrix", "tests_table", "write_html"]
 
 #: a command's output is cut to its last this many characters on the page (the JSON keeps all of it).
 OUTPUT_LIMIT = 200_000
@@ -35,11 +39,31 @@ _PY_REQUEST = re.compile(r"^(?P<impl>[a-z]*?)(?P<major>\d)\.?(?P<minor>\d+)?(?P<
 class CommandView:
     run_id: str
     shown: str
-    retcode: int
+    retcode: int | None
     ok: bool
     elapsed: str
     output: str
     cut: int
+    #: link to the command's log file (``.nixtox/envs/<key>/log/<N>-<run_id>.log``), "" when unknown
+    log: str = ""
+
+
+@dataclass(frozen=True)
+class TestView:
+    """One test from a test runner's JUnit file that nixtox merged."""
+
+    env: str
+    anchor: str
+    classname: str
+    name: str
+    outcome: str  # failed | error | skipped | passed
+    seconds: str
+    message: str
+    details: str
+
+    @property
+    def rank(self) -> int:
+        return ("error", "failed", "skipped", "passed").index(self.outcome)
 
 
 @dataclass(frozen=True)
@@ -56,6 +80,7 @@ class EnvView:
     details: tuple[tuple[str, str], ...]
     packages: tuple[str, ...]
     commands: tuple[CommandView, ...]
+    log_dir: str = ""
 
     @property
     def status_text(self) -> str:
@@ -108,19 +133,31 @@ def _anchor(label: str, index: int) -> str:
     return f"env-{index}-" + re.sub(r"[^A-Za-z0-9]+", "-", label).strip("-").lower()
 
 
-def _commands(env: Mapping[str, Any]) -> tuple[CommandView, ...]:
+def _link(path: Path, base: Path | None) -> str:
+    """A link from the page to a local file: relative to the page's directory (so an archive of both
+    keeps working), else a file URI."""
+    if base is None:
+        return path.as_uri() if path.is_absolute() else path.as_posix()
+    return Path(os.path.relpath(path, base)).as_posix()
+
+
+def _commands(env: Mapping[str, Any], base: Path | None) -> tuple[CommandView, ...]:
     views = []
-    for record in env.get("test", []):
-        output, cut = tail(clean_output(str(record.get("output", ""))), OUTPUT_LIMIT)
+    log_dir = env.get("log_dir")
+    for number, record in enumerate(env.get("test") or [], start=1):
+        output, cut = tail(clean_output(str(record.get("output") or "")), OUTPUT_LIMIT)
+        run_id = str(record.get("run_id") or record.get("phase", "commands"))
+        log = _link(Path(log_dir) / f"{number}-{run_id}.log", base) if log_dir else ""
         views.append(
             CommandView(
-                run_id=str(record.get("run_id") or record.get("phase", "commands")),
-                shown=shlex.join(str(a) for a in record.get("command", [])),
-                retcode=int(record["retcode"]),
-                ok=bool(record.get("ok", record["retcode"] == 0)),
-                elapsed=duration(float(record.get("elapsed", 0.0))),
+                run_id=run_id,
+                shown=shlex.join(command_argv(record)),
+                retcode=record.get("retcode"),
+                ok=command_ok(record),
+                elapsed=duration(float(record.get("elapsed") or 0.0)),
                 output=output,
                 cut=cut,
+                log=log,
             )
         )
     return tuple(views)
@@ -128,7 +165,7 @@ def _commands(env: Mapping[str, Any]) -> tuple[CommandView, ...]:
 
 def _details(env: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     python = env.get("python") or {}
-    result = env["result"]
+    result = env.get("result") or {}
     pairs = [
         ("description", env.get("description") or ""),
         ("package format", env.get("package_format") or ""),
@@ -145,9 +182,9 @@ def _details(env: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     return tuple((k, v) for k, v in pairs if v)
 
 
-def env_view(label: str, env: Mapping[str, Any], index: int) -> EnvView:
-    result = env["result"]
-    status = str(result.get("status") or ("ok" if result.get("success") else "fail"))
+def env_view(label: str, env: Mapping[str, Any], index: int, base: Path | None = None) -> EnvView:
+    result = env.get("result") or {}
+    status = env_status(env)
     factors = [str(f) for f in env.get("factors") or str(env.get("name", label)).split("-")]
     if "python_request" in env:
         request = env["python_request"]
@@ -159,14 +196,15 @@ def env_view(label: str, env: Mapping[str, Any], index: int) -> EnvView:
         label=label,
         status=status,
         ignored=status == "fail" and bool(result.get("ignore_outcome")),
-        duration=duration(float(result.get("duration", 0.0))),
+        duration=duration(float(result.get("duration") or 0.0)),
         cached=bool(env.get("cached")),
         reason=clean_output(str(result.get("reason") or "")),
         row=str(request) if request else ANY_PYTHON,
         column=("-".join(others) or NO_FACTORS, str(env.get("package_format") or "")),
         details=_details(env),
         packages=tuple(str(p) for p in env.get("installed_packages") or ()),
-        commands=_commands(env),
+        commands=_commands(env, base),
+        log_dir=_link(Path(env["log_dir"]), base) if env.get("log_dir") else "",
     )
 
 
@@ -201,10 +239,50 @@ def _template() -> jinja2.Template:
     return environment.from_string(text)
 
 
-def html_report(data: Mapping[str, Any], *, title: str = "nixtox results") -> str:
-    """The page for a result JSON document (``json.loads`` of ``--result-json``'s file)."""
-    testenvs: Mapping[str, Mapping[str, Any]] = data.get("testenvs", {})
-    envs = [env_view(label, env, index) for index, (label, env) in enumerate(testenvs.items())]
+def _last_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    return lines[-1] if lines else ""
+
+
+def _test_view(env: EnvView, case: ET.Element) -> TestView:
+    outcome, message, details = "passed", "", ""
+    for tag, name in (("error", "error"), ("failure", "failed"), ("skipped", "skipped")):
+        child = case.find(tag)
+        if child is not None:
+            outcome, message, details = name, child.get("message") or "", child.text or ""
+            break
+    classname = case.get("classname", "").removeprefix(env.label).removeprefix(".")
+    seconds = case.get("time")
+    return TestView(
+        env=env.label,
+        anchor=env.anchor,
+        classname=classname,
+        name=case.get("name", ""),
+        outcome=outcome,
+        seconds=duration(float(seconds)) if seconds else "",
+        message=message or _last_line(details),
+        details=details,
+    )
+
+
+def tests_table(data: Mapping[str, Any], envs: list[EnvView]) -> list[TestView]:
+    """Every merged test of every env: failures and errors first, then skipped, then passed."""
+    by_label = {e.label: e for e in envs}
+    views = [
+        _test_view(by_label[label], case)
+        for label, cases in merged_tests(data).items()
+        if label in by_label
+        for case in cases
+    ]
+    return sorted(views, key=lambda t: t.rank)  # stable: env and file order within each outcome
+
+
+def html_report(data: Mapping[str, Any], *, title: str = "nixtox results", base: Path | None = None) -> str:
+    """The page for a result JSON document (``json.loads`` of ``--result-json``'s file); links to log
+    files are relative to ``base``, the directory the page is written to."""
+    testenvs = run_envs(data)
+    envs = [env_view(label, env, index, base) for index, (label, env) in enumerate(testenvs.items())]
+    tests = tests_table(data, envs)
     counts = {s: sum(e.status == s for e in envs) for s in ("ok", "fail", "error", "skip", "interrupted")}
     passed = (
         int(data.get("exit_code", 0 if all(e.status in ("ok", "skip") or e.ignored for e in envs) else 1))
@@ -217,11 +295,15 @@ def html_report(data: Mapping[str, Any], *, title: str = "nixtox results") -> st
         matrix=matrix(envs),
         counts={k: v for k, v in counts.items() if v},
         passed=passed,
-        total=duration(float(data.get("duration", 0.0))),
+        total=duration(float(data.get("duration") or 0.0)),
         single_format=len({e.column[1] for e in envs}) <= 1,
+        project=data.get("project") or {},
+        tests=tests,
+        test_counts={o: sum(t.outcome == o for t in tests) for o in ("failed", "error", "skipped", "passed")},
+        others=[label for label in data.get("testenvs") or {} if label not in testenvs],
     )
 
 
 def write_html(data: Mapping[str, Any], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(html_report(data), encoding="utf-8")
+    path.write_text(html_report(data, base=path.parent.resolve()), encoding="utf-8")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shlex
 import signal
 import subprocess
 import threading
@@ -12,6 +11,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from nixtox.model import Command, CommandOutcome, EnvSpec, Phase
+from nixtox.report._lines import command_line, exit_lines, message_line
 from nixtox.run._tox import NOT_RUNNABLE, Ran, resolve_program, run_all, spawn
 
 __all__ = ["NOT_RUNNABLE", "OutputSink", "allow_commands", "run_commands", "stop_all_processes"]
@@ -31,14 +31,13 @@ def _run_one(
 ) -> CommandOutcome:  # fmt: skip
     started = time.time()
     start = time.monotonic()
-    shown = shlex.join(command.as_json())
-    sink(f"{spec.label}: {phase}> {shown}\n")
+    sink(command_line(spec, phase, command, cwd))
     program, reason = resolve_program(
         command.argv[0], env_bin=env_bin, path=environ["PATH"], allowlist=spec.config.allowlist_externals
     )
     if program is None:
         message = f"{spec.label}: {reason}\n"
-        sink(message)
+        sink(message_line(spec.label, reason))
         return CommandOutcome(command, Phase(phase), NOT_RUNNABLE, message, started, time.monotonic() - start)
     running: list[subprocess.Popen[str]] = []
 
@@ -49,7 +48,7 @@ def _run_one(
 
     try:
         code, output, seconds = spawn(
-            [program, *command.argv[1:]], cwd=cwd, environ=environ, sink=sink, started=register
+            [program, *command.argv[1:]], cwd=cwd, environ=environ, sink=sink, started=register, warn=sink
         )
     except KeyboardInterrupt:
         for proc in running:
@@ -59,7 +58,13 @@ def _run_one(
         with _RUNNING_LOCK:
             for proc in running:
                 _RUNNING.pop(proc.pid, None)
-    return CommandOutcome(command, Phase(phase), code, output, started, seconds)
+    pid = running[0].pid if running else None
+    outcome = CommandOutcome(
+        command, Phase(phase), code, output, started, seconds, pid=pid, executable=program
+    )
+    for line in exit_lines(spec, outcome, cwd, pid):
+        sink(line)
+    return outcome
 
 
 def _stop(proc: subprocess.Popen[str], spec: EnvSpec) -> None:
@@ -78,13 +83,26 @@ def _stop(proc: subprocess.Popen[str], spec: EnvSpec) -> None:
     ):
         try:
             os.killpg(proc.pid, sig)
-        except ProcessLookupError:
+        except (ProcessLookupError, PermissionError):
             return
+        if _group_ended(proc, time.monotonic() + max(wait, 0.05)):
+            return
+
+
+def _group_ended(proc: subprocess.Popen[str], deadline: float) -> bool:
+    """Whether the command and every process of its group exited before ``deadline``."""
+    try:
+        proc.wait(timeout=max(deadline - time.monotonic(), 0.0))
+    except subprocess.TimeoutExpired:
+        return False
+    while True:
         try:
-            proc.wait(timeout=max(wait, 0.05))
-            return
-        except subprocess.TimeoutExpired:
-            continue
+            os.killpg(proc.pid, 0)  # the group outlives its leader while any member runs
+        except (ProcessLookupError, PermissionError):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.02)
 
 
 def stop_all_processes() -> None:

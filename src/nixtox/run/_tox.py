@@ -20,29 +20,33 @@ __all__ = [
     "PHASES",
     "SETUP_PHASES",
     "Ran",
+    "check_module",
     "command_ok",
     "resolve_program",
     "run_all",
     "run_phases",
     "spawn",
+    "start_protected",
 ]
 
 
-def _load() -> ModuleType:
-    name = "nixtox._tox_commands"
-    if name in sys.modules:
-        return sys.modules[name]
-    path = nix_library_path() / "checks" / "tox_commands.py"
-    spec = importlib.util.spec_from_file_location(name, path)
+def check_module(name: str) -> ModuleType:
+    """``nix/checks/<name>.py`` of the Nix library, loaded once (as ``nixtox_checks_<name>``, the name its
+    siblings load it by)."""
+    key = f"nixtox_checks_{name}"
+    if key in sys.modules:
+        return sys.modules[key]
+    path = nix_library_path() / "checks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(key, path)
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
+    sys.modules[key] = module
     spec.loader.exec_module(module)
     return module
 
 
-_module = _load()
+_module = check_module("tox_commands")
 
 
 class _Outcome(Protocol):
@@ -114,9 +118,15 @@ def spawn(
     environ: Mapping[str, str],
     sink: Callable[[str], None],
     started: Callable[[Any], None] | None = None,
-    preexec: Callable[[], None] | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> tuple[int, str, float]:
+    """``argv`` to its end, the store read-only for it (see ``nix/checks/readonly.py``)."""
     return cast(
         "tuple[int, str, float]",
-        _module.spawn(list(argv), cwd=cwd, environ=environ, sink=sink, started=started, preexec=preexec),
+        _module.spawn(list(argv), cwd=cwd, environ=environ, sink=sink, started=started, warn=warn),
     )
+
+
+def start_protected(args: Sequence[str], *, warn: Callable[[str], None] | None = None, **popen: Any) -> Any:
+    """``subprocess.Popen`` with the Nix store read-only for the child (``nixtox shell``)."""
+    return check_module("readonly").start_protected(list(args), warn=warn, **popen)

@@ -183,7 +183,7 @@ def main() -> None:
     for library in host_libraries(objects, inside):
         layer.host_file(library)
     layer.tree(os.environ["src"], "/src")
-    layer.tree(os.environ["toxCommands"], "/nixtox/tox_commands.py")
+    layer.tree(os.environ["toxCommands"], "/nixtox")  # tox_commands.py and the readonly.py it loads
     layer.tree(os.environ["runner"], "/nixtox/run.py")
     spec = json.loads(os.environ["specJson"])
     spec["env"] = env

@@ -58,8 +58,9 @@ def main(argv: list[str]) -> int:
         if program is None:
             print(f"{spec['envName']}: {reason}", flush=True)
             return Outcome(tox_commands.NOT_RUNNABLE, False)
+        # protect=False: a container's file system is a throwaway copy, its store no shared one
         code, _output, _seconds = tox_commands.spawn(
-            [program, *args[1:]], cwd=cwd, environ=environ, sink=sys.stdout.write
+            [program, *args[1:]], cwd=cwd, environ=environ, sink=sys.stdout.write, protect=False
         )
         sys.stdout.flush()
         ok = tox_commands.command_ok(

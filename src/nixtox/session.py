@@ -261,7 +261,9 @@ def run(envs: Envs[RealisedEnv], session: Session) -> SessionResult:
 def report(result: SessionResult, session: Session) -> SessionResult:
     """The exit code (tox's rules) and the report files the options ask for (parent directories made,
     as tox does for ``--result-json``)."""
-    code = INTERRUPTED if result.interrupted else exit_code(result.results)
+    code = (
+        INTERRUPTED if result.interrupted else exit_code(result.results, fail_fast=session.options.fail_fast)
+    )
     files = session.options.report
     if files.result_json or files.junit or files.html:
         import json  # noqa: PLC0415 - only when a report is written

@@ -351,3 +351,8 @@ def test_toml_and_ini_round_trip(nixtox_project: ProjectFactory) -> None:
     assert [s.label for s in a.envs] == [s.label for s in b.envs]
     for x, y in zip(a.envs, b.envs, strict=True):
         assert x.config == y.config
+
+
+def test_packaging_env_sections_are_not_run_envs(nixtox_project: ProjectFactory) -> None:
+    ini = "[tox]\nenv_list = a\n[testenv:.pkg]\nset_env = X = 1\n[testenv:lint]\n"
+    assert _labels(nixtox_project({"tox.ini": ini})) == ["a", "lint"]

@@ -154,6 +154,21 @@ def test_setup_commands_are_listed_under_setup_as_tox_does() -> None:
     assert [c["run_id"] for c in entry["test"]] == ["commands[0]"]
 
 
+def test_a_retried_command_keeps_its_run_id_as_tox_does() -> None:
+    flaky, same_text, after = cmd("pytest"), cmd("pytest"), cmd("flake8")
+    env = spec("a", commands=(flaky, same_text, after), commands_retry=2, ignore_errors=True)
+    outcomes = (
+        CommandOutcome(flaky, Phase.COMMANDS, 1, "", 1.0, 0.5),
+        CommandOutcome(flaky, Phase.COMMANDS, 0, "", 2.0, 0.5),  # the retry passed
+        CommandOutcome(same_text, Phase.COMMANDS, 1, "", 3.0, 0.5),  # the next command: same text
+        CommandOutcome(same_text, Phase.COMMANDS, 1, "", 4.0, 0.5),
+        CommandOutcome(after, Phase.COMMANDS, 0, "", 5.0, 0.5),
+    )
+    data = result_json([EnvResult(spec=env, status=Status.FAIL, commands=outcomes)], seconds=1.0, exit_code=1)
+    run_ids = [c["run_id"] for c in data["testenvs"]["a"]["test"]]
+    assert run_ids == ["commands[0]", "commands[0]", "commands[1]", "commands[1]", "commands[2]"]
+
+
 def test_a_failed_setup_command_fails_the_env_with_exit_1_and_counts_as_setup(tmp_path: Path) -> None:
     import sys
 

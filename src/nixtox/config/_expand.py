@@ -325,7 +325,9 @@ def build_project(
     resolvers = Resolvers(raw, posargs, environ)
     core = _core(raw, resolvers)
     defaults = core.env_list or ("py",)
-    names = dict.fromkeys(chain(defaults, raw.envs, raw.generated, chain.from_iterable(core.labels.values())))
+    # `[testenv:.pkg]` and other names starting with a dot configure tox's packaging envs, not run envs
+    sections = [name for name in raw.envs if not name.startswith(".")]
+    names = dict.fromkeys(chain(defaults, sections, raw.generated, chain.from_iterable(core.labels.values())))
     if raw.fmt == "ini":
         # tox 4's ini source also lists envs spelled only by conditions whose factors are new
         known = set(chain.from_iterable(name.split("-") for name in chain(core.env_list, raw.envs)))

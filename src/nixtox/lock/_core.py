@@ -28,9 +28,20 @@ from nixtox.lock._requirements import (
     interpreter_matches,
     lock_key,
     locked_for,
+    package_constraint_hint,
 )
 from nixtox.lock._sdist import download, sdist_build_requirements
-from nixtox.model import DistKind, EnvRequirements, Envs, EnvSpec, Interpreter, LockedDist, LockedEnv, Project
+from nixtox.model import (
+    DistKind,
+    EnvRequirements,
+    Envs,
+    EnvSpec,
+    Interpreter,
+    LockedDist,
+    LockedEnv,
+    Project,
+    ResolverOptions,
+)
 from nixtox.plugins import find_format
 from nixtox.pyproject import read_pyproject
 
@@ -44,6 +55,7 @@ __all__ = [
     "verify_lock_entry",
 ]
 
+_NO_OPTIONS = ResolverOptions()
 #: how deep sdist-only build requirements may nest (an sdist whose build needs an sdist ...).
 _MAX_SDIST_DEPTH = 3
 
@@ -121,13 +133,14 @@ class Locker:
         depth: int = 0,
         index: IndexConfig | None = None,
         editable: Sequence[str] = (),
+        options: ResolverOptions = _NO_OPTIONS,
     ) -> tuple[LockedDist, ...]:
         """``index``: the env's indexes (default: ``index_url`` alone); ``local_project``: the project's
         name when it is one of the requirements (``.``), which is then not part of the result;
         ``editable``: root-relative paths of local projects to install editable."""
         return self.pin(
             env_name, requirements, constraints, interpreter, cwd,
-            local_project=local_project, depth=depth, index=index, editable=editable,
+            local_project=local_project, depth=depth, index=index, editable=editable, options=options,
         ).dists  # fmt: skip
 
     def pin(
@@ -142,16 +155,19 @@ class Locker:
         depth: int = 0,
         index: IndexConfig | None = None,
         editable: Sequence[str] = (),
+        options: ResolverOptions = _NO_OPTIONS,
     ) -> Pinned:
         """Resolve ``requirements`` (one resolver call per distinct request) and pin one file each."""
         if not requirements:
             return Pinned(())
         index = index or IndexConfig(self.index_url)
         identity = interpreter_identity(interpreter)
-        memo_key = (tuple(requirements), tuple(constraints), identity, local_project, index, tuple(editable))
+        memo_key = (
+            tuple(requirements), tuple(constraints), identity, local_project, index, tuple(editable), options
+        )  # fmt: skip
         if memo_key in self._memo:
             return self._memo[memo_key]
-        request = ResolveRequest(tuple(requirements), tuple(constraints), interpreter, index, cwd)
+        request = ResolveRequest(tuple(requirements), tuple(constraints), interpreter, index, cwd, options)
         self.resolver_calls += 1
         try:
             packages = self.engine.resolve(request)
@@ -401,11 +417,14 @@ class _LockRun:
         root = self.project.core.root
         if source is None:
             local = requirements.local_project
-            pinned = self.locker.pin(
-                spec.label, requirements.requirements, requirements.constraints, interpreter, root,
-                local_project=_normalize(local) if local is not None else None, index=index,
-                editable=requirements.editable_paths,
-            )  # fmt: skip
+            try:
+                pinned = self.locker.pin(
+                    spec.label, requirements.requirements, requirements.constraints, interpreter, root,
+                    local_project=_normalize(local) if local is not None else None, index=index,
+                    editable=requirements.editable_paths, options=requirements.options,
+                )  # fmt: skip
+            except LockError as exc:
+                raise LockError(f"{exc.message}{package_constraint_hint(spec)}") from None
         else:
             selected = source.pins(interpreter)
             pinned = self.locker.pin_packages(

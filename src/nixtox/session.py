@@ -44,7 +44,8 @@ from nixtox.realise import realise_envs
 from nixtox.render import render_env, source_files_nix
 from nixtox.report import INTERRUPTED, exit_code, result_json
 from nixtox.run import allow_commands, dependency_order, prepare_work_dir, run_env, schedule
-from nixtox.select import Selection, select_envs
+from nixtox.scm import vcs_version
+from nixtox.select import Selection, platform_results, select_envs
 from nixtox.source import scan_source
 from nixtox.state import State, locked_work_dir, selected_store, store_has
 
@@ -198,7 +199,8 @@ def expand(raw: RawConfig, session: Session) -> Project:
 def select(project: Project, session: Session) -> Envs[EnvSpec]:
     specs = tuple(select_envs(project, session.options.selection))
     dependency_order(specs)  # a depends cycle is an error before anything is locked or built
-    return Envs(project, specs, specs)
+    skipped = platform_results(specs)  # tox's `platform`: skipped before anything is locked or built
+    return Envs(project, specs, tuple(s for s in specs if s.key not in skipped), skipped)
 
 
 def lock(envs: Envs[EnvSpec], session: Session) -> Envs[LockedEnv]:
@@ -212,8 +214,11 @@ def render(envs: Envs[LockedEnv], session: Session) -> Envs[RenderedEnv]:
     root = envs.project.core.root
     name = read_pyproject(root).name or root.name
     tree = scan_source(root, warn=session.events.notify)
+    version = vcs_version(root, envs.live)  # once per run: a fact about the checkout, like the tree
     kinds = session.options.kinds
-    rendered = envs.map(lambda env: render_env(env, root=root, project_name=name, tree=tree, kinds=kinds))
+    rendered = envs.map(
+        lambda env: render_env(env, root=root, project_name=name, tree=tree, kinds=kinds, vcs_version=version)
+    )
     return rendered.with_work_files({"source-files.nix": source_files_nix(tree)})
 
 
@@ -288,7 +293,9 @@ def run(envs: Envs[RealisedEnv], session: Session) -> SessionResult:
 def report(result: SessionResult, session: Session) -> SessionResult:
     """The exit code (tox's rules) and the report files the options ask for (parent directories made,
     as tox does for ``--result-json``)."""
-    code = INTERRUPTED if result.interrupted else exit_code(result.results)
+    code = (
+        INTERRUPTED if result.interrupted else exit_code(result.results, fail_fast=session.options.fail_fast)
+    )
     files = session.options.report
     if files.result_json or files.junit or files.html:
         import json  # noqa: PLC0415 - only when a report is written

@@ -37,7 +37,7 @@ ARITY: Final[Mapping[str, Arity]] = {
     "--result-json": 1, "--junit": 1, "--html": 1, "--hashseed": 1, "-p": 1, "--parallel": 1,
     "--installpkg": 1, "-s": "?", "--skip-missing-interpreters": "?", "--discover": "+",
     # config, lock, export, shell
-    "-k": "+", "--key": "+", "--index-url": 1, "--output": 1, "--kind": 1, "--format": 1,
+    "-k": "+", "--key": "+", "--index-url": 1, "-o": 1, "--output": 1, "--kind": 1, "--format": 1,
 }  # fmt: skip
 
 #: the values an "?" option accepts; anything else after it is not its value

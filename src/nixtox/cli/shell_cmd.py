@@ -31,6 +31,7 @@ from nixtox.model import EnvSpec, Project, RealisedEnv
 from nixtox.run import command_environ, prepare_env_dir, seed_pycache
 from nixtox.run._pycache import pycache_dir
 from nixtox.run._tox import start_protected
+from nixtox.run._tree_files import restore_tree_files
 from nixtox.select import Selection, select_envs
 from nixtox.session import NotifyOnly, RunOptions, prepare_envs
 
@@ -216,6 +217,8 @@ def shell_cmd(
     prepare_env_dir(env_dir, realised.store_path)
     environ = shell_environ(spec, store_path=realised.store_path, env_dir=env_dir)
     seed_pycache(realised.store_path, pycache_dir(env_dir))
+    for path in restore_tree_files(realised.store_path):
+        click.secho(f"nixtox: restored {path} (the editable build of the package wrote it)", err=True)
     if command:
         ctx.exit(run_in_env(list(command), environ))
     if output.verbosity >= DEFAULT_VERBOSITY:

@@ -17,6 +17,7 @@ from typing import Any, Final, cast
 from nixtox._reqlines import parse_local
 from nixtox.errors import ConfigError
 from nixtox.model import (
+    UV_LOCK_RUNNER,
     CacheConfig,
     CoreConfig,
     EnvConfig,
@@ -27,6 +28,7 @@ from nixtox.model import (
 from nixtox.plugins import INSTALLPKG_FORMAT, PackageFormat, find_format, package_formats
 
 from ._factors import find_envs, interpreter_request, python_conflicts
+from ._ignored import ignored_key_warnings
 from ._keys import CORE_KEYS, ENV_KEYS, Scope, known_names, lookup
 from ._override import Override
 from ._resolve import Resolver, Resolvers
@@ -145,10 +147,48 @@ def self_references(deps: Iterable[str], root: Path) -> tuple[tuple[str, ...], t
     return tuple(kept), tuple(extras), editable
 
 
+#: tox-uv's lock runner ``package`` values -> nixtox formats (``uv``/``uv-editable`` name uv's backend)
+_UV_SYNC_PACKAGE = {
+    "editable": "editable",
+    "uv-editable": "editable",
+    "wheel": "wheel",
+    "uv": "wheel",
+    "skip": "skip",
+}
+
+
+def _uv_sync_format(
+    res: Resolver, core: CoreConfig
+) -> tuple[str, tuple[PackageFormat, ...], PackageDef | None]:
+    """tox-uv's lock runner: ``uv sync`` installs the project editable unless ``package`` says otherwise;
+    ``skip_install`` is not read, and ``only_groups``, ``--only-group``, ``--only-dev`` and
+    ``--no-install-project`` leave the project out (as ``uv sync`` does): nixtox does not build it either."""
+    words = [word.partition("=")[0] for flag in _strs(res.get("uv_sync_flags")) for word in flag.split()]
+    leaves_out = bool(_strs(res.get("only_groups"))) or bool(
+        {"--no-install-project", "--only-group", "--only-dev"} & set(words)
+    )
+    written = _str(res.get("package")) if res.is_set("package") else "editable"
+    if written not in _UV_SYNC_PACKAGE:
+        raise res.fail(
+            "package",
+            f"{written!r} is not a package of runner = {UV_LOCK_RUNNER} (use {', '.join(_UV_SYNC_PACKAGE)})",
+        )
+    package = "skip" if core.no_package or leaves_out else _UV_SYNC_PACKAGE[written]
+    return package, (_format(res, "package", package),), None
+
+
 def _formats(
     res: Resolver, core: CoreConfig, root: Path, given: ExpandOptions
 ) -> tuple[str, tuple[PackageFormat, ...], PackageDef | None]:
     """(tox package value, the env's formats after exclusion, packagedef), decided once."""
+    if _str(res.get("runner")) == UV_LOCK_RUNNER:
+        return _uv_sync_format(res, core)
+    return _tox_formats(res, core, root, given)
+
+
+def _tox_formats(
+    res: Resolver, core: CoreConfig, root: Path, given: ExpandOptions
+) -> tuple[str, tuple[PackageFormat, ...], PackageDef | None]:
     no_package = core.no_package or bool(res.get("skip_install"))
     _deps, _extras, self_editable = self_references(_strs(res.get("deps")), root)
     if no_package and self_editable is not None:
@@ -259,7 +299,7 @@ def override_warnings(overrides: Sequence[Override]) -> tuple[str, ...]:
 def unknown_key_warnings(raw: RawConfig) -> tuple[str, ...]:
     checks: list[tuple[RawSection, Scope]] = [(raw.core, "core"), (raw.base, "env")]
     seen: set[int] = {id(raw.core), id(raw.base)}
-    for section in raw.envs.values():
+    for section in [*raw.envs.values(), *raw.env_bases.values()]:
         if id(section) not in seen:
             seen.add(id(section))
             checks.append((section, "env"))
@@ -268,6 +308,8 @@ def unknown_key_warnings(raw: RawConfig) -> tuple[str, ...]:
     for section, scope in checks:
         for key in section.values:
             if key in raw.default_keys or lookup(scope, key) is not None:
+                continue
+            if key == "factors" and any(section is b for b in raw.env_bases.values()):
                 continue
             close = difflib.get_close_matches(key, known_names(scope), n=1)
             hint = f", did you mean '{close[0]}'?" if close else ""
@@ -307,7 +349,7 @@ _CORE_TYPED: Final = frozenset(
     {
         "env_list", "labels", "skip_missing_interpreters", "nixpkgs", "interpreter_providers",
         "ignore_base_python_conflict", "skip_sdist", "substituters", "trusted_public_keys", "push_to",
-        "secret_key_file",
+        "secret_key_file", "parallel_show_output",
     }
 )  # fmt: skip
 
@@ -328,6 +370,7 @@ def _core(raw: RawConfig, resolvers: Resolvers, given: ExpandOptions) -> CoreCon
         interpreter_providers=_strs(res.get("interpreter_providers")) or ("host",),
         no_package=bool(res.get("skip_sdist")),
         ignore_base_python_conflict=bool(res.get("ignore_base_python_conflict")),
+        parallel_show_output=bool(res.get("parallel_show_output")),
         cache=_cache_config(res),
         posargs=resolvers.posargs,
         warnings=unknown_key_warnings(raw) + override_warnings(given.overrides),
@@ -362,7 +405,9 @@ def build_project(
     resolvers = Resolvers(raw, posargs, environ, overrides=given.overrides, work_dir=given.work_dir)
     core = _core(raw, resolvers, given)
     defaults = core.env_list or ("py",)
-    names = dict.fromkeys(chain(defaults, raw.envs, chain.from_iterable(core.labels.values())))
+    # `[testenv:.pkg]` and other names starting with a dot configure tox's packaging envs, not run envs
+    sections = [name for name in raw.envs if not name.startswith(".")]
+    names = dict.fromkeys(chain(defaults, sections, raw.generated, chain.from_iterable(core.labels.values())))
     if raw.fmt == "ini":
         # tox 4's ini source also lists envs spelled only by conditions whose factors are new
         known = set(chain.from_iterable(name.split("-") for name in chain(core.env_list, raw.envs)))
@@ -375,7 +420,8 @@ def build_project(
             dropped[name] = "exclude_package_formats removed every package format"
         specs.extend(built)
     _check_keys(specs, raw)
-    core = replace(core, dropped_envs=dropped)
+    ignored = ignored_key_warnings(resolvers, names)
+    core = replace(core, dropped_envs=dropped, warnings=(*core.warnings, *ignored))
 
     def adhoc(name: str) -> tuple[EnvSpec, ...]:
         built = build_env(resolvers, core, name, default=False, given=given)

@@ -33,10 +33,12 @@ def command_environ(
     *,
     store_path: Path,
     env_dir: Path,
-    hash_seed: str,
+    hash_seed: str | None,
     environ: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """Variables for one env's commands. pass_env values go to the process only, never to Nix."""
+    """Variables for one env's commands. pass_env values go to the process only, never to Nix.
+
+    ``hash_seed`` None (``--hashseed notset``): PYTHONHASHSEED is not set (a passed-through one stays)."""
     source = os.environ if environ is None else environ
     patterns = list(DEFAULT_PASS_ENV)
     if sys.stdout.isatty():
@@ -60,8 +62,9 @@ def command_environ(
             # many test suites and conftest files look for tox's names
             "TOX_ENV_NAME": spec.name,
             "TOX_ENV_DIR": str(env_dir),
-            "PYTHONHASHSEED": hash_seed,
         }
     )
+    if hash_seed is not None:
+        result["PYTHONHASHSEED"] = hash_seed
     result.update(dict(spec.config.set_env))
     return result

@@ -138,10 +138,16 @@ class Resolver(TomlReplacements):
         if self.env_name is None:
             return [(self.raw.core, tuple(o for o in given if o.is_core))]
         env_name = self.env_name
-        return [
-            (self.raw.envs.get(env_name), tuple(o for o in given if o.names_env(env_name))),
-            (self.raw.base, tuple(o for o in given if o.is_base)),
+        own = self.raw.envs.get(env_name)
+        layers: list[tuple[RawSection | None, tuple[Override, ...]]] = [
+            (own, tuple(o for o in given if o.names_env(env_name)))
         ]
+        base_overrides = tuple(o for o in given if o.is_base)
+        for section in self.sections:
+            if section is own:
+                continue
+            layers.append((section, base_overrides if section is self.raw.base else ()))
+        return layers
 
     # --- public -----------------------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from nixtox.config import load_project
+from nixtox.errors import ConfigError
 from nixtox.select import Selection, select_envs
 
 from .conftest import ProjectFactory
@@ -374,3 +375,35 @@ def test_default_base_python_same_as_tox(nixtox_project: ProjectFactory) -> None
     for name, spec in specs.items():
         assert list(spec.config.base_python) == tox_conf["env"][name]["base_python"], name
     assert specs["lint"].python == "python3.12"
+
+
+def test_base_python_file_same_as_tox(nixtox_project: ProjectFactory) -> None:
+    root = nixtox_project(
+        {
+            ".python-version": "# pyenv's file\n\n3.11\n",
+            "tox.ini": """
+            [tox]
+            env_list = lint, py312, both
+            [testenv]
+            base_python_file = missing.txt, .python-version
+            [testenv:both]
+            base_python = python3.13
+            """,
+        }
+    )
+    with pytest.raises(
+        ConfigError, match=r"\[testenv\] key 'base_python_file': env both sets base_python too"
+    ):
+        load_project(root)
+    ini = (root / "tox.ini").read_text()
+    (root / "tox.ini").write_text(ini.replace(", both", "").split("[testenv:both]")[0])
+    specs = {spec.name: spec for spec in load_project(root).envs}
+    tox_conf = json.loads(_tox(root, "config", "-e", "lint,py312", "--format", "json", "-k", "base_python"))
+    for name in ("lint", "py312"):
+        assert list(specs[name].config.base_python) == tox_conf["env"][name]["base_python"], name
+    assert specs["lint"].python == "3.11"
+    (root / ".python-version").write_text("not a version\n")
+    with pytest.raises(
+        ConfigError, match=r"key 'base_python_file': .*'.python-version' does not contain a Python"
+    ):
+        load_project(root)

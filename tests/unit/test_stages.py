@@ -150,6 +150,7 @@ _DECIDED_IN_EXPAND = {
     "use_develop": "package_format",
     "base_python": "python",
     "default_base_python": "python",
+    "base_python_file": "python",
     "build_interpreter": "build_python",
     "packagedef": "packagedef",
 }

@@ -102,6 +102,8 @@ def _packagedefs(resolvers: Resolvers) -> dict[str, PackageDef]:
 
 def _python(res: Resolver, core: CoreConfig, name: str) -> tuple[tuple[str, ...], str | None]:
     """(base_python, interpreter request) with tox's name/base_python conflict rule."""
+    if res.is_set("base_python") and res.is_set("base_python_file"):
+        raise res.fail("base_python_file", f"env {name} sets base_python too; tox refuses both, keep one")
     base = _strs(res.get("base_python"))
     try:
         from_name = interpreter_request(name)

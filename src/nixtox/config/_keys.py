@@ -388,9 +388,8 @@ ENV_KEYS: Final[tuple[Key, ...]] = (
     _k(
         "base_python_file",
         "list",
-        "files naming the interpreter (`.python-version`)",
-        acted=False,
-        ignored="not implemented yet: name the interpreter in base_python or the env name",
+        "files naming the interpreter (`.python-version`), first one found wins; for an env whose "
+        "name names no python and that sets no base_python",
     ),
     _k(
         "recreate_commands",

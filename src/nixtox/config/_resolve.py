@@ -271,6 +271,23 @@ class Resolver(TomlReplacements):
         msg = f"{self.raw.label}: {section.title} key '{name or key.name}': {reason}"
         raise ConfigError(msg)
 
+    def _default_base_python(self, env_name: str) -> object:
+        """tox: the python the env name names, else ``base_python_file``, else ``default_base_python``."""
+        try:
+            request = interpreter_request(env_name)
+        except ValueError:
+            request = None
+        if request:
+            return (request,)
+        files = self.get("base_python_file")
+        assert isinstance(files, tuple)
+        if not files:
+            return self.get("default_base_python")
+        try:
+            return (python_from_files(self.raw.root, files),)
+        except ValueError as exc:
+            raise self.fail("base_python_file", str(exc)) from None
+
     def _default(self, key: Key) -> object:
         root = self.raw.root
         work_dir = self.owner.work_dir
@@ -287,12 +304,7 @@ class Resolver(TomlReplacements):
         if key.name in paths:
             return paths[key.name]
         if key.name == "base_python" and self.env_name is not None:
-            try:
-                request = interpreter_request(self.env_name)
-            except ValueError:
-                request = None
-            # tox: an env whose name names no python uses default_base_python
-            return (request,) if request else self.get("default_base_python")
+            return self._default_base_python(self.env_name)
         if key.name in _CORE_DEFAULTED and self.scope == "env":
             return self.owner(None).get(key.name)
         if key.kind in {"bool", "int", "float"} or key.name == "interpreter_providers":
@@ -436,6 +448,33 @@ class Resolver(TomlReplacements):
             self._key("set_env"), lambda found: _raw_pairs(found[2]), lambda o: _raw_pairs(o.value), dict
         )
         return raw
+
+
+#: what a ``.python-version`` line may say: ``3.12``, ``3.12.1``, ``pypy3.10``, ``cpython3.13t`` ...
+_VERSION_LINE: Final = re.compile(
+    r"^(?:cpython|pypy|python|py)?-?3(?:\.\d+){0,2}t?(?:-[\w.]+)?$", re.IGNORECASE
+)
+
+
+def python_from_files(root: Path, files: Sequence[str]) -> str:
+    """tox's ``base_python_file``: the first version line of the first of ``files`` (under the project
+    root) that exists; a file without one, or none existing, is an error."""
+    for name in files:
+        path = root / name
+        if not path.exists():
+            continue
+        if not path.is_file():
+            msg = f"base_python_file: {name!r} is not a regular file"
+            raise ValueError(msg)
+        lines = (line.strip() for line in path.read_text(encoding="utf-8-sig").splitlines())
+        version = next((line for line in lines if line and not line.startswith("#")), None)
+        if version is not None:
+            if _VERSION_LINE.match(version) is None:
+                msg = f"base_python_file: {name!r} does not contain a Python version specifier"
+                raise ValueError(msg)
+            return version
+    msg = f"base_python_file: no valid Python version found in {', '.join(repr(f) for f in files)}"
+    raise ValueError(msg)
 
 
 def _raw_pairs(value: object) -> dict[str, str]:

@@ -20,7 +20,7 @@ from nixtox.nix import NixBackend, RealiseOutcome
 from nixtox.render import env_text, write_default_nix, write_env_file, write_work_file
 from nixtox.state import EnvState, State, gcroot_dir, store_has
 
-__all__ = ["RealiseResult", "build_kind", "realise_envs"]
+__all__ = ["RealiseResult", "build_kind", "failure_reason", "realise_envs"]
 
 
 @dataclass(frozen=True)
@@ -141,7 +141,7 @@ def _build(
         for key, drv in drvs.items():
             out = nix.output_path(drv)
             if not nix.is_valid(out):  # valid in the store Nix uses (NIXTOX_NIX_STORE may be another one)
-                outcomes[key] = BuildError(_failure_reason(drv, nix, outcome))
+                outcomes[key] = BuildError(failure_reason(drv, nix, outcome))
                 continue
             nix.add_root(out, _gcroot(work_dir, key, state.store))  # lasting root, while the temporary holds
             env = by_key[key]
@@ -150,7 +150,7 @@ def _build(
     return outcomes
 
 
-def _failure_reason(drv: str, nix: NixBackend, outcome: RealiseOutcome | None) -> str:
+def failure_reason(drv: str, nix: NixBackend, outcome: RealiseOutcome | None) -> str:
     """One summary line naming what failed, then the failing builder's log tail."""
     closure = nix.requisites(drv)
     if outcome is not None:
@@ -202,7 +202,7 @@ def build_kind(
         for key, drv in drvs.items():
             out = nix.output_path(drv)
             if not nix.is_valid(out):
-                outcomes[key] = BuildError(_failure_reason(drv, nix, outcome))
+                outcomes[key] = BuildError(failure_reason(drv, nix, outcome))
                 continue
             nix.add_root(out, _gcroot(work_dir, f"{key}.{kind}", store))
             outcomes[key] = out

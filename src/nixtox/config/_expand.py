@@ -243,7 +243,7 @@ _CORE_TYPED: Final = frozenset(
     {
         "env_list", "labels", "skip_missing_interpreters", "nixpkgs", "interpreter_providers",
         "ignore_base_python_conflict", "skip_sdist", "substituters", "trusted_public_keys", "push_to",
-        "secret_key_file",
+        "secret_key_file", "builders",
     }
 )  # fmt: skip
 
@@ -261,6 +261,7 @@ def _core(raw: RawConfig, resolvers: Resolvers) -> CoreConfig:
         no_package=bool(res.get("skip_sdist")),
         ignore_base_python_conflict=bool(res.get("ignore_base_python_conflict")),
         cache=_cache_config(res),
+        builders=_str(res.get("builders")),
         posargs=resolvers.posargs,
         warnings=unknown_key_warnings(raw),
         condition_envs=condition_envs(raw),

@@ -336,6 +336,8 @@ class RealisedEnv:
     drv_path: str | None
     #: True when nothing was built or fetched (fingerprint matched, or Nix had it already).
     cached: bool
+    #: where this run built the env: ``local``, or a remote builder's host; None: not built by this run
+    built_on: str | None = None
 
     @property
     def spec(self) -> EnvSpec:
@@ -384,8 +386,6 @@ class NixRun:
     started: float
     #: the result existed already (this run ran nothing for the env): from the state, the store or a cache
     cached: bool
-    #: where the env was built by this run: ``local``, a builder's host name; None: it was not built now
-    built_on: str | None = None
 
 
 @dataclass(frozen=True)

@@ -205,7 +205,19 @@ def select(project: Project, session: Session) -> Envs[EnvSpec]:
 
 
 def lock(envs: Envs[EnvSpec], session: Session) -> Envs[LockedEnv]:
-    return lock_stage(envs, session.options.lock)
+    """Pins per env; host CPythons are imported into the store (once per machine), so the envs'
+    closures are self-contained: remote builders and other machines need only Nix."""
+    options = session.options
+    store = None
+    if options.lock.store_interpreters:
+        from nixtox.interpreters import NixInterpreterStore  # noqa: PLC0415 - only what builds needs
+
+        store = NixInterpreterStore(replace(NixOptions(), store=_store_of(options)))
+    return lock_stage(envs, options.lock, interpreter_store=store, notify=session.events.notify)
+
+
+def _store_of(options: RunOptions) -> str:
+    return selected_store(options.cache.nix_store if options.cache else None)
 
 
 def render(envs: Envs[LockedEnv], session: Session) -> Envs[RenderedEnv]:
@@ -240,7 +252,7 @@ def run_in_nix(envs: Envs[RenderedEnv], session: Session) -> Envs[RenderedEnv]:
         session.cache(envs)  # a missing secret key or push target fails before anything runs
     settings = InNixOptions(
         work_dir=work_dir,
-        store=selected_store(options.cache.nix_store if options.cache else None),
+        store=_store_of(options),
         rerun=options.rerun or options.recreate,
         serial=options.parallel == 0,
         shared_files=envs.work_files,
@@ -269,7 +281,7 @@ def realise(envs: Envs[RenderedEnv], session: Session) -> Envs[RealisedEnv]:
             shared_files=envs.work_files,
             notify=session.events.notify,
             keys=keys,
-            store=selected_store(session.options.cache.nix_store if session.options.cache else None),
+            store=_store_of(session.options),
         )
     realised = envs.collect(outcome.outcomes, seconds=outcome.seconds)
     hook = get_plugin_manager().hook
@@ -285,7 +297,7 @@ def _push(realised: Envs[RealisedEnv], session: Session, work_dir: Path) -> None
     """The realised envs, and the recorded in-Nix results of the selected envs with their envs."""
     from nixtox.cache import EnvPaths  # noqa: PLC0415 - only when pushing
 
-    store = selected_store(session.options.cache.nix_store if session.options.cache else None)
+    store = _store_of(session.options)
     results = recorded_results(work_dir, store, [spec.key for spec in realised.selected])
     paths = [EnvPaths(f"{label} (result)", result, None) for label, result, _, _ in results]
     paths += [EnvPaths(label, env, drv or None) for label, _, env, drv in results if env]

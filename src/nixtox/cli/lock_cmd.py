@@ -35,7 +35,9 @@ def lock_cmd(
         path=target.root,
         config_file=target.config_file,
         selection=target.selection if target.chosen else Selection(env="ALL"),
-        lock=LockPolicy(locked=check, upgrade=upgrade, prune=not check, index_url=index_url),
+        lock=LockPolicy(
+            locked=check, upgrade=upgrade, prune=not check, index_url=index_url, store_interpreters=False
+        ),
     )
     envs = lock_envs(options, events=NotifyOnly(lambda text: click.echo(text, nl=False, err=True)))
     for result in envs.ended.values():

@@ -251,9 +251,11 @@ def _build(
         built_on = check.env_built_on
         run = NixRun(
             check.out, check.drv, check.ran_on or recorded_host(record), record.started,
-            cached=check.ran_on is None, built_on=built_on,
+            cached=check.ran_on is None,
         )  # fmt: skip
-        realised = RealisedEnv(check.rendered, check.env_out, check.env_drv, cached=built_on is None)
+        realised = RealisedEnv(
+            check.rendered, check.env_out, check.env_drv, cached=built_on is None, built_on=built_on
+        )
         result = record_result(realised, record, run, root=root, setup_seconds=setup.get(check.key, 0.0))
         _announce(result, streams, cached=run.cached)
         outcomes[check.key] = result

@@ -18,9 +18,9 @@ that Nix caches, copies from remote builders and serves from binary caches:
 
 A record must not keep the env alive: Nix scans an output for the hashes of its inputs and makes each
 one found a runtime dependency, so a traceback naming a file of the env would drag the env and its
-interpreter into every copy of the result. ``result.json`` writes one character of each store hash
-as a JSON escape (``\\u0061``), which ``json.load`` reads back exactly; ``log`` shows store hashes as
-``eeee…`` (what nixpkgs' ``remove-references-to`` writes), as no hash contains an ``e``.
+interpreter into every copy of the result. ``result.json`` writes the middle character of each store
+hash as a JSON escape (``\\u0061``), which ``json.load`` reads back exactly; ``log`` shows store hashes
+as ``eeee…`` (what nixpkgs' ``remove-references-to`` writes), as no hash contains an ``e``.
 
 While the commands run, the builder writes what a host run displays to stderr (Nix's build log):
 each command's output as it comes, and before and after a command one ``@nixtox {...}`` line, which
@@ -57,19 +57,22 @@ _NO_HASH = "e" * 32
 
 
 def store_hash_pattern(store: str) -> re.Pattern:  # type: ignore[type-arg]
-    """A store path's hash after ``store``: Nix's base32 alphabet, 32 characters, then ``-``."""
-    hash_char = "[0-9a-df-np-sv-z]"
-    return re.compile(f"({re.escape(store.rstrip('/'))}/)({hash_char})({hash_char}{{31}}-)")
+    """A store path's hash after ``store``: Nix's base32 alphabet, 32 characters, then ``-``; in three
+    groups around its middle character."""
+    c = "[0-9a-df-np-sv-z]"
+    return re.compile(f"({re.escape(store.rstrip('/'))}/{c}{{16}})({c})({c}{{15}}-)")
 
 
 def escape_hashes(text: str, pattern: re.Pattern) -> str:  # type: ignore[type-arg]
-    """JSON text with the first character of every store hash as a ``\\u`` escape (the same value)."""
+    """JSON text with the middle character of every store hash as a ``\\u`` escape (the same value).
+    The escape's backslash and ``u`` are not in Nix's alphabet, so the longest run of hash characters
+    left is 20 long: no window of 32 matches a hash."""
     return pattern.sub(lambda m: f"{m.group(1)}\\u{ord(m.group(2)):04x}{m.group(3)}", text)
 
 
 def elide_hashes(text: str, pattern: re.Pattern) -> str:  # type: ignore[type-arg]
     """Text with every store hash written as ``eeee…``: readable, and no reference for Nix to find."""
-    return pattern.sub(lambda m: m.group(1) + _NO_HASH + "-", text)
+    return pattern.sub(lambda m: m.group(1)[:-16] + _NO_HASH + "-", text)
 
 
 def junit_values(argv: list) -> list:  # type: ignore[type-arg]

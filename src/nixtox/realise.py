@@ -38,8 +38,14 @@ _BUILT = re.compile(r"^building '(?P<drv>[^']+\.drv)'(?: on '(?P<machine>[^']+)'
 
 
 def built_on(stderr: str) -> dict[str, str]:
-    """drv -> where Nix built it (``local``, or a builder's host), from its log of a realisation."""
-    return {m["drv"]: machine_host(m["machine"] or "") for m in _BUILT.finditer(stderr)}
+    """drv -> where Nix built it (``local``, or a builder's host), from its log of a realisation. A
+    remote build is logged twice: "on 'ssh-ng://…'", and as the builder's own (local to it) build."""
+    found: dict[str, str] = {}
+    for match in _BUILT.finditer(stderr):
+        where = machine_host(match["machine"] or "")
+        if found.get(match["drv"], "local") == "local":
+            found[match["drv"]] = where
+    return found
 
 
 def _gcroot(work_dir: Path, key: str, store: str = "") -> Path:

@@ -225,3 +225,12 @@ def test_the_summary_says_where_and_when_an_env_ran_in_nix() -> None:
     assert lines[1].endswith(" seconds), cached: ran in Nix on this machine at 2023-11-14 22:13:20 UTC")
     assert done_line(cached, 0.01)[0] == "py311: OK ✔ in 0.01 seconds (cached result)"
     assert done_line(fresh, 0.01)[0] == "py312: OK ✔ in 0.01 seconds"
+
+
+def test_pushes_compress_with_zstd_unless_the_url_says_otherwise() -> None:
+    from nixtox.cache._nix import with_compression
+
+    assert with_compression("file:///srv/cache") == "file:///srv/cache?compression=zstd"
+    assert with_compression("s3://b?region=x") == "s3://b?region=x&compression=zstd"
+    assert with_compression("file:///c?compression=xz") == "file:///c?compression=xz"
+    assert with_compression("ssh-ng://host") == "ssh-ng://host"

@@ -129,7 +129,7 @@ let
   /*
     A check that fails when a recording check (`mkCheck { allowFailure = true; … }`) recorded a
     failure, printing its log; otherwise its output is a file naming the recording (which it keeps
-    alive). The recording is what Nix caches, so `nix flake check` (Hydra, buildbot-nix …) runs an
+    alive). `recorded` is the recording (`nix build .#checks.<system>.<env>.recorded`). The recording is what Nix caches, so `nix flake check` (Hydra, buildbot-nix …) runs an
     unchanged env's commands once, and a failure is not run again either until an input changes,
     exactly as `nixtox run --in-nix` treats results: only this thin wrapper is built again.
 
@@ -154,6 +154,9 @@ let
         ];
         check = "${check}";
         envName = check.nixtoxEnvName;
+      }
+      // {
+        recorded = check;
       };
   /*
     tox's command semantics as stdlib-only Python (phases, `-`/`!` prefixes, allowlist_externals,

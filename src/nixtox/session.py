@@ -36,7 +36,7 @@ from nixtox.nix import NixBackend, NixOptions, resolve_builders
 from nixtox.plugins import get_plugin_manager
 from nixtox.pyproject import read_pyproject
 from nixtox.realise import realise_envs
-from nixtox.render import render_env, source_files_nix
+from nixtox.render import Placement, render_env, source_files_nix
 from nixtox.report import INTERRUPTED, exit_code, result_json
 from nixtox.run import (
     InNixOptions,
@@ -185,6 +185,8 @@ class Session:
 
 
 Stage = Callable[[Any, Session], Any]
+#: where an env that runs inside Nix is rendered: nixtox's work dir, formats built as exported
+IN_NIX: Final = Placement(pure=True)
 
 
 def load(options: RunOptions, session: Session) -> RawConfig:
@@ -229,11 +231,15 @@ def render(envs: Envs[LockedEnv], session: Session) -> Envs[RenderedEnv]:
     tree = scan_source(root, warn=session.events.notify)
 
     def render_one(env: LockedEnv) -> RenderedEnv:
-        kinds = options.kinds
-        if runs_in_nix(env.spec, everywhere=options.in_nix):
-            env = dataclasses.replace(env, spec=nix_run_spec(env.spec, os.environ))
-            kinds = (*kinds, "check")
-        return render_env(env, root=root, project_name=name, tree=tree, kinds=kinds)
+        if not runs_in_nix(env.spec, everywhere=options.in_nix):
+            return render_env(env, root=root, project_name=name, tree=tree, kinds=options.kinds)
+        # the check runs on a copy of the source, which an editable install would not see: such a
+        # format is built as the one it is exported as (a wheel), as in `nixtox export`
+        env = dataclasses.replace(env, spec=nix_run_spec(env.spec, os.environ))
+        return render_env(
+            env, root=root, project_name=name, tree=tree, kinds=(*options.kinds, "check"),
+            placement=IN_NIX,
+        )  # fmt: skip
 
     return envs.map(render_one).with_work_files({"source-files.nix": source_files_nix(tree)})
 

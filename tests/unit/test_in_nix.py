@@ -16,6 +16,7 @@ import pytest
 from nixtox.errors import BuildError, ConfigError, NixtoxError
 from nixtox.model import Command, EnvResult, EnvSpec, RenderedEnv
 from nixtox.nix import BuildWatcher, RealiseOutcome
+from nixtox.plugins import find_format
 from nixtox.render import render_env
 from nixtox.report import summary_lines
 from nixtox.report._lines import LogLine
@@ -298,3 +299,25 @@ def test_secret_values_are_not_in_the_rendered_check(project: Path) -> None:
         kinds=("check",),
     )  # fmt: skip
     assert "hunter2-secret" not in json.dumps(rendered.view)
+
+
+def test_the_render_stage_gives_in_nix_envs_their_check_and_builds_editable_as_a_wheel(project: Path) -> None:
+    from nixtox import session
+    from nixtox.model import CoreConfig, Envs, Project
+
+    host, in_nix = _spec(project, "py311", commands=(PYTEST,)), _spec(project, "py312", commands=(PYTEST,))
+    in_nix = dataclasses.replace(
+        in_nix, format=find_format("editable"), config=dataclasses.replace(in_nix.config, run_in="nix")
+    )  # type: ignore[arg-type]
+    project_value = Project(CoreConfig(root=project, config_file=project / "tox.ini"), (host, in_nix))
+    locked_envs = Envs(project_value, (host, in_nix), (locked(host), locked(in_nix)))
+    rendered = session.render(locked_envs, session.Session(session.RunOptions(path=project)))
+    by_key = {env.spec.key: env for env in rendered.live}
+    assert [k["name"] for k in by_key["py311"].view["kinds"]] == ["shell"]
+    assert [k["name"] for k in by_key["py312"].view["kinds"]] == ["shell", "check"]
+    wheel = find_format("wheel")
+    assert wheel is not None
+    assert by_key["py312"].view["package"]["template"] == wheel.template
+    # --in-nix: every env
+    everywhere = session.render(locked_envs, session.Session(session.RunOptions(path=project, in_nix=True)))
+    assert all("check" in [k["name"] for k in env.view["kinds"]] for env in everywhere.live)

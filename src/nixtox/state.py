@@ -22,7 +22,16 @@ from typing import Any
 from nixtox._files import write_atomically
 from nixtox.errors import NixtoxError
 
-__all__ = ["CheckState", "EnvState", "State", "gcroot_dir", "locked_work_dir", "selected_store", "store_has"]
+__all__ = [
+    "CheckState",
+    "EnvState",
+    "State",
+    "gcroot_dir",
+    "locked_work_dir",
+    "selected_store",
+    "store_file",
+    "store_has",
+]
 
 _VERSION = 1
 STORE_VAR = "NIXTOX_NIX_STORE"
@@ -39,6 +48,14 @@ def gcroot_dir(work_dir: Path, store: str = "") -> Path:
     if not store:
         return work_dir / "gcroots"
     return work_dir / "stores" / hashlib.sha256(store.encode()).hexdigest()[:16] / "gcroots"
+
+
+def store_file(store: str, path: str) -> Path:
+    """Where a store path's files are on this file system: a local store under a root directory keeps
+    them below it; the default store (and one Nix reaches by URL) at the path itself."""
+    if not store or "://" in store or "?" in store:
+        return Path(path)
+    return Path(store) / path.lstrip("/")
 
 
 def store_has(store: str, path: str) -> bool | None:

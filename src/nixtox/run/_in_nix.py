@@ -46,7 +46,7 @@ from nixtox.run._check_record import CheckRecord, read_record, record_result, re
 from nixtox.run._check_record import ran_on as recorded_host
 from nixtox.run._nix_checks import CheckBuild, PendingCheck
 from nixtox.run._streams import EnvEvents, OneAtATime
-from nixtox.state import CheckState, State, gcroot_dir, store_has
+from nixtox.state import CheckState, State, gcroot_dir, store_file, store_has
 
 __all__ = [
     "InNixOptions",
@@ -130,13 +130,6 @@ class InNixOutcome:
     seconds: dict[str, float]
 
 
-def _store_file(store: str, path: str) -> Path:
-    """Where a store path's files are on this file system (a chroot store keeps them under its root)."""
-    if not store or "://" in store or "?" in store:
-        return Path(path)
-    return Path(store) / path.lstrip("/")
-
-
 def _root(options: InNixOptions, key: str, what: str = "check") -> Path:
     return gcroot_dir(options.work_dir, options.store) / f"{key}.{what}"
 
@@ -206,7 +199,7 @@ def _from_state(
     if known is None:
         return None
     try:
-        record = read_record(Path(known.result_path), _store_file(options.store, known.result_path))
+        record = read_record(Path(known.result_path), store_file(options.store, known.result_path))
     except BuildError:
         return None  # damaged: Nix makes it again
     run = NixRun(

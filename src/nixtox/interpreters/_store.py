@@ -88,8 +88,9 @@ class NixInterpreterStore:
         return Path(self._run([*argv, str(directory)], "nix-store --add-fixed").stdout.split()[-1])
 
     def nar_hash(self, path: Path) -> str:
-        argv = ["nix-store", *nix_options_argv(self.options), "--query", "--hash", str(path)]
-        return self._run(argv, "nix-store --query --hash").stdout.strip()
+        """The recursive sha256 of any path (a store path's is its NAR hash), as ``sha256:<base32>``."""
+        argv = ["nix", "--extra-experimental-features", "nix-command", "hash", "path", "--type", "sha256"]
+        return "sha256:" + self._run([*argv, "--base32", str(path)], "nix hash path").stdout.strip()
 
     def is_valid(self, path: Path) -> bool:
         """The file system says, where it can (a warm run makes no Nix call), else Nix."""
@@ -165,11 +166,14 @@ def _import_now(interpreter: Interpreter, store: InterpreterStore, with_tests: b
         # the directory's name is the store path's name
         out = Path(tmp) / _store_name(interpreter)
         manifest = _run_importer(interpreter, out, wheel, with_tests)
+        # hashed before it is added: a garbage collection may take the new path at once (nothing roots
+        # it yet), and the record holds; the env's importedPython makes it again when Nix needs it
+        nar_hash = store.nar_hash(out)
         path = store.add_fixed(out)
     return ImportedInterpreter(
         name=path.name.split("-", 1)[1],
         path=path,
-        nar_hash=store.nar_hash(path),
+        nar_hash=nar_hash,
         prefix=str(manifest["prefix"]),
         executable=str(manifest["executable"]),
         executable_sha256=str(manifest["executable_sha256"]),

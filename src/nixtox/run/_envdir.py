@@ -72,6 +72,6 @@ def prepare_env_dir(env_dir: Path, store_path: Path) -> None:
     if tmp.is_symlink() or tmp.is_file():
         tmp.unlink()
     elif tmp.is_dir():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
+        shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(exist_ok=True)  # another nixtox running this env may have made it just now
     (env_dir / "log").mkdir(exist_ok=True)

@@ -4,8 +4,8 @@ what happened.
 The semantics are ``tox_commands.py``'s, the same file nixtox's host runs use. Inputs (derivation
 attributes, seen as environment variables): ``nixtoxEnv`` (the env's store path), ``nixtoxEnvName``,
 ``src``, ``commandsJson`` (``[{phase, argv, ignoreExitCode, invertExitCode}]``), ``setEnvJson``,
-``changeDir``, ``allowlistJson``, ``ignoreErrors``, ``allowFailure``, ``out``. Stdlib only; runs on
-Python 3.8+.
+``changeDir``, ``allowlistJson``, ``ignoreErrors``, ``commandsRetry``, ``allowFailure``, ``out``. Stdlib
+only; runs on Python 3.8+.
 
 The output is the record nixtox reports from (``run_in = "nix"``), so that a result is a store path
 that Nix caches, copies from remote builders and serves from binary caches:
@@ -166,7 +166,6 @@ class Run:
         self.cwd = os.path.join(self.root, os.environ.get("changeDir", ""))
         self.allowlist = json.loads(os.environ.get("allowlistJson") or "[]")
         self.log_lines = []  # type: list
-        self.positions = {}  # type: dict
 
     def place(self, value: str) -> str:
         return value.replace("@envDir@", self.env_dir).replace("@projectRoot@", self.root)
@@ -188,8 +187,7 @@ class Run:
         sys.stderr.flush()
 
     def run_one(self, command, phase):  # type: ignore[no-untyped-def]
-        index = self.positions.get(phase, 0)
-        self.positions[phase] = index + 1
+        index = command["position"]  # a retry of a command keeps its position
         argv = [self.place(a) for a in command["argv"]]
         self.mark({"event": "start", "phase": phase, "index": index})
         self.log_lines.append("{}: {}[{}]> {}\n".format(self.name, phase, index, " ".join(argv)))
@@ -239,9 +237,8 @@ class Run:
         return found
 
 
-def _write(out: str, run: Run, outcomes: list, started: float) -> int:  # type: ignore[type-arg]
-    failed = next((o for o in outcomes if not o.ok), None)
-    exit_code = 0 if failed is None else (failed.exit_code or 1)
+def _write(out: str, run: Run, ran: tox_commands.Ran, started: float) -> int:
+    outcomes, exit_code = ran.outcomes, ran.exit_code
     hashes = store_hash_pattern(os.environ.get("NIX_STORE") or "/nix/store")
     os.makedirs(out)
     with open(os.path.join(out, "exit-code"), "w", encoding="utf-8") as f:
@@ -270,10 +267,14 @@ def main() -> int:
     run = Run(tmp)
     commands = json.loads(os.environ["commandsJson"])
     phases = [(phase, [c for c in commands if c["phase"] == phase]) for phase in tox_commands.PHASES]
-    outcomes = tox_commands.run_phases(
-        phases, run.run_one, ignore_errors=bool(os.environ.get("ignoreErrors"))
-    )
-    exit_code = _write(os.environ["out"], run, outcomes, started)
+    for _phase, listed in phases:
+        for position, command in enumerate(listed):
+            command["position"] = position
+    ran = tox_commands.run_all(
+        phases, run.run_one, ignore_errors=bool(os.environ.get("ignoreErrors")),
+        retries=int(os.environ.get("commandsRetry") or 0),
+    )  # fmt: skip
+    exit_code = _write(os.environ["out"], run, ran, started)
     if exit_code and not os.environ.get("allowFailure"):
         sys.stderr.write(f"nixtox: {run.name}: a command failed (exit {exit_code}), see the log above\n")
         return 1

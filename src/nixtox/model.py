@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from nixtox.plugins import PackageFormat
 
 __all__ = [
+    "UV_LOCK_RUNNER",
     "CacheConfig",
     "Command",
     "CommandOutcome",
@@ -39,6 +40,7 @@ __all__ = [
     "Project",
     "RealisedEnv",
     "RenderedEnv",
+    "ResolverOptions",
     "Status",
     "spec_of",
 ]
@@ -72,12 +74,19 @@ class DistKind(str, enum.Enum):
 class Phase(str, enum.Enum):
     """The command lists of an env, in the order tox runs them."""
 
+    #: run after the env is installed, before commands_pre; tox's result JSON lists them under setup
+    EXTRA_SETUP_COMMANDS = "extra_setup_commands"
     COMMANDS_PRE = "commands_pre"
     COMMANDS = "commands"
     COMMANDS_POST = "commands_post"
 
     def __str__(self) -> str:
         return self.value
+
+    @property
+    def in_setup(self) -> bool:
+        """tox's result JSON lists this phase's commands under ``setup``, not ``test``."""
+        return self is Phase.EXTRA_SETUP_COMMANDS
 
 
 @dataclass(frozen=True)
@@ -108,6 +117,10 @@ class PackageDef:
     config_settings: tuple[tuple[str, str], ...] = ()
 
 
+#: tox-uv's runner that installs an env from ``uv.lock`` (``uv sync``)
+UV_LOCK_RUNNER = "uv-venv-lock-runner"
+
+
 @dataclass(frozen=True)
 class EnvConfig:
     """The resolved settings of one environment (conditions filtered, substitutions applied).
@@ -118,6 +131,8 @@ class EnvConfig:
 
     description: str = ""
     base_python: tuple[str, ...] = ()
+    #: the interpreter of an env whose name and base_python name none (it became base_python then)
+    default_base_python: tuple[str, ...] = ()
     deps: tuple[str, ...] = ()
     extras: tuple[str, ...] = ()
     dependency_groups: tuple[str, ...] = ()
@@ -128,7 +143,11 @@ class EnvConfig:
     allowlist_externals: tuple[str, ...] = ()
     set_env: tuple[tuple[str, str], ...] = ()
     pass_env: tuple[str, ...] = ()
+    #: globs removed from what pass_env lets through (tox ``disallow_pass_env``)
+    disallow_pass_env: tuple[str, ...] = ()
     change_dir: Path = Path()
+    #: ``{posargs}`` naming existing relative paths were rewritten relative to change_dir (tox's default)
+    args_are_paths: bool = True
     ignore_outcome: bool = False
     ignore_errors: bool = False
     depends: tuple[str, ...] = ()
@@ -142,8 +161,18 @@ class EnvConfig:
     packagedef: str | None = None
     build_interpreter: str | None = None
     skip_missing_interpreters: bool = False
-    #: a parallel run shows this env's output even when it passes
-    parallel_show_output: bool = False
+    #: tox's env runner; ``uv-venv-lock-runner`` (tox-uv) installs from ``uv.lock``.
+    runner: str = ""
+    #: tox's ``pylock``: a PEP 751 lock file (relative to the project root) the env installs from.
+    pylock: str = ""
+    #: tox-uv (lock runner): groups installed alone, without the project (``uv sync --only-group``).
+    only_groups: tuple[str, ...] = ()
+    #: tox-uv (lock runner): "" (true when ``dependency_groups`` is set), "true" or "false".
+    no_default_groups: str = ""
+    #: tox-uv (lock runner): extra ``uv sync`` flags.
+    uv_sync_flags: tuple[str, ...] = ()
+    #: tox-uv (lock runner): false drops ``--locked`` (a stale uv.lock is relocked, not refused).
+    uv_sync_locked: bool = True
     suicide_timeout: float = 0.0
     interrupt_timeout: float = 0.3
     terminate_timeout: float = 0.2
@@ -151,10 +180,31 @@ class EnvConfig:
     run_in: str = "host"
     #: ``pass_env`` patterns whose values may enter a ``run_in = nix`` derivation (not secrets)
     non_secret_pass_env: tuple[str, ...] = ()
+    extra_setup_commands: tuple[Command, ...] = ()
+    #: how many more times a failing command of pre/main/post runs (tox ``commands_retry``)
+    commands_retry: int = 0
+    #: a failure of this env starts no further env (tox's env ``fail_fast``, the CLI's ``--fail-fast``)
+    fail_fast: bool = False
+    #: regex that must match ``sys.platform`` as a whole, else the env is skipped ("" = any)
+    platform: str = ""
+    #: always rebuild this env (no fingerprint fast path), as ``-r`` does for every env
+    recreate: bool = False
+    #: in a parallel run, show this env's output also when it passed
+    parallel_show_output: bool = False
+    #: the env sees the interpreter's own site-packages (pyvenv.cfg include-system-site-packages)
+    system_site_packages: bool = False
+    #: allow pre-releases when resolving (pip ``--pre``, uv ``--prerelease allow``)
+    pip_pre: bool = False
+    #: tox-uv's resolution strategy: "" (highest), ``lowest``, ``lowest-direct``
+    uv_resolution: str = ""
+    #: tox applies deps as constraints to the package's dependencies; nixtox always resolves them together
+    constrain_package_deps: bool = False
+    use_frozen_constraints: bool = False
     unacted: Mapping[str, object] = field(default_factory=dict)
 
     def phases(self) -> tuple[tuple[Phase, tuple[Command, ...]], ...]:
         return (
+            (Phase.EXTRA_SETUP_COMMANDS, self.extra_setup_commands),
             (Phase.COMMANDS_PRE, self.commands_pre),
             (Phase.COMMANDS, self.commands),
             (Phase.COMMANDS_POST, self.commands_post),
@@ -277,6 +327,25 @@ class LockedDist:
 
 
 @dataclass(frozen=True)
+class ResolverOptions:
+    """How the resolver picks versions for an env, beyond its requirements."""
+
+    #: allow pre-releases (tox ``pip_pre``: pip ``--pre``, uv ``--prerelease allow``)
+    pre_releases: bool = False
+    #: tox-uv ``uv_resolution``: ``highest`` (""), ``lowest`` or ``lowest-direct``
+    resolution: str = ""
+
+    def lock_payload(self) -> dict[str, object]:
+        """What goes into the lock key: only options that are set, so unset ones keep every key."""
+        payload: dict[str, object] = {}
+        if self.pre_releases:
+            payload["pre"] = True
+        if self.resolution:
+            payload["resolution"] = self.resolution
+        return payload
+
+
+@dataclass(frozen=True)
 class EnvRequirements:
     """What an env asks the resolver for, gathered once from its config and the project."""
 
@@ -292,6 +361,8 @@ class EnvRequirements:
     local_inputs: tuple[str, ...] = ()
     #: root-relative paths of local projects in ``requirements`` installed editable
     editable_paths: tuple[str, ...] = ()
+    #: resolver options (tox ``pip_pre``, tox-uv ``uv_resolution``): they change what is picked
+    options: ResolverOptions = field(default_factory=ResolverOptions)
 
 
 @dataclass(frozen=True)
@@ -308,6 +379,9 @@ class LockedEnv:
     build_interpreter: Interpreter | None = None
     #: hash of (requirements, interpreter identity, index): the key of this entry in the lock file.
     lock_key: str = ""
+    #: the entry's ``interpreter``: the series (``cpython-3.11-...``) the pins hold for, or the full
+    #: identity when they depend on the patch release.
+    lock_interpreter: str = ""
 
 
 @dataclass(frozen=True)
@@ -403,6 +477,12 @@ class EnvResult:
     #: for an env whose commands ran inside Nix (``run_in = nix``): where, when, whether cached
     nix_run: NixRun | None = None
 
+    @property
+    def shows_parallel_output(self) -> bool:
+        """tox's rule for a parallel run: an env's output is shown when it failed or its
+        ``parallel_show_output`` is set (a passed or skipped env's output stays hidden otherwise)."""
+        return self.status not in (Status.OK, Status.SKIP) or self.spec.config.parallel_show_output
+
 
 @dataclass(frozen=True)
 class CacheConfig:
@@ -422,6 +502,8 @@ class CoreConfig:
     config_file: Path
     env_list: tuple[str, ...] = ()
     skip_missing_interpreters: bool = False
+    #: ``--workdir`` (absolute); None: ``.nixtox`` at the root. Read ``work_dir``.
+    given_work_dir: Path | None = None
     labels: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     packagedefs: Mapping[str, PackageDef] = field(default_factory=dict)
     #: nixpkgs for the ``nixpkgs`` interpreter provider (a path or ``<nixpkgs>``); None: NIX_PATH if set.
@@ -432,6 +514,8 @@ class CoreConfig:
     no_package: bool = False
     #: an env name implying another python than its base_python uses the name's python (tox semantics).
     ignore_base_python_conflict: bool = False
+    #: the default of every env's ``parallel_show_output``
+    parallel_show_output: bool = False
     cache: CacheConfig = field(default_factory=CacheConfig)
     #: Nix remote builders (Nix's machines syntax, ``builders`` / ``$NIXTOX_BUILDERS`` / ``--builders``)
     builders: str = ""
@@ -445,6 +529,11 @@ class CoreConfig:
     condition_envs: tuple[str, ...] = ()
     #: core keys accepted for tox compatibility that nixtox does not act on (shown by ``nixtox config``).
     unacted: Mapping[str, object] = field(default_factory=dict)
+
+    @property
+    def work_dir(self) -> Path:
+        """nixtox's work directory (tox's ``work_dir``): state, rendered Nix files, GC roots, env dirs."""
+        return self.given_work_dir or self.root / ".nixtox"
 
 
 @dataclass(frozen=True)

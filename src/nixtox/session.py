@@ -28,10 +28,20 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Protocol, cast
 
-from nixtox.config import RawConfig, expand_project, load_config
+from nixtox.config import ExpandOptions, RawConfig, expand_project, load_config
 from nixtox.errors import NixtoxError
-from nixtox.lock import LockPolicy, lock_stage
-from nixtox.model import EnvResult, Envs, EnvSpec, LockedEnv, Project, RealisedEnv, RenderedEnv
+from nixtox.interpreters import env_interpreters
+from nixtox.lock import LOCK_FILE_NAME, LockFile, LockPolicy, lock_stage
+from nixtox.model import (
+    EnvResult,
+    Envs,
+    EnvSpec,
+    Interpreter,
+    LockedEnv,
+    Project,
+    RealisedEnv,
+    RenderedEnv,
+)
 from nixtox.nix import NixBackend, NixOptions, resolve_builders
 from nixtox.plugins import get_plugin_manager
 from nixtox.pyproject import read_pyproject
@@ -43,6 +53,7 @@ from nixtox.run import (
     allow_commands,
     dependency_order,
     nix_run_spec,
+    prepare_work_dir,
     recorded_results,
     refused_pass_env,
     run_env,
@@ -50,9 +61,10 @@ from nixtox.run import (
     schedule,
 )
 from nixtox.run import run_in_nix as run_checks
-from nixtox.select import Selection, select_envs
+from nixtox.scm import vcs_version
+from nixtox.select import Selection, platform_results, select_envs
 from nixtox.source import scan_source
-from nixtox.state import locked_work_dir, selected_store
+from nixtox.state import State, locked_work_dir, selected_store, store_has
 
 if TYPE_CHECKING:
     from nixtox.cache import CacheOverrides, CacheSession
@@ -94,7 +106,16 @@ class RunOptions:
     posargs: tuple[str, ...] | None = None
     recreate: bool = False
     lock: LockPolicy = field(default_factory=LockPolicy)
+    #: PYTHONHASHSEED for commands: None = a random one per run (tox's default), ``notset`` = none
     hash_seed: str | None = None
+    #: what the command line decides about the project: ``-x`` overrides, ``--workdir``, ``-s``,
+    #: ``--develop``, ``--installpkg``, ``--skip-pkg-install``
+    expand: ExpandOptions = field(default_factory=ExpandOptions)
+    #: ``-n/--notest``: build the envs and make their directories, run no command
+    no_test: bool = False
+    #: ``--skip-env-install``: an env built before (its store path in the state, still in the store)
+    #: runs on that path as it is: not relocked, rendered or rebuilt, whatever changed since
+    skip_env_install: bool = False
     nix_options: NixOptions = field(default_factory=NixOptions)
     #: ``-p``: 0 (one env at a time), N, or "auto" (one per core)
     parallel: int | str = 0
@@ -169,6 +190,8 @@ class Session:
     backend: NixBackend | None = None
     started: float = field(default_factory=time.monotonic)
     _cache: CacheSession | None = field(default=None, init=False, repr=False)
+    #: envs ``--skip-env-install`` takes as they were built before, by key (they skip lock to realise)
+    reused: dict[str, RealisedEnv] = field(default_factory=dict, init=False, repr=False)
 
     def cache(self, envs: Envs[RenderedEnv] | Envs[RealisedEnv]) -> CacheSession:
         """The binary-cache session of this run (settings, reachable caches, the Nix backend), opened
@@ -194,7 +217,8 @@ def load(options: RunOptions, session: Session) -> RawConfig:
 
 
 def expand(raw: RawConfig, session: Session) -> Project:
-    project = expand_project(raw, posargs=session.options.posargs, environ=session.options.environ)
+    options = session.options
+    project = expand_project(raw, posargs=options.posargs, environ=options.environ, given=options.expand)
     for warning in project.core.warnings:
         session.events.notify(f"warning: {warning}\n")
     return project
@@ -203,23 +227,23 @@ def expand(raw: RawConfig, session: Session) -> Project:
 def select(project: Project, session: Session) -> Envs[EnvSpec]:
     specs = tuple(select_envs(project, session.options.selection))
     dependency_order(specs)  # a depends cycle is an error before anything is locked or built
-    return Envs(project, specs, specs)
+    skipped = platform_results(specs)  # tox's `platform`: skipped before anything is locked or built
+    return Envs(project, specs, tuple(s for s in specs if s.key not in skipped), skipped)
 
 
 def lock(envs: Envs[EnvSpec], session: Session) -> Envs[LockedEnv]:
     """Pins per env; host CPythons are imported into the store (once per machine), so the envs'
     closures are self-contained: remote builders and other machines need only Nix."""
     options = session.options
+    if options.skip_env_install:
+        session.reused = reuse_built(envs, _store(options))
+        envs = replace(envs, live=tuple(spec for spec in envs.live if spec.key not in session.reused))
     store = None
     if options.lock.store_interpreters:
         from nixtox.interpreters import NixInterpreterStore  # noqa: PLC0415 - only what builds needs
 
-        store = NixInterpreterStore(replace(NixOptions(), store=_store_of(options)))
+        store = NixInterpreterStore(replace(NixOptions(), store=_store(options)))
     return lock_stage(envs, options.lock, interpreter_store=store, notify=session.events.notify)
-
-
-def _store_of(options: RunOptions) -> str:
-    return selected_store(options.cache.nix_store if options.cache else None)
 
 
 def render(envs: Envs[LockedEnv], session: Session) -> Envs[RenderedEnv]:
@@ -230,15 +254,19 @@ def render(envs: Envs[LockedEnv], session: Session) -> Envs[RenderedEnv]:
     name = read_pyproject(root).name or root.name
     tree = scan_source(root, warn=session.events.notify)
 
+    version = vcs_version(root, envs.live)  # once per run: a fact about the checkout, like the tree
+
     def render_one(env: LockedEnv) -> RenderedEnv:
         if not runs_in_nix(env.spec, everywhere=options.in_nix):
-            return render_env(env, root=root, project_name=name, tree=tree, kinds=options.kinds)
+            return render_env(
+                env, root=root, project_name=name, tree=tree, kinds=options.kinds, vcs_version=version
+            )
         # the check runs on a copy of the source, which an editable install would not see: such a
         # format is built as the one it is exported as (a wheel), as in `nixtox export`
         env = dataclasses.replace(env, spec=nix_run_spec(env.spec, os.environ))
         return render_env(
             env, root=root, project_name=name, tree=tree, kinds=(*options.kinds, "check"),
-            placement=IN_NIX,
+            placement=IN_NIX, vcs_version=version,
         )  # fmt: skip
 
     return envs.map(render_one).with_work_files({"source-files.nix": source_files_nix(tree)})
@@ -253,12 +281,12 @@ def run_in_nix(envs: Envs[RenderedEnv], session: Session) -> Envs[RenderedEnv]:
     if not chosen:
         return envs
     refused = {env.spec.key: why for env in chosen if (why := refused_pass_env(env.spec)) is not None}
-    work_dir = envs.project.core.root / ".nixtox"
+    work_dir = envs.project.core.work_dir
     if options.push:
         session.cache(envs)  # a missing secret key or push target fails before anything runs
     settings = InNixOptions(
         work_dir=work_dir,
-        store=_store_of(options),
+        store=_store(options),
         rerun=options.rerun or options.recreate,
         serial=options.parallel == 0,
         shared_files=envs.work_files,
@@ -274,7 +302,9 @@ def run_in_nix(envs: Envs[RenderedEnv], session: Session) -> Envs[RenderedEnv]:
 
 
 def realise(envs: Envs[RenderedEnv], session: Session) -> Envs[RealisedEnv]:
-    work_dir = envs.project.core.root / ".nixtox"
+    work_dir = envs.project.core.work_dir
+    # its .gitignore keeps a --workdir inside the project out of git's file list and the source scan
+    prepare_work_dir(work_dir)
     if session.options.push:
         session.cache(envs)  # a missing secret key or push target fails before anything builds
     keys = [*(spec.key for spec in envs.project.envs), *(spec.key for spec in envs.selected)]
@@ -287,9 +317,11 @@ def realise(envs: Envs[RenderedEnv], session: Session) -> Envs[RealisedEnv]:
             shared_files=envs.work_files,
             notify=session.events.notify,
             keys=keys,
-            store=_store_of(session.options),
+            store=_store(session.options),
         )
     realised = envs.collect(outcome.outcomes, seconds=outcome.seconds)
+    if session.reused:
+        realised = replace(realised, live=(*realised.live, *session.reused.values()))
     hook = get_plugin_manager().hook
     for env in realised.live:
         if not env.cached:
@@ -303,7 +335,7 @@ def _push(realised: Envs[RealisedEnv], session: Session, work_dir: Path) -> None
     """The realised envs, and the recorded in-Nix results of the selected envs with their envs."""
     from nixtox.cache import EnvPaths  # noqa: PLC0415 - only when pushing
 
-    store = _store_of(session.options)
+    store = _store(session.options)
     results = recorded_results(work_dir, store, [spec.key for spec in realised.selected])
     paths = [EnvPaths(f"{label} (result)", result, None) for label, result, _, _ in results]
     paths += [EnvPaths(label, env, drv or None) for label, _, env, drv in results if env]
@@ -316,13 +348,15 @@ def run(envs: Envs[RealisedEnv], session: Session) -> SessionResult:
     interrupted envs marked) are the result."""
     options, events = session.options, session.events
     allow_commands()
-    hash_seed = options.hash_seed or str(random.randint(1, 4294967295))
+    hash_seed = (
+        None if options.hash_seed == "notset" else options.hash_seed or str(random.randint(1, 4294967295))
+    )
 
     def run_one(realised: RealisedEnv) -> EnvResult:
         spec = realised.spec
         return run_env(
             realised, hash_seed=hash_seed, setup_seconds=envs.seconds.get(spec.key, 0.0),
-            sink=lambda text: events.env_output(spec, text),
+            sink=lambda text: events.env_output(spec, text), no_test=options.no_test,
         )  # fmt: skip
 
     collected: dict[str, EnvResult] = dict(envs.ended)
@@ -337,9 +371,10 @@ def run(envs: Envs[RealisedEnv], session: Session) -> SessionResult:
     interrupted = False
     try:
         runnable = {env.spec.key: env for env in envs.live}
+        jobs = jobs_for(options.parallel, len(runnable))
         schedule(
-            envs.selected, envs.ended, runnable, jobs=jobs_for(options.parallel), run_one=run_one,
-            on_start=events.env_started, on_done=done, fail_fast=options.fail_fast,
+            envs.selected, envs.ended, runnable, jobs=jobs, run_one=run_one, on_start=events.env_started,
+            on_done=done, fail_fast=options.fail_fast,
         )  # fmt: skip
     except KeyboardInterrupt:
         interrupted = True
@@ -350,7 +385,9 @@ def run(envs: Envs[RealisedEnv], session: Session) -> SessionResult:
 def report(result: SessionResult, session: Session) -> SessionResult:
     """The exit code (tox's rules) and the report files the options ask for (parent directories made,
     as tox does for ``--result-json``)."""
-    code = INTERRUPTED if result.interrupted else exit_code(result.results)
+    code = (
+        INTERRUPTED if result.interrupted else exit_code(result.results, fail_fast=session.options.fail_fast)
+    )
     files = session.options.report
     if files.result_json or files.junit or files.html:
         import json  # noqa: PLC0415 - only when a report is written
@@ -421,11 +458,44 @@ def nix_options(options: RunOptions, project: Project) -> NixOptions:
     )  # fmt: skip
 
 
-def jobs_for(parallel: int | str) -> int:
-    """``-p``: 0 = one env at a time (tox ``run``), ``auto`` = one per core, N = N."""
-    if parallel == "auto":
+def jobs_for(parallel: int | str, envs: int | None = None) -> int:
+    """``-p``: 0 = one env at a time (tox ``run``), ``auto`` = one per core, ``all`` = every env at once
+    (``envs`` of them; one per core when the count is not known yet), N = N."""
+    if parallel == "all" and envs is not None:
+        return max(envs, 1)
+    if parallel in ("auto", "all"):
         return max(os.cpu_count() or 1, 1)
     return max(int(parallel), 1)
+
+
+def _store(options: RunOptions) -> str:
+    return selected_store(options.cache.nix_store if options.cache else None)
+
+
+def reuse_built(envs: Envs[EnvSpec], store: str = "") -> dict[str, RealisedEnv]:
+    """``--skip-env-install``: the selected envs whose last build (``state.json``) is still in ``store``,
+    as realised envs on that path. Reports take their packages from the env's ``nixtox.lock`` entry."""
+    core = envs.project.core
+    state = State.read(core.work_dir, store)
+    entries = LockFile.read(core.root / LOCK_FILE_NAME, repair=True).entries
+    memo: dict[str | None, Interpreter] = {}
+    reused: dict[str, RealisedEnv] = {}
+    for spec in envs.live:
+        built = state.envs.get(spec.key)
+        if built is None or not store_has(store, built.store_path):
+            continue
+        try:
+            interpreter, build_interpreter = env_interpreters(spec, core, memo)
+        except NixtoxError:
+            continue  # the normal path reports it
+        entry = entries.get(spec.key)
+        locked = LockedEnv(
+            spec, interpreter, entry.dists if entry else (), entry.build_dists if entry else (),
+            build_interpreter, entry.lock_key if entry else "",
+        )  # fmt: skip
+        rendered = RenderedEnv(locked, attr=spec.key, fingerprint=built.fingerprint)
+        reused[spec.key] = RealisedEnv(rendered, Path(built.store_path), built.drv_path or None, cached=True)
+    return reused
 
 
 class _OnFirstUse:

@@ -114,9 +114,7 @@ def test_parallel_show_output_shows_a_passing_envs_output() -> None:
     out = Stream()
     display = Display(parallel=True, live=False, stream=out)
     shown = dataclasses.replace(spec("a", commands=(PYTEST,)))
-    shown = dataclasses.replace(
-        shown, config=dataclasses.replace(shown.config, parallel_show_output=True)
-    )
+    shown = dataclasses.replace(shown, config=dataclasses.replace(shown.config, parallel_show_output=True))
     display.env_started(shown)
     run_commands(display, shown)
     display.env_done(result(shown))
@@ -131,7 +129,9 @@ def test_live_output_is_prefixed_once() -> None:
     assert not [line for line in lines if re.match(r"^(\w): \1: ", line)]
 
 
-def test_terminal_spinner_is_one_line_that_never_stays() -> None:
+def test_terminal_spinner_is_one_line_that_never_stays(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CI", raising=False)  # CI itself may set these; the spinner is for a terminal
+    monkeypatch.setenv("TERM", "xterm")
     out = Terminal()
     display = Display(parallel=True, live=False, stream=out, colour=False)
     assert display.spinner

@@ -1,14 +1,18 @@
-"""``nixtox lock``: pin every selected env's requirements into ``nixtox.lock`` (the file users commit)."""
+"""``nixtox lock``: pin every selected env's requirements into ``nixtox.lock`` (the file users commit);
+``--export-pylock`` also writes each env's pins as a PEP 751 ``pylock.<env>.toml``."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 import click
 
-from nixtox.cli._options import Target, selection_options
-from nixtox.lock import LOCK_FILE_NAME, LockPolicy
+from nixtox.cli._options import Output, Target, selection_options
+from nixtox.lock import LOCK_FILE_NAME, LockPolicy, export_pylocks
 from nixtox.model import Status
 from nixtox.select import Selection
-from nixtox.session import NotifyOnly, RunOptions, lock_envs
+from nixtox.session import NotifyOnly, lock_envs
 
 __all__ = ["lock_cmd"]
 
@@ -20,26 +24,42 @@ __all__ = ["lock_cmd"]
 @click.option(
     "-i", "--index-url", metavar="URL", help="package index (default: PyPI, or UV_INDEX_URL/PIP_INDEX_URL)"
 )
+@click.option(
+    "--export-pylock",
+    is_flag=True,
+    help="also write each env's pins as a PEP 751 pylock.<env>.toml (pip, uv and tox install from it)",
+)
+@click.option(
+    "-o",
+    "--output",
+    "pylock_output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="with --export-pylock and one env: the file to write instead of pylock.<env>.toml",
+)
 @click.pass_context
 def lock_cmd(
     ctx: click.Context,
     /,
     *,
     target: Target,
+    output: Output,
     upgrade: bool,
     check: bool,
     index_url: str | None,
+    export_pylock: bool,
+    pylock_output: Path | None,
 ) -> None:
     """Pin every env's requirements (for its interpreter) to exact files in nixtox.lock."""
-    options = RunOptions(
-        path=target.root,
-        config_file=target.config_file,
-        selection=target.selection if target.chosen else Selection(env="ALL"),
+    if pylock_output is not None and not export_pylock:
+        raise click.UsageError("--output is the file of --export-pylock; add --export-pylock")
+    if not target.chosen:
+        target = replace(target, selection=Selection(env="ALL"))
+    options = target.run_options(
         lock=LockPolicy(
             locked=check, upgrade=upgrade, prune=not check, index_url=index_url, store_interpreters=False
-        ),
+        )
     )
-    envs = lock_envs(options, events=NotifyOnly(lambda text: click.echo(text, nl=False, err=True)))
+    envs = lock_envs(options, events=NotifyOnly(output.notice))
     for result in envs.ended.values():
         if result.status == Status.SKIP:
             click.echo(f"warning: {result.spec.label}: skipped, {result.reason}", err=True)
@@ -52,3 +72,8 @@ def lock_cmd(
         click.echo(f"{LOCK_FILE_NAME} is current for {len(envs.live)} env(s)")
     else:
         click.echo(f"wrote {path} ({len(envs.live)} env(s))")
+    if export_pylock:
+        for written, locked in zip(
+            export_pylocks(envs.live, envs.project.core.root, pylock_output), envs.live, strict=True
+        ):
+            click.echo(f"wrote {written} ({len(locked.dists)} package(s) for {locked.spec.label})")

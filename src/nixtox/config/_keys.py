@@ -33,6 +33,9 @@ class Key:
     acted: bool = True
     #: True: a nixtox addition that tox does not have
     nixtox: bool = False
+    #: for a key nixtox does not act on: why, said once per run when a config sets it ("" = harmless,
+    #: no warning); ``nixtox.config._ignored`` knows the keys where only some values warn
+    ignored: str = ""
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -48,8 +51,9 @@ def _k(
     acted: bool = True,
     nixtox: bool = False,
     conditional: bool = True,
+    ignored: str = "",
 ) -> Key:
-    return Key(name, kind, description, default, aliases, conditional, acted, nixtox)
+    return Key(name, kind, description, default, aliases, conditional, acted, nixtox, ignored)
 
 
 CORE_KEYS: Final[tuple[Key, ...]] = (
@@ -61,6 +65,7 @@ CORE_KEYS: Final[tuple[Key, ...]] = (
         "envlist",
     ),
     _k("labels", "labels", "named groups of environments selected with `-m LABEL` (`test = py3{11,12}`)"),
+    _k("base", "list", "sections the core section inherits missing keys from (`[tox] base = common`)"),
     _k(
         "skip_missing_interpreters",
         "bool",
@@ -70,7 +75,7 @@ CORE_KEYS: Final[tuple[Key, ...]] = (
     _k(
         "min_version",
         "str",
-        "minimum tox version (recorded; nixtox does not provision)",
+        "minimum tox version (nixtox follows tox 4; nothing is provisioned)",
         "",
         "minversion",
         acted=False,
@@ -78,8 +83,9 @@ CORE_KEYS: Final[tuple[Key, ...]] = (
     _k(
         "requires",
         "lines",
-        "tox plugins/requirements to provision (recorded; nixtox does not provision)",
+        "tox plugins to provision; nixtox provisions none (tox, tox-uv and virtualenv need none)",
         acted=False,
+        ignored="nixtox does not provision tox plugins, so these are not installed and do not run",
     ),
     _k(
         "ignore_base_python_conflict",
@@ -97,23 +103,55 @@ CORE_KEYS: Final[tuple[Key, ...]] = (
         "skipsdist",
         "no_package",
     ),
-    _k("tox_root", "path", "the project root", "directory of the config file", "toxinidir", acted=False),
+    _k(
+        "tox_root",
+        "path",
+        "the project root",
+        "directory of the config file",
+        "toxinidir",
+        acted=False,
+        ignored="nixtox's project root is the config file's directory",
+    ),
     _k(
         "work_dir",
         "path",
-        "working directory (nixtox always uses `.nixtox`)",
+        "working directory (nixtox uses `.nixtox`, or `--workdir DIR`; the key is read, not acted on, so a "
+        "config shared with tox never points nixtox at `.tox`)",
         "{tox_root}/.nixtox",
         "toxworkdir",
         acted=False,
+        ignored="nixtox's work dir is always .nixtox next to the config file",
     ),
-    _k("temp_dir", "path", "temporary directory", "{work_dir}/.tmp", acted=False),
-    _k("package_root", "path", "directory of the package to build", "{tox_root}", "setupdir", acted=False),
+    _k(
+        "temp_dir",
+        "path",
+        "temporary directory",
+        "{work_dir}/.tmp",
+        acted=False,
+        ignored="nixtox's temp dir is always .nixtox/.tmp",
+    ),
+    _k(
+        "package_root",
+        "path",
+        "directory of the package to build",
+        "{tox_root}",
+        "setupdir",
+        acted=False,
+        ignored="nixtox builds the project in the config file's directory",
+    ),
     _k("provision_tox_env", "str", "tox provisioning env name", ".tox", acted=False),
     _k("isolated_build", "bool", "tox 3 leftover (always isolated)", "true", acted=False),
     _k("isolated_build_env", "str", "tox 3 leftover", ".package", acted=False),
     _k("distshare", "path", "tox 3 leftover", acted=False),
-    _k("args_are_paths", "bool", "tox 3 leftover", "true", acted=False),
-    _k("parallel_show_output", "bool", "show output of parallel envs", "false", acted=False),
+    _k("args_are_paths", "bool", "tox 3 leftover (tox 4: an env key)", "true", acted=False),
+    _k("venv_redirect", "bool", "tox: record an env as the project's `.venv`", acted=False),
+    _k("venv_redirect_env", "str", "tox: the env `venv_redirect` records", acted=False),
+    _k(
+        "parallel_show_output",
+        "bool",
+        "default of the env key: show an env's output in a parallel run also when it passed",
+        "false",
+    ),
     _k(
         "nixpkgs",
         "str",
@@ -169,6 +207,11 @@ ENV_KEYS: Final[tuple[Key, ...]] = (
     _k("allowlist_externals", "list", "programs outside the env that commands may run (globs)"),
     _k("set_env", "dict", "environment variables set for commands (`KEY = value` lines)", "", "setenv"),
     _k("pass_env", "list", "host environment variables passed to commands (globs)", "", "passenv"),
+    _k(
+        "disallow_pass_env",
+        "list",
+        "globs of variables not passed even where `pass_env` (or its defaults) would",
+    ),
     _k("change_dir", "path", "working directory of commands", "{tox_root}", "changedir"),
     _k("ignore_outcome", "bool", "a failure of this env is reported but does not fail the run", "false"),
     _k("ignore_errors", "bool", "keep running commands after one fails", "false"),
@@ -222,43 +265,219 @@ ENV_KEYS: Final[tuple[Key, ...]] = (
     _k("interrupt_timeout", "float", "seconds to wait after SIGINT before SIGTERM", "0.3"),
     _k("terminate_timeout", "float", "seconds to wait after SIGTERM before SIGKILL", "0.2"),
     _k("skip_missing_interpreters", "bool", "per-env override of the core setting", "core value"),
-    _k("platform", "str", "run only when `sys.platform` matches this regex", acted=False),
-    _k("recreate", "bool", "always recreate (nixtox envs are immutable store paths)", "false", acted=False),
-    _k("parallel_show_output", "bool", "show output of this env when run in parallel", "false"),
-    _k("wheel_build_env", "str", "tox packaging env for wheels", ".pkg", acted=False),
-    _k("package_env", "str", "tox packaging env", ".pkg", acted=False),
-    _k("env_dir", "path", "env directory (nixtox: `.nixtox/envs/<env>`)", "", "envdir", acted=False),
-    _k("env_tmp_dir", "path", "per-env temporary directory", "", "envtmpdir", acted=False),
-    _k("env_log_dir", "path", "per-env log directory", "", "envlogdir", acted=False),
+    _k(
+        "platform",
+        "str",
+        "regex that must match `sys.platform` as a whole (`linux|darwin`), else the env is skipped",
+    ),
+    _k(
+        "recreate",
+        "bool",
+        "always rebuild this env (no up-to-date fast path), as `-r` does for every env",
+        "false",
+    ),
+    _k(
+        "parallel_show_output",
+        "bool",
+        "in a parallel run, show this env's output also when it passed",
+        "core value",
+    ),
+    _k(
+        "wheel_build_env",
+        "str",
+        "tox packaging env for wheels (nixtox builds packages in Nix)",
+        ".pkg",
+        acted=False,
+    ),
+    _k("package_env", "str", "tox packaging env (nixtox builds packages in Nix)", ".pkg", acted=False),
+    _k(
+        "env_dir",
+        "path",
+        "env directory (nixtox: `<work dir>/envs/<env>`)",
+        "",
+        "envdir",
+        acted=False,
+        ignored="nixtox keeps each env's directory at <work dir>/envs/<env> ({env_dir} points there)",
+    ),
+    _k(
+        "env_tmp_dir",
+        "path",
+        "per-env temporary directory",
+        "",
+        "envtmpdir",
+        acted=False,
+        ignored="nixtox's is <work dir>/envs/<env>/tmp ({env_tmp_dir} points there)",
+    ),
+    _k(
+        "env_log_dir",
+        "path",
+        "per-env log directory",
+        "",
+        "envlogdir",
+        acted=False,
+        ignored="nixtox's is <work dir>/envs/<env>/log ({env_log_dir} points there)",
+    ),
     _k(
         "system_site_packages",
         "bool",
-        "give the env access to the interpreter's site-packages",
+        "the env also sees the interpreter's own site-packages (`include-system-site-packages`)",
         "false",
         "sitepackages",
+    ),
+    _k(
+        "always_copy",
+        "bool",
+        "copy instead of symlink (a store path is never linked back)",
+        "false",
+        "alwayscopy",
         acted=False,
     ),
-    _k("always_copy", "bool", "copy instead of symlink", "false", "alwayscopy", acted=False),
-    _k("download", "bool", "upgrade pip/setuptools/wheel in the env", "false", acted=False),
-    _k("install_command", "commands", "pip install command", acted=False),
-    _k("list_dependencies_command", "commands", "pip freeze command", acted=False),
-    _k("pip_pre", "bool", "allow pre-releases when resolving", "false", acted=False),
-    _k("constrain_package_deps", "bool", "constrain the package's deps with deps", "false", acted=False),
-    _k("use_frozen_constraints", "bool", "use pip freeze output as constraints", "false", acted=False),
-    _k("args_are_paths", "bool", "tox 3 leftover", "true", acted=False),
-    _k("fail_fast", "bool", "stop after the first failing command", "false", acted=False),
-    _k("commands_retry", "int", "retries of a failing command", "0", acted=False),
-    _k("extra_setup_commands", "commands", "commands run after install, before commands_pre", acted=False),
-    _k("pylock", "str", "PEP 751 lock file to install from", acted=False),
-    _k("runner", "str", "tox env runner (virtualenv, uv-venv-runner, ...)", acted=False),
-    _k("default_base_python", "list", "fallback interpreter", acted=False),
-    _k("base_python_file", "list", "files naming the interpreter (`.python-version`)", acted=False),
-    _k("base", "list", "ini sections this one inherits from", "testenv", acted=False),
-    _k("uv_seed", "bool", "tox-uv: seed pip into the env", "false", acted=False),
-    _k("uv_resolution", "str", "tox-uv: resolution strategy", acted=False),
-    _k("uv_python_preference", "str", "tox-uv: python preference", acted=False),
-    _k("uv_sync_flags", "list", "tox-uv: flags for uv sync", acted=False),
-    _k("virtualenv_spec", "str", "virtualenv version to use", acted=False),
+    _k(
+        "download",
+        "bool",
+        "upgrade the pip/setuptools/wheel seed of the env",
+        "false",
+        acted=False,
+        ignored="nixtox envs have no pip/setuptools/wheel seed; add what the commands need to deps",
+    ),
+    _k(
+        "install_command",
+        "commands",
+        "pip install command",
+        acted=False,
+        ignored="nixtox installs wheels with pypa/installer inside Nix",
+    ),
+    _k(
+        "list_dependencies_command",
+        "commands",
+        "pip freeze command (nixtox reports the locked distributions)",
+        acted=False,
+    ),
+    _k("pip_pre", "bool", "allow pre-releases when resolving (part of the lock key)", "false"),
+    _k(
+        "constrain_package_deps",
+        "bool",
+        "deps constrain the package's own dependencies (nixtox: always, one resolution for both)",
+        "false",
+    ),
+    _k(
+        "use_frozen_constraints",
+        "bool",
+        "the resolved deps constrain the package's dependencies (nixtox: always, one resolution)",
+        "false",
+    ),
+    _k(
+        "args_are_paths",
+        "bool",
+        "positional arguments naming existing relative paths are rewritten relative to `change_dir`",
+        "true",
+    ),
+    _k("fail_fast", "bool", "a failure of this env starts no further env (as `--fail-fast`)", "false"),
+    _k("commands_retry", "int", "how many more times a failing command of pre/main/post runs", "0"),
+    _k(
+        "extra_setup_commands",
+        "commands",
+        "commands run after the env is built, before `commands_pre` (counted as setup)",
+    ),
+    _k(
+        "pylock",
+        "str",
+        "PEP 751 `pylock.toml` (relative to the project root) the env installs its pins from; "
+        "not with `deps`",
+    ),
+    _k(
+        "runner",
+        "str",
+        "tox env runner; `uv-venv-lock-runner` (tox-uv) installs the pins of `uv.lock` and the project "
+        "as `uv sync` does (editable by default, `skip_install` not read); `virtualenv` and "
+        "`uv-venv-runner` envs resolve as usual",
+        "virtualenv",
+        ignored="nixtox builds every env as a virtual environment in Nix; this runner is not implemented",
+    ),
+    _k(
+        "default_base_python",
+        "list",
+        "interpreter of an env whose name and base_python name none",
+        "any interpreter found",
+    ),
+    _k(
+        "base_python_file",
+        "list",
+        "files naming the interpreter (`.python-version`)",
+        acted=False,
+        ignored="not implemented yet: name the interpreter in base_python or the env name",
+    ),
+    _k(
+        "recreate_commands",
+        "commands",
+        "commands run before tox removes an env it recreates",
+        acted=False,
+        ignored="nixtox never removes an env (each is an immutable store path), so these never run",
+    ),
+    _k(
+        "interrupt_post_commands",
+        "bool",
+        "run commands_post after an interrupt",
+        "false",
+        acted=False,
+        ignored="after an interrupt nixtox starts no further command, commands_post neither",
+    ),
+    _k(
+        "base",
+        "list",
+        "sections this env inherits missing keys from, in order (replaces the default; one level)",
+        "testenv (TOML: env_base.NAME, env_run_base)",
+    ),
+    _k(
+        "uv_seed",
+        "bool",
+        "tox-uv: seed pip into the env",
+        "false",
+        acted=False,
+        ignored="nixtox envs have no pip/setuptools seed; add pip to deps if the commands need it",
+    ),
+    _k(
+        "uv_resolution",
+        "str",
+        "tox-uv: `highest` (default), `lowest` or `lowest-direct` versions (part of the lock key)",
+    ),
+    _k(
+        "uv_python_preference",
+        "str",
+        "tox-uv: python preference (nixtox finds interpreters itself)",
+        acted=False,
+    ),
+    _k(
+        "uv_sync_flags",
+        "list",
+        "tox-uv lock runner: `uv sync` flags (`--extra`, `--all-extras`, `--group`, `--no-group`, "
+        "`--only-group`, `--all-groups`, `--no-default-groups`, `--no-dev`, `--only-dev`, "
+        "`--no-install-project`, `--no-install-package`, `--locked`, `--frozen`; flags that change "
+        "nothing for a Nix-built env are accepted; others are refused)",
+    ),
+    _k(
+        "uv_sync_locked",
+        "bool",
+        "tox-uv lock runner: `false` relocks a stale `uv.lock` (`uv lock`) instead of failing",
+        "true",
+    ),
+    _k(
+        "only_groups",
+        "list",
+        "tox-uv lock runner: install only these dependency groups, not the project (`--only-group`)",
+    ),
+    _k(
+        "no_default_groups",
+        "str",
+        "tox-uv lock runner: leave out uv's default groups (`dev`)",
+        "true with dependency_groups, else false",
+    ),
+    _k(
+        "virtualenv_spec",
+        "str",
+        "virtualenv version to use (nixtox uses the interpreter's venv)",
+        acted=False,
+    ),
 )
 
 PACKAGEDEF_KEYS: Final[tuple[Key, ...]] = (

@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping, Sequence
+import sys
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from nixtox.errors import ConfigError
 
 from ._convert import convert
 from ._factors import active_factors, expand_factors, filter_for_env, interpreter_request, matches
 from ._keys import Key, Scope, lookup
-from ._sources import RawConfig, RawSection
-from ._subst import Substitutions
+from ._override import Override, layered, override_error
+from ._sources import RawConfig, RawSection, core_sections, env_sections
+from ._subst import Substitutions, paths_relative_to
+from ._toml import TomlReplacements
 
 __all__ = ["Resolver", "Resolvers", "stringify"]
 
@@ -28,6 +31,16 @@ _COMMENT: Final = re.compile(r"(\s)*(?<!\\)#.*")
 _SECTION_REF: Final = re.compile(r"^\[(?P<section>[^\]]*)\](?P<key>.+)$")
 _MAX_DEPTH: Final = 60
 _LIST_KINDS: Final = frozenset({"list", "words", "lines", "env_list"})
+#: tox constants about the env's interpreter: nixtox knows it only after the lock stage
+#: (``{env_site_packages_dir}`` is not one: the env dir's ``site-packages`` link stands for it)
+_AFTER_LOCK: Final = frozenset(
+    {
+        "env_site_packages_dir_plat", "envsitepackagesdir_plat", "py_dot_ver", "py_impl",
+        "py_free_threaded", "py_debug",
+    }
+)  # fmt: skip
+#: env keys whose default is the core section's value of the same key
+_CORE_DEFAULTED: Final = frozenset({"skip_missing_interpreters", "parallel_show_output"})
 
 
 def process_ini(value: str, env_name: str | None) -> str | None:
@@ -63,12 +76,22 @@ class Resolvers:
     """One resolver per env name (None: the core section), sharing the raw config and a depth guard."""
 
     def __init__(
-        self, raw: RawConfig, posargs: Sequence[str] | None, environ: Mapping[str, str] | None = None
+        self,
+        raw: RawConfig,
+        posargs: Sequence[str] | None,
+        environ: Mapping[str, str] | None = None,
+        *,
+        overrides: Sequence[Override] = (),
+        work_dir: Path | None = None,
     ) -> None:
         self.raw = raw
         self.posargs = None if posargs is None else tuple(posargs)
         #: what ``{env:X}`` reads (default: the process environment)
         self.environ = os.environ if environ is None else environ
+        #: ``-x`` values, in the order given
+        self.overrides = tuple(overrides)
+        #: nixtox's work directory (tox's ``work_dir``): ``--workdir``, else ``.nixtox`` at the root
+        self.work_dir = work_dir or raw.root / ".nixtox"
         self.depth = 0
         self._cache: dict[tuple[str | None, str | None], Resolver] = {}
 
@@ -80,7 +103,7 @@ class Resolvers:
         return self._cache[env_name, dir_name]
 
 
-class Resolver:
+class Resolver(TomlReplacements):
     def __init__(
         self,
         owner: Resolvers,
@@ -96,19 +119,42 @@ class Resolver:
         self.sections: list[RawSection] = (
             [packagedef]
             if packagedef
-            else [self.raw.core]
+            else core_sections(self.raw)
             if env_name is None
-            else [s for s in (self.raw.envs.get(env_name), self.raw.base) if s]
+            else env_sections(self.raw, env_name)
         )
+        #: where values come from, most specific first: each section with the overrides naming it (an
+        #: env's own overrides apply even when the file has no section for it, as in tox)
+        self.layers: list[tuple[RawSection | None, tuple[Override, ...]]] = self._layers(packagedef)
         self._values: dict[str, object] = {}
         self._active: set[str] = set()
         self._env_stack: set[str] = set()
+
+    def _layers(self, packagedef: RawSection | None) -> list[tuple[RawSection | None, tuple[Override, ...]]]:
+        given = self.owner.overrides
+        if packagedef is not None:
+            name = next((n for n, s in self.raw.packagedefs.items() if s is packagedef), "")
+            return [(packagedef, tuple(o for o in given if o.names_packagedef(name)))]
+        if self.env_name is None:
+            return [(self.raw.core, tuple(o for o in given if o.is_core))]
+        env_name = self.env_name
+        own = self.raw.envs.get(env_name)
+        layers: list[tuple[RawSection | None, tuple[Override, ...]]] = [
+            (own, tuple(o for o in given if o.names_env(env_name)))
+        ]
+        base_overrides = tuple(o for o in given if o.is_base)
+        for section in self.sections:
+            if section is own:
+                continue
+            layers.append((section, base_overrides if section is self.raw.base else ()))
+        return layers
 
     # --- public -----------------------------------------------------------------------------------------
 
     def is_set(self, name: str) -> bool:
         key = self._key(name)
-        return self._find(key) is not None
+        overridden = any(o.key in key.names for _section, given in self.layers for o in given)
+        return overridden or self._find(key) is not None
 
     def where(self, name: str) -> str:
         """The title of the section that sets ``name`` (the first section when none does)."""
@@ -137,15 +183,10 @@ class Resolver:
         return value
 
     def env_dir(self) -> Path:
-        """``{env_dir}``: ``.nixtox/envs/<key>``, the one directory of an (env, format)."""
+        """``{env_dir}``: ``<work dir>/envs/<key>``, the one directory of an (env, format)."""
         from nixtox.model import EnvSpec  # noqa: PLC0415 - keep the module import light
 
-        return (
-            self.raw.root
-            / ".nixtox"
-            / "envs"
-            / (self.dir_name or EnvSpec.key_for(self.env_name or "py", "", 1))
-        )
+        return self.owner.work_dir / "envs" / (self.dir_name or EnvSpec.key_for(self.env_name or "py", "", 1))
 
     # --- loading ----------------------------------------------------------------------------------------
 
@@ -158,22 +199,58 @@ class Resolver:
 
     def _find(self, key: Key) -> tuple[RawSection, str, object] | None:
         for section in self.sections:
-            for name in key.names:
-                if name not in section.values:
-                    continue
-                value = section.values[name]
-                if self.raw.fmt == "ini" and isinstance(value, str):
-                    processed = process_ini(value, self.env_name) if key.conditional else value
-                    if processed is None:
-                        continue
-                    return section, name, processed
-                return section, name, value
+            if (found := self._find_in(section, key)) is not None:
+                return found
         return None
 
+    def _find_in(self, section: RawSection, key: Key) -> tuple[RawSection, str, object] | None:
+        for name in key.names:
+            if name not in section.values:
+                continue
+            value = section.values[name]
+            if self.raw.fmt == "ini" and isinstance(value, str):
+                processed = process_ini(value, self.env_name) if key.conditional else value
+                if processed is None:
+                    continue
+                return section, name, processed
+            return section, name, value
+        return None
+
+    def _layered(
+        self,
+        key: Key,
+        read: Callable[[tuple[RawSection, str, object]], Any],
+        given: Callable[[Override], Any],
+        default: Callable[[], Any],
+    ) -> Any:
+        """``key``'s value from the layers with their overrides, in tox's order (``_override.layered``)."""
+        layers = [
+            (
+                None if section is None else self._find_in(section, key),
+                [o for o in overrides if o.key in key.names],
+            )
+            for section, overrides in self.layers
+        ]
+        return layered(layers, read, given, default)
+
     def _load(self, key: Key) -> object:
-        found = self._find(key)
-        if found is None:
-            return self._default(key)
+        return self._layered(
+            key,
+            lambda found: self._value(key, found),
+            lambda o: self._given(key, o),
+            lambda: self._default(key),
+        )
+
+    def _given(self, key: Key, override: Override) -> object:
+        """An override's text as the key's value: substituted and converted as an ini value is."""
+        try:
+            return convert(key.kind, self._subs(key).expand(override.value), self.raw.root)
+        except ConfigError:
+            raise
+        except (ValueError, TypeError, KeyError, RecursionError) as exc:
+            raise override_error(override, str(exc) or exc.__class__.__name__) from None
+
+    def _value(self, key: Key, found: tuple[RawSection, str, object]) -> object:
         section, name, value = found
         try:
             if self.raw.fmt == "ini" or isinstance(value, str):
@@ -196,12 +273,13 @@ class Resolver:
 
     def _default(self, key: Key) -> object:
         root = self.raw.root
+        work_dir = self.owner.work_dir
         paths = {
             "change_dir": root,
             "tox_root": root,
             "package_root": root,
-            "work_dir": root / ".nixtox",
-            "temp_dir": root / ".nixtox" / ".tmp",
+            "work_dir": work_dir,
+            "temp_dir": work_dir / ".tmp",
             "env_dir": self.env_dir(),
             "env_tmp_dir": self.env_dir() / "tmp",
             "env_log_dir": self.env_dir() / "log",
@@ -213,9 +291,10 @@ class Resolver:
                 request = interpreter_request(self.env_name)
             except ValueError:
                 request = None
-            return (request,) if request else ()
-        if key.name == "skip_missing_interpreters" and self.scope == "env":
-            return self.owner(None).get("skip_missing_interpreters")
+            # tox: an env whose name names no python uses default_base_python
+            return (request,) if request else self.get("default_base_python")
+        if key.name in _CORE_DEFAULTED and self.scope == "env":
+            return self.owner(None).get(key.name)
         if key.kind in {"bool", "int", "float"} or key.name == "interpreter_providers":
             return convert(key.kind, key.default, root)
         if key.kind == "path":
@@ -243,22 +322,38 @@ class Resolver:
     def _subs(self, key: Key | None) -> Substitutions:
         return Substitutions(
             root=self.raw.root,
-            posargs=self.owner.posargs,
+            posargs=self._posargs(),
             reference=self._reference,
             environ=self._environ,
             quote_posargs=self.raw.fmt == "ini" and key is not None and key.kind == "commands",
         )
 
+    def _posargs(self) -> tuple[str, ...] | None:
+        """The positional arguments, paths made relative to change_dir when ``args_are_paths`` (tox)."""
+        posargs = self.owner.posargs
+        if posargs is None or self.scope != "env" or self._active & {"change_dir", "args_are_paths"}:
+            return posargs
+        if not self.get("args_are_paths"):
+            return posargs
+        change_dir = self.get("change_dir")
+        assert isinstance(change_dir, Path)
+        return paths_relative_to(posargs, change_dir, Path.cwd())
+
     def _constants(self) -> dict[str, str]:
-        root = self.raw.root
+        root, work_dir = self.raw.root, self.owner.work_dir
         consts = {
             "tox_root": str(root),
             "toxinidir": str(root),
-            "work_dir": str(root / ".nixtox"),
-            "toxworkdir": str(root / ".nixtox"),
+            "work_dir": str(work_dir),
+            "toxworkdir": str(work_dir),
             "package_root": str(root),
             "setupdir": str(root),
-            "temp_dir": str(root / ".nixtox" / ".tmp"),
+            "temp_dir": str(work_dir / ".tmp"),
+            "config_file_path": str(self.raw.path),
+            "tox_root_name": root.name,
+            "home": str(Path.home()),
+            "on_platform": sys.platform,
+            "host_python": sys.executable,
         }
         if self.env_name is not None:
             env_dir = self.env_dir()
@@ -281,6 +376,12 @@ class Resolver:
         return consts
 
     def _reference(self, text: str) -> str | None:
+        if self.env_name is not None and text in _AFTER_LOCK:
+            msg = (
+                f"{{{text}}} is not supported by nixtox: it names a fact of the env's interpreter, which "
+                "is chosen after the configuration is read"
+            )
+            raise ValueError(msg)
         match = _SECTION_REF.match(text)
         if match is not None:
             return self._section_reference(match["section"], match["key"])
@@ -330,90 +431,17 @@ class Resolver:
         return self.owner.environ.get(name)
 
     def _set_env_raw(self) -> dict[str, str]:
-        found = self._find(self._key("set_env"))
-        if found is None:
-            return {}
-        value = found[2]
-        if isinstance(value, dict):
-            return {str(k): v for k, v in value.items() if isinstance(v, str)}
-        if not isinstance(value, str):
-            return {}
-        pairs = (row.partition("=") for row in value.split("\n"))
-        return {k.strip(): v.strip() for k, sep, v in pairs if sep}
-
-    # --- TOML replace tables ----------------------------------------------------------------------------
-
-    def _toml(self, value: object, key: Key, depth: int) -> object:
-        if depth > _MAX_DEPTH:
-            msg = "replacements nest too deep (circular reference?)"
-            raise ValueError(msg)
-        if isinstance(value, str):
-            return self._subs(key).expand(value)
-        if isinstance(value, list):
-            out: list[object] = []
-            for item in value:
-                got = self._toml(item, key, depth + 1)
-                if isinstance(item, dict) and item.get("replace") and isinstance(got, list):
-                    out.extend(got)
-                else:
-                    out.append(got)
-            return out
-        if isinstance(value, dict):
-            return self._toml_table(value, key, depth)
-        return value
-
-    def _toml_table(self, value: dict[str, object], key: Key, depth: int) -> object:
-        kind = value.get("replace")
-        if kind == "posargs":
-            if self.owner.posargs is not None:
-                return list(self.owner.posargs)
-            return self._toml(value.get("default", []), key, depth + 1)
-        if kind == "env":
-            name = value.get("name")
-            if not isinstance(name, str):
-                msg = "replace = 'env' needs name = '...'"
-                raise ValueError(msg)
-            found = self._environ(name)
-            return found if found is not None else self._toml(value.get("default", ""), key, depth + 1)
-        if kind == "ref":
-            return self._toml(self._toml_ref(value, key), key, depth + 1)
-        if kind is not None:
-            msg = f"unsupported replace = {kind!r} (nixtox knows posargs, env, ref)"
-            raise ValueError(msg)
-        return {k: self._toml(v, key, depth + 1) for k, v in value.items()}
-
-    def _toml_ref(self, value: dict[str, object], key: Key) -> object:
-        env, ref_key, of = value.get("env"), value.get("key"), value.get("of")
-        if isinstance(env, str) and isinstance(ref_key, str):
-            if lookup("env", ref_key) is None:
-                msg = f"reference to unknown key {ref_key!r}"
-                raise ValueError(msg)
-            return _as_toml(self.owner(env).get(ref_key))
-        if isinstance(of, list) and of and all(isinstance(p, str) for p in of):
-            node: object = {
-                "env_run_base": self.raw.base.values,
-                **self.raw.core.values,
-                "env": {n: s.values for n, s in self.raw.envs.items()},
-            }
-            for part in of:
-                if not isinstance(node, dict) or part not in node:
-                    msg = f"reference {'.'.join(map(str, of))} not found"
-                    raise ValueError(msg)
-                node = node[part]
-            return self._filter_items(key, node)
-        msg = "replace = 'ref' needs env + key, or of = [...]"
-        raise ValueError(msg)
+        """``set_env`` unsubstituted (what ``{env:X}`` of another key reads), overrides applied."""
+        raw: dict[str, str] = self._layered(
+            self._key("set_env"), lambda found: _raw_pairs(found[2]), lambda o: _raw_pairs(o.value), dict
+        )
+        return raw
 
 
-def _as_toml(value: object) -> object:
-    from nixtox.model import Command  # noqa: PLC0415
-
-    if isinstance(value, tuple):
-        if value and all(isinstance(i, tuple) and len(i) == 2 and isinstance(i[0], str) for i in value):
-            return dict(value)
-        return [_as_toml(v) for v in value]
-    if isinstance(value, Command):
-        return value.as_json()
-    if isinstance(value, Path):
-        return str(value)
-    return value
+def _raw_pairs(value: object) -> dict[str, str]:
+    if isinstance(value, dict):
+        return {str(k): v for k, v in value.items() if isinstance(v, str)}
+    if not isinstance(value, str):
+        return {}
+    pairs = (row.partition("=") for row in value.split("\n"))
+    return {k.strip(): v.strip() for k, sep, v in pairs if sep}

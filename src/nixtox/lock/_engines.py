@@ -15,7 +15,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
@@ -23,7 +23,7 @@ from urllib.parse import unquote, urlsplit
 from nixtox._process import run_process
 from nixtox.lock._files import DistFile, ResolvedPackage
 from nixtox.lock._index import INDEX_VARIABLES, IndexConfig
-from nixtox.model import Interpreter
+from nixtox.model import Interpreter, ResolverOptions
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -37,6 +37,8 @@ __all__ = [
     "ResolverEngine",
     "UvEngine",
     "default_engine",
+    "find_uv",
+    "one_line",
 ]
 
 
@@ -56,6 +58,7 @@ class ResolveRequest:
     index: IndexConfig
     #: relative paths inside requirement lines are relative to this directory.
     cwd: Path
+    options: ResolverOptions = field(default_factory=ResolverOptions)
 
 
 class ResolverEngine(Protocol):
@@ -64,16 +67,19 @@ class ResolverEngine(Protocol):
     def resolve(self, request: ResolveRequest) -> list[ResolvedPackage]: ...
 
 
-def _one_line(stderr: str) -> str:
+def one_line(stderr: str) -> str:
     """uv/pip's explanation without decoration: ``No solution found ...: Because ...``."""
     lines = []
     for raw in stderr.splitlines():
         line = re.sub(
             r"^[\s\u00d7\u2570\u2500\u25b6\u2502|]*(error:|cause:|ERROR:|hint:)?\s*", "", raw
         ).strip()
-        if line and not line.startswith(("Using Python", "Resolved", "warning:")):
+        if line and not line.startswith(("Using ", "Resolved", "warning:")):
             lines.append(line)
-    return ": ".join(lines)[:800] or "the resolver failed without a message"
+    joined = ""
+    for line in lines:
+        joined += (" " if joined.endswith((".", ":", "!", "?")) else ": ") + line if joined else line
+    return joined[:800] or "the resolver failed without a message"
 
 
 _RELATIVE = re.compile(r"^(?P<editable>-e\s+)?(?P<path>\.{1,2}(/[^\[\s;]*)?)(?P<rest>.*)$")
@@ -98,7 +104,7 @@ def _write_inputs(tmp: Path, request: ResolveRequest) -> tuple[Path, Path | None
     return requirements, constraints
 
 
-def _find_uv() -> str | None:
+def find_uv() -> str | None:
     # the uv wheel installs its binary next to the interpreter running nixtox
     beside = Path(sys.executable).parent / "uv"
     if beside.is_file() and os.access(beside, os.X_OK):
@@ -130,13 +136,27 @@ def _pylock_file(item: dict[str, Any]) -> DistFile:
     )
 
 
+def _uv_options(options: ResolverOptions) -> list[str]:
+    """What tox-uv passes for ``pip_pre`` and ``uv_resolution``."""
+    argv = ["--prerelease", "allow"] if options.pre_releases else []
+    return argv + (["--resolution", options.resolution] if options.resolution else [])
+
+
+def _pip_options(options: ResolverOptions) -> list[str]:
+    if options.resolution not in ("", "highest"):
+        raise ResolutionError(
+            f"uv_resolution = {options.resolution} needs the uv resolver (unset NIXTOX_RESOLVER=pip)"
+        )
+    return ["--pre"] if options.pre_releases else []
+
+
 @dataclass
 class UvEngine:
     name: str = "uv"
     uv: str | None = None
 
     def resolve(self, request: ResolveRequest) -> list[ResolvedPackage]:
-        uv = self.uv or _find_uv() or "uv"
+        uv = self.uv or find_uv() or "uv"
         with tempfile.TemporaryDirectory(prefix="nixtox-lock-") as tmp:
             requirements, constraints = _write_inputs(Path(tmp), request)
             argv = [
@@ -158,6 +178,7 @@ class UvEngine:
                 argv += ["--extra-index-url", extra]
             if constraints is not None:
                 argv += ["--constraint", str(constraints)]
+            argv += _uv_options(request.options)
             # the indexes are given explicitly (an env's set_env may name others than the process has)
             env = {
                 k: v
@@ -166,7 +187,7 @@ class UvEngine:
             }
             outcome = run_process(argv, cwd=request.cwd, env={**env, "NO_COLOR": "1"})
         if not outcome.ok:
-            raise ResolutionError(_one_line(outcome.stderr))
+            raise ResolutionError(one_line(outcome.stderr))
         try:
             data = tomllib.loads(outcome.stdout)
         except tomllib.TOMLDecodeError as exc:
@@ -181,7 +202,11 @@ class UvEngine:
                 resolved.append(ResolvedPackage(entry["name"], "", (), entry.get("marker")))
                 continue
             files = _pylock_files(entry, request.cwd)
-            resolved.append(ResolvedPackage(entry["name"], entry["version"], files, entry.get("marker")))
+            requires_python = entry.get("requires-python")
+            package = ResolvedPackage(
+                entry["name"], entry["version"], files, entry.get("marker"), requires_python=requires_python
+            )
+            resolved.append(package)
         return resolved
 
 
@@ -220,9 +245,10 @@ class PipEngine:
                 argv += ["--extra-index-url", extra]
             if constraints is not None:
                 argv += ["-c", str(constraints)]
+            argv += _pip_options(request.options)
             outcome = run_process(argv, cwd=request.cwd, env={**os.environ, "PIP_NO_COLOR": "1"})
         if not outcome.ok:
-            raise ResolutionError(_one_line(outcome.stderr))
+            raise ResolutionError(one_line(outcome.stderr))
         try:
             report = json.loads(outcome.stdout)
         except ValueError as exc:
@@ -239,7 +265,13 @@ def _pip_package(item: dict[str, Any]) -> ResolvedPackage:
         return ResolvedPackage(metadata["name"], "", (), directory=directory)
     hashes = archive.get("hashes") or {}
     sha256 = hashes.get("sha256") or archive.get("hash", "").removeprefix("sha256=")
-    return ResolvedPackage(metadata["name"], metadata["version"], (DistFile(url=info["url"], sha256=sha256),))
+    return ResolvedPackage(
+        metadata["name"],
+        metadata["version"],
+        (DistFile(url=info["url"], sha256=sha256),),
+        requires=tuple(metadata.get("requires_dist") or ()),
+        requires_python=metadata.get("requires_python"),
+    )
 
 
 def default_engine(choice: str | None = None) -> ResolverEngine:
@@ -247,7 +279,7 @@ def default_engine(choice: str | None = None) -> ResolverEngine:
     wanted = choice or os.environ.get("NIXTOX_RESOLVER", "")
     if wanted == "pip":
         return PipEngine()
-    uv = _find_uv()
+    uv = find_uv()
     if wanted == "uv" or uv is not None:
         return UvEngine(uv=uv)
     return PipEngine()

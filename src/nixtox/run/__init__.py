@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import time
 
-from nixtox.model import EnvResult, RealisedEnv, Status
+from nixtox.model import CommandOutcome, EnvResult, RealisedEnv, Status
 from nixtox.report._logs import LOG_DIR, write_command_logs
 from nixtox.run._commands import OutputSink, allow_commands, run_commands, stop_all_processes
-from nixtox.run._envdir import prepare_env_dir
+from nixtox.run._envdir import env_lock, link_env, prepare_env_dir, prepare_work_dir
 from nixtox.run._environ import DEFAULT_PASS_ENV, command_environ
 from nixtox.run._in_nix import (
     InNixOptions,
@@ -21,6 +21,7 @@ from nixtox.run._in_nix import (
 )
 from nixtox.run._pycache import pycache_dir, seed_pycache
 from nixtox.run._schedule import dependency_order, schedule
+from nixtox.run._tree_files import restore_tree_files
 
 __all__ = [
     "DEFAULT_PASS_ENV",
@@ -30,10 +31,13 @@ __all__ = [
     "allow_commands",
     "command_environ",
     "dependency_order",
+    "link_env",
     "nix_run_spec",
     "prepare_env_dir",
+    "prepare_work_dir",
     "recorded_results",
     "refused_pass_env",
+    "restore_tree_files",
     "run_env",
     "run_in_nix",
     "runs_in_nix",
@@ -43,35 +47,54 @@ __all__ = [
 ]
 
 
-def run_env(realised: RealisedEnv, *, hash_seed: str, sink: OutputSink, setup_seconds: float) -> EnvResult:
+def run_env(
+    realised: RealisedEnv,
+    *,
+    hash_seed: str | None,
+    sink: OutputSink,
+    setup_seconds: float,
+    no_test: bool = False,
+) -> EnvResult:
+    """The env's commands in its directory (none with ``no_test``: ``-n`` makes the env dir and runs
+    nothing); a second nixtox running the same env waits for this one."""
     spec = realised.spec
     env_dir = spec.env_dir
-    prepare_env_dir(env_dir, realised.store_path)
-    spec.config.change_dir.mkdir(parents=True, exist_ok=True)  # as tox does
-    environ = command_environ(spec, store_path=realised.store_path, env_dir=env_dir, hash_seed=hash_seed)
-    seed_pycache(realised.store_path, pycache_dir(env_dir))
-    start = time.monotonic()
-    outcomes = run_commands(
-        spec, environ=environ, store_path=realised.store_path, cwd=spec.config.change_dir, sink=sink
-    )
-    command_seconds = time.monotonic() - start
     log_dir = env_dir / LOG_DIR
-    store_bin = realised.store_path / "bin"
-    write_command_logs(
-        log_dir, spec, outcomes, environ=environ, cwd=spec.config.change_dir, env_bin=store_bin,
-        default_pass_env=DEFAULT_PASS_ENV,
-    )  # fmt: skip
-    failed = next((o for o in outcomes if not o.ok), None)
-    status = Status.OK if failed is None else Status.FAIL
-    exit_code = 0 if failed is None else (failed.exit_code or 1)
+    with env_lock(env_dir):
+        prepare_env_dir(env_dir, realised.store_path)
+        spec.config.change_dir.mkdir(parents=True, exist_ok=True)  # as tox does
+        environ = command_environ(spec, store_path=realised.store_path, env_dir=env_dir, hash_seed=hash_seed)
+        seed_pycache(realised.store_path, pycache_dir(env_dir))
+        for path in restore_tree_files(realised.store_path):
+            sink(f"nixtox: restored {path} (the editable build of the package wrote it; it was gone)\n")
+        if no_test:
+            return EnvResult(spec=spec, status=Status.OK, realised=realised, setup_seconds=setup_seconds)
+        start = time.monotonic()
+        ran = run_commands(
+            spec, environ=environ, store_path=realised.store_path, cwd=spec.config.change_dir, sink=sink
+        )
+        elapsed = time.monotonic() - start
+        outcomes: tuple[CommandOutcome, ...] = tuple(ran.outcomes)
+        write_command_logs(
+            log_dir, spec, outcomes, environ=environ, cwd=spec.config.change_dir,
+            env_bin=realised.store_path / "bin", default_pass_env=DEFAULT_PASS_ENV,
+        )  # fmt: skip
+    # tox counts extra_setup_commands as part of the env's setup
+    in_setup = sum(o.seconds for o in outcomes if o.phase.in_setup)
+    failed: CommandOutcome | None = ran.failed
     return EnvResult(
         spec=spec,
-        status=status,
-        reason="" if failed is None else f"exit {failed.exit_code} from {' '.join(failed.command.argv)}",
+        status=Status.OK if failed is None else Status.FAIL,
+        reason="" if failed is None else _reason(failed),
         realised=realised,
         commands=outcomes,
-        setup_seconds=setup_seconds,
-        command_seconds=command_seconds,
-        exit_code=exit_code,
+        setup_seconds=setup_seconds + in_setup,
+        command_seconds=max(elapsed - in_setup, 0.0),
+        exit_code=ran.exit_code,
         log_dir=log_dir,
     )
+
+
+def _reason(failed: CommandOutcome) -> str:
+    said = f"exit {failed.exit_code} from {' '.join(failed.command.argv)}"
+    return f"{failed.phase} failed: {said}" if failed.phase.in_setup else said

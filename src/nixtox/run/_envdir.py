@@ -11,11 +11,15 @@ is emptied and made again before each run and ``log`` (``{env_log_dir}``) exists
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["SITE_PACKAGES", "prepare_env_dir", "prepare_work_dir"]
+__all__ = ["SITE_PACKAGES", "env_lock", "link_env", "prepare_env_dir", "prepare_work_dir"]
 
 #: the name of ``{env_site_packages_dir}`` inside ``{env_dir}``
 SITE_PACKAGES = "site-packages"
@@ -28,13 +32,27 @@ _CACHEDIR_TAG = (
 )
 
 
+@contextlib.contextmanager
+def env_lock(env_dir: Path) -> Iterator[None]:
+    """Hold the env's ``file.lock`` (tox's name) while it runs: two nixtox processes that run the same
+    env take turns, so one never empties the other's ``{env_tmp_dir}`` under its commands."""
+    env_dir.mkdir(parents=True, exist_ok=True)
+    with open(env_dir / "file.lock", "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def _link(link: Path, target: Path) -> None:
     """``link`` -> ``target``, replaced atomically when it points elsewhere (or is not a link)."""
     if link.is_symlink() and os.readlink(link) == str(target):
         return
     if link.is_dir() and not link.is_symlink():
         shutil.rmtree(link)
-    tmp = link.with_name(f".{link.name}.nixtox-link")
+    # a name of this process and thread: two nixtox runs of one env at once each make their own link
+    tmp = link.with_name(f".{link.name}.{os.getpid()}-{threading.get_ident()}.nixtox-link")
     tmp.unlink(missing_ok=True)
     tmp.symlink_to(target)
     os.replace(tmp, link)
@@ -55,9 +73,24 @@ def prepare_work_dir(work_dir: Path) -> None:
 
 
 def prepare_env_dir(env_dir: Path, store_path: Path) -> None:
-    """Make ``env_dir`` tox's layout over ``store_path`` and give the run a fresh, empty ``tmp``."""
+    """Make ``env_dir`` tox's layout over ``store_path`` and give the run a fresh, empty ``tmp``; the
+    caller holds ``env_lock(env_dir)`` when a run follows."""
     env_dir.mkdir(parents=True, exist_ok=True)
     prepare_work_dir(env_dir.parent.parent)
+    link_env(env_dir, store_path)
+    tmp = env_dir / "tmp"
+    if tmp.is_symlink() or tmp.is_file():
+        tmp.unlink(missing_ok=True)
+    elif tmp.is_dir():
+        shutil.rmtree(tmp, ignore_errors=True)  # another run of this env may be emptying it too
+    tmp.mkdir(exist_ok=True)
+    (env_dir / "log").mkdir(exist_ok=True)
+
+
+def link_env(env_dir: Path, store_path: Path) -> None:
+    """The venv-shaped links of ``env_dir`` into ``store_path`` (``bin``, ``lib``, ``pyvenv.cfg``,
+    ``site-packages``), replacing the links of an earlier build (``nixtox devenv`` makes only these)."""
+    env_dir.mkdir(parents=True, exist_ok=True)
     for name in _LINKED:
         target = store_path / name
         link = env_dir / name
@@ -68,10 +101,3 @@ def prepare_env_dir(env_dir: Path, store_path: Path) -> None:
     purelib = _site_packages(store_path)
     if purelib is not None:
         _link(env_dir / SITE_PACKAGES, purelib)
-    tmp = env_dir / "tmp"
-    if tmp.is_symlink() or tmp.is_file():
-        tmp.unlink()
-    elif tmp.is_dir():
-        shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(exist_ok=True)  # another nixtox running this env may have made it just now
-    (env_dir / "log").mkdir(exist_ok=True)

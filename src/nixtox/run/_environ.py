@@ -33,16 +33,21 @@ def command_environ(
     *,
     store_path: Path,
     env_dir: Path,
-    hash_seed: str,
+    hash_seed: str | None,
     environ: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """Variables for one env's commands. pass_env values go to the process only, never to Nix."""
+    """Variables for one env's commands. pass_env values go to the process only, never to Nix.
+
+    ``hash_seed`` None (``--hashseed notset``): PYTHONHASHSEED is not set (a passed-through one stays)."""
     source = os.environ if environ is None else environ
     patterns = list(DEFAULT_PASS_ENV)
     if sys.stdout.isatty():
         patterns += ["TERM", "TERMINFO"]
     patterns += list(spec.config.pass_env)
     result = _passed(patterns, source)
+    # tox: disallow_pass_env globs remove what pass_env (with its defaults) let through
+    refused = _passed(list(spec.config.disallow_pass_env), result)
+    result = {k: v for k, v in result.items() if k not in refused}
     result["PATH"] = os.pathsep.join([str(store_path / "bin"), source.get("PATH", os.defpath)])
     result.update(
         {
@@ -57,8 +62,9 @@ def command_environ(
             # many test suites and conftest files look for tox's names
             "TOX_ENV_NAME": spec.name,
             "TOX_ENV_DIR": str(env_dir),
-            "PYTHONHASHSEED": hash_seed,
         }
     )
+    if hash_seed is not None:
+        result["PYTHONHASHSEED"] = hash_seed
     result.update(dict(spec.config.set_env))
     return result

@@ -36,7 +36,7 @@ in
   inherit (source) projectSource keepSourcePath looksSecret;
   inherit (pythonLib) checkPython;
   inherit (interpreter) importedPython;
-  inherit (check) mkCheck toxCommands;
+  inherit (check) mkCheck checkPassed toxCommands;
   /*
     The library for one system, for pure evaluation (a flake): `forSystem "x86_64-linux"`.
 

@@ -43,17 +43,21 @@ let
     scratch env directory (with `bin` linking to the env's bin), so commands written with
     `{toxinidir}` or `{envdir}` work.
 
-    The output holds `exit-code`, `log` (every command's output) and `result.json` (per command:
-    phase, argv, exit code). The derivation fails when a command fails, unless `allowFailure`, in
-    which case the output records the failure (nixtox's `run_in = "nix"` reads it).
+    The output holds `exit-code`, `log` (every command's output, store hashes shown as `eeee…`) and
+    `result.json` (per command: phase, position, argv, program, exit code, output, start and duration,
+    the JUnit files it wrote; the hostname of the machine it ran on, when it started and ended), and
+    references nothing: a result does not keep the env alive, and copying it copies only it. The
+    derivation fails when a command fails, unless `allowFailure`, in which case the output records the
+    failure: Nix caches only successful builds, so nixtox's `run_in = "nix"` builds recording checks
+    (failures are results too) and `checkPassed` turns one into a check that fails.
 
     `envName` (the tox env name, for NIXTOX_ENV_NAME / TOX_ENV_NAME) defaults to the env's name.
+    `rerun`, when not empty, makes another derivation of the same check (`nixtox run --rerun`).
 
     Type: mkCheck :: { env :: Derivation, src :: Path | Derivation, commands :: [ AttrSet ],
       envName :: String ?, name :: String ?, setEnv :: AttrSet ? { }, changeDir :: String ? "",
       allowlistExternals :: [String] ? [ ], ignoreErrors :: Bool ? false, commandsRetry :: Int ? 0,
-      allowFailure :: Bool ? false }
-      -> Derivation
+      allowFailure :: Bool ? false, rerun :: String ? "" } -> Derivation
 
     Example:
       mkCheck {
@@ -76,6 +80,7 @@ let
       ignoreErrors ? false,
       commandsRetry ? 0,
       allowFailure ? false,
+      rerun ? "",
     }:
     if !(builtins.isAttrs env && env ? outPath) then
       throw "nixtox: mkCheck: env must be an mkEnv derivation, got ${builtins.typeOf env}"
@@ -84,33 +89,80 @@ let
     else if !builtins.isAttrs setEnv then
       throw "nixtox: mkCheck ${name}: setEnv must be an attrset, got ${builtins.typeOf setEnv}"
     else
-      derivation {
-        name = names.sanitiseName name;
-        system = builtins.currentSystem;
-        builder = "${env}/bin/python";
-        args = [
-          "-I"
-          "-B"
-          "${checks}/run_check.py"
-        ];
-        PATH = "${env}/bin:/usr/bin:/bin";
-        SOURCE_DATE_EPOCH = "315532800";
-        LC_ALL = "C.UTF-8";
-        PYTHONHASHSEED = "0";
-        nixtoxEnv = "${env}";
-        nixtoxEnvName = envName;
-        src = "${src}";
-        commandsJson = builtins.toJSON (map (checkCommand name) commands);
-        setEnvJson = builtins.toJSON setEnv;
-        inherit changeDir;
-        allowlistJson = builtins.toJSON allowlistExternals;
-        ignoreErrors = if ignoreErrors then "1" else "";
-        allowFailure = if allowFailure then "1" else "";
-      }
-      # only when set, so a check without retries keeps its derivation
-      // (if commandsRetry != 0 then { commandsRetry = toString commandsRetry; } else { })
+      (derivation (
+        {
+          name = names.sanitiseName name;
+          system = builtins.currentSystem;
+          builder = "${env}/bin/python";
+          args = [
+            "-I"
+            "-B"
+            "${checks}/run_check.py"
+          ];
+          PATH = "${env}/bin:/usr/bin:/bin";
+          SOURCE_DATE_EPOCH = "315532800";
+          LC_ALL = "C.UTF-8";
+          PYTHONHASHSEED = "0";
+          nixtoxEnv = "${env}";
+          nixtoxEnvName = envName;
+          src = "${src}";
+          commandsJson = builtins.toJSON (map (checkCommand name) commands);
+          setEnvJson = builtins.toJSON setEnv;
+          inherit changeDir;
+          allowlistJson = builtins.toJSON allowlistExternals;
+          ignoreErrors = if ignoreErrors then "1" else "";
+          allowFailure = if allowFailure then "1" else "";
+        }
+        # only when set, so a check without retries (or a first run) keeps its derivation
+        // (if commandsRetry != 0 then { commandsRetry = toString commandsRetry; } else { })
+        // (if rerun != "" then { nixtoxRerun = rerun; } else { })
+      ))
       // {
         nixtoxKind = "check";
+      };
+
+  # the whole builder: shell builtins only, so it runs wherever /bin/sh does (a sandbox has one)
+  passedScript = ''
+    read -r code < "$check/exit-code"
+    if [ "$code" != 0 ]; then
+      while IFS= read -r line || [ -n "$line" ]; do printf '%s\n' "$line"; done < "$check/log"
+      echo "nixtox: $envName: a command failed (exit $code); the recorded result is $check" >&2
+      exit 1
+    fi
+    echo "$check" > "$out"
+  '';
+
+  /*
+    A check that fails when a recording check (`mkCheck { allowFailure = true; … }`) recorded a
+    failure, printing its log; otherwise its output is a file naming the recording (which it keeps
+    alive). `recorded` is the recording (`nix build .#checks.<system>.<env>.recorded`). The recording is what Nix caches, so `nix flake check` (Hydra, buildbot-nix …) runs an
+    unchanged env's commands once, and a failure is not run again either until an input changes,
+    exactly as `nixtox run --in-nix` treats results: only this thin wrapper is built again.
+
+    Type: checkPassed :: Derivation -> Derivation
+
+    Example:
+      checkPassed (mkCheck { env = envs.py312; src = ./.; commands = [ …]; allowFailure = true; })
+      => «derivation /nix/store/…-nixtox-check-py312-passed.drv»
+  */
+  checkPassed =
+    check:
+    if !(builtins.isAttrs check && (check.nixtoxKind or null) == "check") then
+      throw "nixtox: checkPassed: expects an mkCheck derivation, got ${builtins.typeOf check}"
+    else
+      derivation {
+        name = "${check.name}-passed";
+        system = builtins.currentSystem;
+        builder = "/bin/sh";
+        args = [
+          "-c"
+          passedScript
+        ];
+        check = "${check}";
+        envName = check.nixtoxEnvName;
+      }
+      // {
+        recorded = check;
       };
   /*
     tox's command semantics as stdlib-only Python (phases, `-`/`!` prefixes, allowlist_externals,
@@ -127,5 +179,5 @@ let
   };
 in
 {
-  inherit mkCheck toxCommands;
+  inherit mkCheck checkPassed toxCommands;
 }

@@ -25,7 +25,8 @@ __all__ = ["BuildProgress", "store_root"]
 _PLAN = re.compile(r"^these (\d+) (derivations|paths) will be (built|fetched)")
 _PLANNED = re.compile(r"^\s+(/nix/store/\S+)\s*$")
 _BUILDING = re.compile(r"^building '(?P<path>/nix/store/[^']+\.drv)'")
-_FETCHING = re.compile(r"^copying path '(?P<path>/nix/store/[^']+)' from '[^']+'")
+#: a copy from a cache; one from a remote builder (``ssh://``, ``ssh-ng://``) is the end of a build there
+_FETCHING = re.compile(r"^copying path '(?P<path>/nix/store/[^']+)' from '(?!ssh(?:-ng)?://)[^']+'")
 _FAILED = re.compile(r"builder for '(?P<path>/nix/store/[^']+\.drv)' failed")
 _NIX_SAYS = re.compile(r"^(these \d+ |building '|copying path |error: |warning: |\s+/nix/store/)")
 _STORE_NAME = re.compile(r"^/nix/store/(?P<hash>[a-z0-9]{32})-(?P<name>.+?)(?:\.drv)?$")

@@ -25,8 +25,10 @@ from nixtox._files import write_atomically
 from nixtox._process import run_process
 from nixtox.config import ExpandOptions, expand_project, load_config
 from nixtox.errors import NixtoxError
+from nixtox.interpreters import NixInterpreterStore
 from nixtox.lock import LockPolicy, lock_stage
 from nixtox.model import Envs, LockedEnv, Project, RenderedEnv, Status
+from nixtox.nix import NixOptions
 from nixtox.plugins import EnvKind, env_kinds
 from nixtox.pyproject import read_pyproject
 from nixtox.realise import build_kind
@@ -34,7 +36,7 @@ from nixtox.render import EXPORTED, env_text, nix_library_path, nix_string, rend
 from nixtox.select import Selection, select_envs
 from nixtox.session import RENDER, Events, NotifyOnly, RunOptions, Session, execute
 from nixtox.source import SourceTree, scan_source
-from nixtox.state import locked_work_dir
+from nixtox.state import locked_work_dir, selected_store
 
 __all__ = [
     "DEFAULT_OUTPUT",
@@ -239,7 +241,12 @@ def export_envs(options: ExportOptions) -> ExportResult:
         msg = f"the export must be a .nix file, got {output}"
         raise ExportError(msg)
     specs = tuple(select_envs(project, options.selection))
-    locked = lock_stage(Envs(project, specs, specs), LockPolicy(locked=options.locked))
+    # host interpreters as the run renders them (imported copies): the exported checks are the same
+    # derivations as `nixtox run --in-nix` builds, so they share results
+    store = NixInterpreterStore(NixOptions(store=selected_store()))
+    locked = lock_stage(
+        Envs(project, specs, specs), LockPolicy(locked=options.locked), interpreter_store=store
+    )
     skipped = _check_failures(locked)
     if not locked.live:
         msg = "nothing to export: every selected env was skipped"

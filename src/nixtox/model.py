@@ -34,6 +34,7 @@ __all__ = [
     "Interpreter",
     "LockedDist",
     "LockedEnv",
+    "NixRun",
     "PackageDef",
     "Phase",
     "Project",
@@ -175,6 +176,10 @@ class EnvConfig:
     suicide_timeout: float = 0.0
     interrupt_timeout: float = 0.3
     terminate_timeout: float = 0.2
+    #: where the commands run: ``host``, or ``nix`` (inside a derivation, the result cached); "" = host
+    run_in: str = "host"
+    #: ``pass_env`` patterns whose values may enter a ``run_in = nix`` derivation (not secrets)
+    non_secret_pass_env: tuple[str, ...] = ()
     extra_setup_commands: tuple[Command, ...] = ()
     #: how many more times a failing command of pre/main/post runs (tox ``commands_retry``)
     commands_retry: int = 0
@@ -405,6 +410,8 @@ class RealisedEnv:
     drv_path: str | None
     #: True when nothing was built or fetched (fingerprint matched, or Nix had it already).
     cached: bool
+    #: where this run built the env: ``local``, or a remote builder's host; None: not built by this run
+    built_on: str | None = None
 
     @property
     def spec(self) -> EnvSpec:
@@ -440,6 +447,22 @@ class CommandOutcome:
 
 
 @dataclass(frozen=True)
+class NixRun:
+    """An env whose commands ran inside a derivation (``run_in = nix``): its result is a store path."""
+
+    #: the check's output: ``result.json``, ``exit-code``, ``log``
+    result_path: Path
+    #: the check derivation (None: the result came from nixtox's state, no evaluation)
+    drv_path: str | None
+    #: ``local``, or the hostname of the machine the commands ran on (a remote builder, another machine)
+    ran_on: str
+    #: when the commands started, seconds since the epoch (on the machine they ran on)
+    started: float
+    #: the result existed already (this run ran nothing for the env): from the state, the store or a cache
+    cached: bool
+
+
+@dataclass(frozen=True)
 class EnvResult:
     spec: EnvSpec
     status: Status
@@ -451,6 +474,8 @@ class EnvResult:
     exit_code: int = 0
     #: where the commands' log files are (``.nixtox/envs/<key>/log``); None: no command ran
     log_dir: Path | None = None
+    #: for an env whose commands ran inside Nix (``run_in = nix``): where, when, whether cached
+    nix_run: NixRun | None = None
 
     @property
     def shows_parallel_output(self) -> bool:
@@ -492,6 +517,8 @@ class CoreConfig:
     #: the default of every env's ``parallel_show_output``
     parallel_show_output: bool = False
     cache: CacheConfig = field(default_factory=CacheConfig)
+    #: Nix remote builders (Nix's machines syntax, ``builders`` / ``$NIXTOX_BUILDERS`` / ``--builders``)
+    builders: str = ""
     #: the positional arguments ``{posargs}`` was resolved with (None: none given, defaults apply).
     posargs: tuple[str, ...] | None = None
     #: non-fatal config findings (unknown keys ...), one line each; the CLI prints them as ``warning:``.
@@ -544,6 +571,8 @@ class Envs(Generic[Staged]):
     seconds: Mapping[str, float] = field(default_factory=dict)
     #: files the render stage made that realise writes into the work dir before Nix reads the env files
     work_files: Mapping[str, str] = field(default_factory=dict)
+    #: keys of ended envs the front end was told about already (``Events.env_done``, as each finished)
+    announced: frozenset[str] = frozenset()
 
     def map(self, step: Callable[[Staged], Next]) -> Envs[Next]:
         """``step`` each live env (timed); a NixtoxError ends that env and the others go on."""
@@ -558,7 +587,7 @@ class Envs(Generic[Staged]):
             except NixtoxError as exc:
                 ended[spec.key] = self.end(spec, exc)
             seconds[spec.key] = seconds.get(spec.key, 0.0) + time.monotonic() - start
-        return Envs(self.project, self.selected, tuple(live), ended, seconds, self.work_files)
+        return Envs(self.project, self.selected, tuple(live), ended, seconds, self.work_files, self.announced)
 
     def collect(
         self, outcomes: Mapping[str, Next | NixtoxError], *, seconds: Mapping[str, float] | None = None
@@ -576,7 +605,25 @@ class Envs(Generic[Staged]):
                 ended[spec.key] = self.end(spec, outcome)
             else:
                 live.append(outcome)
-        return Envs(self.project, self.selected, tuple(live), ended, spent, self.work_files)
+        return Envs(self.project, self.selected, tuple(live), ended, spent, self.work_files, self.announced)
+
+    def finish(
+        self, results: Mapping[str, EnvResult | NixtoxError], *, seconds: Mapping[str, float] | None = None
+    ) -> Envs[Staged]:
+        """Envs a stage ran to their end (in Nix): by key, the result (already announced to the front
+        end) or the error that ends the env; the envs not in ``results`` stay live."""
+        ended = dict(self.ended)
+        spent = dict(self.seconds)
+        announced = set(self.announced)
+        for key, outcome in results.items():
+            spent[key] = spent.get(key, 0.0) + (seconds or {}).get(key, 0.0)
+            if isinstance(outcome, NixtoxError):
+                ended[key] = self.end(next(spec_of(v) for v in self.live if spec_of(v).key == key), outcome)
+            else:
+                ended[key] = outcome
+                announced.add(key)
+        live = tuple(v for v in self.live if spec_of(v).key not in results)
+        return Envs(self.project, self.selected, live, ended, spent, self.work_files, frozenset(announced))
 
     @staticmethod
     def end(spec: EnvSpec, error: NixtoxError) -> EnvResult:

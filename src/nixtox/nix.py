@@ -16,18 +16,25 @@ from pathlib import Path
 from typing import Protocol
 
 from nixtox._build_progress import BuildProgress, store_root
+from nixtox._nix_log import BuildWatcher, NixLogReader
 from nixtox._process import ProcessOutcome, find_program, run_process
 from nixtox.errors import BuildError, NixError
 
 __all__ = [
+    "BUILDERS_VAR",
     "BuildProgress",
+    "BuildWatcher",
     "NixBackend",
     "NixOptions",
     "RealNix",
     "RealiseOutcome",
     "nix_options_argv",
     "parse_realise_errors",
+    "resolve_builders",
 ]
+
+#: the environment variable that gives the remote builders (between the config and ``--builders``)
+BUILDERS_VAR = "NIXTOX_BUILDERS"
 
 _FAILED_DRV = re.compile(r"builder for '(/nix/store/[^']+\.drv)' failed")
 _HASH_MISMATCH = re.compile(
@@ -45,6 +52,18 @@ class NixOptions:
     extra: Mapping[str, str] = field(default_factory=dict)
     #: another Nix store (``--store``: a directory or store URL) for every call; "" = the default store.
     store: str = ""
+    #: remote builders in Nix's machines syntax; None: what the machine's nix.conf says
+    builders: str | None = None
+
+
+def resolve_builders(configured: str, given: str | None, environ: Mapping[str, str]) -> str | None:
+    """``--builders``, else ``$NIXTOX_BUILDERS``, else the config's ``builders``; None: none given
+    (Nix's own setting applies). An empty ``--builders ''`` means no remote builders."""
+    if given is not None:
+        return given.strip()
+    if environ.get(BUILDERS_VAR, "").strip():
+        return environ[BUILDERS_VAR].strip()
+    return configured.strip() or None
 
 
 def _daemonless_root() -> bool:
@@ -70,6 +89,8 @@ def nix_options_argv(options: NixOptions) -> list[str]:
         opts["sandbox"] = "false"
     if options.store:
         opts["store"] = options.store
+    if options.builders is not None:
+        opts["builders"] = options.builders
     opts.update(options.extra)
     argv: list[str] = []
     for key, value in opts.items():
@@ -119,7 +140,11 @@ class NixBackend(Protocol):
 
     def output_path(self, drv: str) -> Path: ...
 
-    def realise(self, drvs: Sequence[str], *, root: Path | None = None) -> RealiseOutcome: ...
+    def realise(
+        self, drvs: Sequence[str], *, root: Path | None = None, watcher: BuildWatcher | None = None
+    ) -> RealiseOutcome:
+        """``watcher`` hears, per derivation, when it builds where, its log lines and when it is done."""
+        ...
 
     def requisites(self, drv: str) -> set[str]: ...
 
@@ -187,9 +212,14 @@ class RealNix:
         out = self._run(argv, "nix-store --query").stdout.split()
         return Path(out[0])
 
-    def realise(self, drvs: Sequence[str], *, root: Path | None = None) -> RealiseOutcome:
-        """Build ``drvs`` (keep going past failures). Nix adds ``root`` only when every build succeeded."""
+    def realise(
+        self, drvs: Sequence[str], *, root: Path | None = None, watcher: BuildWatcher | None = None
+    ) -> RealiseOutcome:
+        """Build ``drvs`` (keep going past failures). Nix adds ``root`` only when every build succeeded.
+        With a ``watcher`` Nix logs in its internal JSON format, which says whose each log line is."""
         argv = ["nix-store", "--realise", "--keep-going", *nix_options_argv(self.options), *_root_argv(root)]
+        if watcher is not None:
+            argv += ["--log-format", "internal-json", "-v"]  # -v: the build activities, with machines
         argv += drvs
         store_dir = store_root(self.options.store)
         follow = (
@@ -197,12 +227,24 @@ class RealNix:
             if self.progress
             else None
         )
-        outcome = run_process(argv, env=_nix_env(), on_stderr_line=follow)
+        plain: list[str] = []
+        reader = NixLogReader(watcher) if watcher is not None else None
+
+        def on_line(line: str) -> None:
+            text = reader.feed(line) if reader is not None else line
+            if text is None:
+                return
+            plain.append(text)
+            if follow is not None:
+                follow(text)
+
+        outcome = run_process(argv, env=_nix_env(), on_stderr_line=on_line)
         if follow is not None:
             follow.finish()
-        failed, mismatches = parse_realise_errors(outcome.stderr)
-        tail = "\n".join(outcome.stderr.strip().splitlines()[-40:])
-        return RealiseOutcome(outcome.ok, failed, mismatches, tail, outcome.seconds, outcome.stderr)
+        stderr = "".join(plain)
+        failed, mismatches = parse_realise_errors(stderr)
+        tail = "\n".join(stderr.strip().splitlines()[-40:])
+        return RealiseOutcome(outcome.ok, failed, mismatches, tail, outcome.seconds, stderr)
 
     def requisites(self, drv: str) -> set[str]:
         argv = ["nix-store", *self._store_argv(), "--query", "--requisites", drv]

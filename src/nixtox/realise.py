@@ -8,11 +8,13 @@ failing env is reported with its builder's log while the other envs keep their r
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from nixtox._nix_log import machine_host
 from nixtox._roots import temporary_roots
 from nixtox.errors import BuildError, NixtoxError
 from nixtox.model import RealisedEnv, RenderedEnv
@@ -20,7 +22,7 @@ from nixtox.nix import NixBackend, RealiseOutcome
 from nixtox.render import env_text, write_default_nix, write_env_file, write_work_file
 from nixtox.state import EnvState, State, gcroot_dir, store_has
 
-__all__ = ["RealiseResult", "build_kind", "realise_envs"]
+__all__ = ["RealiseResult", "build_kind", "built_on", "failure_reason", "realise_envs"]
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,20 @@ class RealiseResult:
     outcomes: dict[str, RealisedEnv | NixtoxError]
     #: per env key, the seconds spent on it: every env Nix built waited for the whole Nix call
     seconds: dict[str, float]
+
+
+_BUILT = re.compile(r"^building '(?P<drv>[^']+\.drv)'(?: on '(?P<machine>[^']+)')?", re.MULTILINE)
+
+
+def built_on(stderr: str) -> dict[str, str]:
+    """drv -> where Nix built it (``local``, or a builder's host), from its log of a realisation. A
+    remote build is logged twice: "on 'ssh-ng://…'", and as the builder's own (local to it) build."""
+    found: dict[str, str] = {}
+    for match in _BUILT.finditer(stderr):
+        where = machine_host(match["machine"] or "")
+        if found.get(match["drv"], "local") == "local":
+            found[match["drv"]] = where
+    return found
 
 
 def _gcroot(work_dir: Path, key: str, store: str = "") -> Path:
@@ -138,20 +154,21 @@ def _build(
             return {e.spec.key: exc for e in envs}
         outcomes: dict[str, RealisedEnv | NixtoxError] = {key: BuildError(why) for key, why in failed.items()}
         outcome = _realise_rooted(list(drvs.values()), nix, roots) if drvs else None
+        where = built_on(outcome.stderr) if outcome is not None else {}
         by_key = {e.spec.key: e for e in envs}
         for key, drv in drvs.items():
             out = nix.output_path(drv)
             if not nix.is_valid(out):  # valid in the store Nix uses (NIXTOX_NIX_STORE may be another one)
-                outcomes[key] = BuildError(_failure_reason(drv, nix, outcome))
+                outcomes[key] = BuildError(failure_reason(drv, nix, outcome))
                 continue
             nix.add_root(out, _gcroot(work_dir, key, state.store))  # lasting root, while the temporary holds
             env = by_key[key]
             state.envs[key] = EnvState(env.fingerprint, str(out), drv, env.spec.label)
-            outcomes[key] = RealisedEnv(env, out, drv, cached=False)
+            outcomes[key] = RealisedEnv(env, out, drv, cached=False, built_on=where.get(drv))
     return outcomes
 
 
-def _failure_reason(drv: str, nix: NixBackend, outcome: RealiseOutcome | None) -> str:
+def failure_reason(drv: str, nix: NixBackend, outcome: RealiseOutcome | None) -> str:
     """One summary line naming what failed, then the failing builder's log tail."""
     closure = nix.requisites(drv)
     if outcome is not None:
@@ -203,7 +220,7 @@ def build_kind(
         for key, drv in drvs.items():
             out = nix.output_path(drv)
             if not nix.is_valid(out):
-                outcomes[key] = BuildError(_failure_reason(drv, nix, outcome))
+                outcomes[key] = BuildError(failure_reason(drv, nix, outcome))
                 continue
             nix.add_root(out, _gcroot(work_dir, f"{key}.{kind}", store))
             outcomes[key] = out

@@ -1,6 +1,6 @@
 """The run, as an explicit sequence of stage functions (as nox runs its task tuple).
 
-    RUN = (load, expand, select, lock, render, realise, run, report)
+    RUN = (load, expand, select, lock, render, run_in_nix, realise, run, report)
 
 Each stage takes the value the previous one returned and the ``Session`` (the options, the front end's
 ``Events``, the Nix backend opened on first use) and returns a plain value of its own: ``RawConfig``,
@@ -9,12 +9,17 @@ Each stage takes the value the previous one returned and the ``Session`` (the op
 build) ends with its result in one place, ``Envs.end``, and the other envs go on, as in tox. Each stage
 owns its facts and hands them on in its value; no later stage works one out again.
 
+The envs whose commands run inside Nix (``run_in = nix``, ``run --in-nix``) end in ``run_in_nix`` with
+their results, read from their check derivations (cached, or built here or on remote builders);
+``realise`` and ``run`` handle the others on the host.
+
 The other commands run a prefix of the same stages: ``nixtox lock`` runs ``LOCK``, ``nixtox shell`` and
 ``nixtox cache pull|push`` run ``PREPARE``, ``nixtox export`` runs ``LOCK`` and renders the export.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import random
 import time
@@ -37,13 +42,25 @@ from nixtox.model import (
     RealisedEnv,
     RenderedEnv,
 )
-from nixtox.nix import NixBackend, NixOptions
+from nixtox.nix import NixBackend, NixOptions, resolve_builders
 from nixtox.plugins import get_plugin_manager
 from nixtox.pyproject import read_pyproject
 from nixtox.realise import realise_envs
-from nixtox.render import render_env, source_files_nix
+from nixtox.render import Placement, render_env, source_files_nix
 from nixtox.report import INTERRUPTED, exit_code, result_json
-from nixtox.run import allow_commands, dependency_order, prepare_work_dir, run_env, schedule
+from nixtox.run import (
+    InNixOptions,
+    allow_commands,
+    dependency_order,
+    nix_run_spec,
+    prepare_work_dir,
+    recorded_results,
+    refused_pass_env,
+    run_env,
+    runs_in_nix,
+    schedule,
+)
+from nixtox.run import run_in_nix as run_checks
 from nixtox.scm import vcs_version
 from nixtox.select import Selection, platform_results, select_envs
 from nixtox.source import scan_source
@@ -66,6 +83,7 @@ __all__ = [
     "execute",
     "jobs_for",
     "lock_envs",
+    "nix_options",
     "prepare_envs",
     "run_session",
 ]
@@ -110,6 +128,14 @@ class RunOptions:
     report: ReportFiles = field(default_factory=ReportFiles)
     #: what ``{env:X}`` reads (None: the process environment); an export reads none of it
     environ: Mapping[str, str] | None = None
+    #: ``--in-nix``: every selected env runs inside Nix, as with ``run_in = nix``
+    in_nix: bool = False
+    #: ``--rerun``: envs that run inside Nix run again even when their result is cached
+    rerun: bool = False
+    #: ``--builders`` (Nix's machines syntax; "" = none); None: ``$NIXTOX_BUILDERS``, else the config
+    builders: str | None = None
+    #: ``--max-jobs``: Nix builds at once on this machine (0: only on remote builders); None: from ``-p``
+    max_jobs: int | None = None
 
 
 class Events(Protocol):
@@ -174,14 +200,16 @@ class Session:
             from nixtox.cache import open_cache  # noqa: PLC0415 - a warm run needs neither Nix nor caches
 
             self._cache = open_cache(
-                envs.project.core.cache, _build_slots(self.options), overrides=self.options.cache,
-                locked=[env.locked for env in envs.live], notify=self.events.notify,
-                push=self.options.push,
+                envs.project.core.cache, nix_options(self.options, envs.project),
+                overrides=self.options.cache, locked=[env.locked for env in envs.live],
+                notify=self.events.notify, push=self.options.push,
             )  # fmt: skip
         return self._cache
 
 
 Stage = Callable[[Any, Session], Any]
+#: where an env that runs inside Nix is rendered: nixtox's work dir, formats built as exported
+IN_NIX: Final = Placement(pure=True)
 
 
 def load(options: RunOptions, session: Session) -> RawConfig:
@@ -204,22 +232,73 @@ def select(project: Project, session: Session) -> Envs[EnvSpec]:
 
 
 def lock(envs: Envs[EnvSpec], session: Session) -> Envs[LockedEnv]:
-    if session.options.skip_env_install:
-        session.reused = reuse_built(envs, _store(session.options))
+    """Pins per env; host CPythons are imported into the store (once per machine), so the envs'
+    closures are self-contained: remote builders and other machines need only Nix."""
+    options = session.options
+    if options.skip_env_install:
+        session.reused = reuse_built(envs, _store(options))
         envs = replace(envs, live=tuple(spec for spec in envs.live if spec.key not in session.reused))
-    return lock_stage(envs, session.options.lock)
+    store = None
+    if options.lock.store_interpreters:
+        from nixtox.interpreters import NixInterpreterStore  # noqa: PLC0415 - only what builds needs
+
+        store = NixInterpreterStore(replace(NixOptions(), store=_store(options)))
+    return lock_stage(envs, options.lock, interpreter_store=store, notify=session.events.notify)
 
 
 def render(envs: Envs[LockedEnv], session: Session) -> Envs[RenderedEnv]:
+    """Each env's Nix file; an env that runs inside Nix gets its check too, with the values of its
+    non-secret ``pass_env`` as settings."""
+    options = session.options
     root = envs.project.core.root
     name = read_pyproject(root).name or root.name
     tree = scan_source(root, warn=session.events.notify)
+
     version = vcs_version(root, envs.live)  # once per run: a fact about the checkout, like the tree
-    kinds = session.options.kinds
-    rendered = envs.map(
-        lambda env: render_env(env, root=root, project_name=name, tree=tree, kinds=kinds, vcs_version=version)
+
+    def render_one(env: LockedEnv) -> RenderedEnv:
+        if not runs_in_nix(env.spec, everywhere=options.in_nix):
+            return render_env(
+                env, root=root, project_name=name, tree=tree, kinds=options.kinds, vcs_version=version
+            )
+        # the check runs on a copy of the source, which an editable install would not see: such a
+        # format is built as the one it is exported as (a wheel), as in `nixtox export`
+        env = dataclasses.replace(env, spec=nix_run_spec(env.spec, os.environ))
+        return render_env(
+            env, root=root, project_name=name, tree=tree, kinds=(*options.kinds, "check"),
+            placement=IN_NIX, vcs_version=version,
+        )  # fmt: skip
+
+    return envs.map(render_one).with_work_files({"source-files.nix": source_files_nix(tree)})
+
+
+def run_in_nix(envs: Envs[RenderedEnv], session: Session) -> Envs[RenderedEnv]:
+    """The envs whose commands run inside Nix end here with their results: recorded ones when nothing
+    changed (no Nix call), else their checks built (here or on the builders) or fetched, in one Nix
+    call, each env's output streamed and its end announced as it comes. The others go on to the host."""
+    options = session.options
+    chosen = [env for env in envs.live if runs_in_nix(env.spec, everywhere=options.in_nix)]
+    if not chosen:
+        return envs
+    refused = {env.spec.key: why for env in chosen if (why := refused_pass_env(env.spec)) is not None}
+    work_dir = envs.project.core.work_dir
+    if options.push:
+        session.cache(envs)  # a missing secret key or push target fails before anything runs
+    settings = InNixOptions(
+        work_dir=work_dir,
+        store=_store(options),
+        rerun=options.rerun or options.recreate,
+        serial=options.parallel == 0,
+        shared_files=envs.work_files,
+        keys=[*(spec.key for spec in envs.project.envs), *(spec.key for spec in envs.selected)],
     )
-    return rendered.with_work_files({"source-files.nix": source_files_nix(tree)})
+    with locked_work_dir(work_dir):
+        outcome = run_checks(
+            [env for env in chosen if env.spec.key not in refused],
+            nix=lambda: session.backend or session.cache(envs).reporting,
+            options=settings, events=session.events, root=envs.project.core.root, setup_seconds=envs.seconds,
+        )  # fmt: skip
+    return envs.finish({**refused, **outcome.results}, seconds=outcome.seconds)
 
 
 def realise(envs: Envs[RenderedEnv], session: Session) -> Envs[RealisedEnv]:
@@ -247,9 +326,21 @@ def realise(envs: Envs[RenderedEnv], session: Session) -> Envs[RealisedEnv]:
     for env in realised.live:
         if not env.cached:
             hook.nixtox_env_updated(spec=env.spec, realised=env)
-    if session.options.push and realised.live:
-        session.cache(realised).push(realised.live)
+    if session.options.push:
+        _push(realised, session, work_dir)
     return realised
+
+
+def _push(realised: Envs[RealisedEnv], session: Session, work_dir: Path) -> None:
+    """The realised envs, and the recorded in-Nix results of the selected envs with their envs."""
+    from nixtox.cache import EnvPaths  # noqa: PLC0415 - only when pushing
+
+    store = _store(session.options)
+    results = recorded_results(work_dir, store, [spec.key for spec in realised.selected])
+    paths = [EnvPaths(f"{label} (result)", result, None) for label, result, _, _ in results]
+    paths += [EnvPaths(label, env, drv or None) for label, _, env, drv in results if env]
+    if realised.live or paths:
+        session.cache(realised).push(realised.live, also=paths)
 
 
 def run(envs: Envs[RealisedEnv], session: Session) -> SessionResult:
@@ -274,8 +365,9 @@ def run(envs: Envs[RealisedEnv], session: Session) -> SessionResult:
         collected[result.spec.key] = result
         events.env_done(result)
 
-    for result in envs.ended.values():
-        events.env_done(result)
+    for key, result in envs.ended.items():
+        if key not in envs.announced:  # in-Nix envs were announced as each finished
+            events.env_done(result)
     interrupted = False
     try:
         runnable = {env.spec.key: env for env in envs.live}
@@ -318,8 +410,9 @@ def report(result: SessionResult, session: Session) -> SessionResult:
     return replace(result, exit_code=code)
 
 
-RUN: Final[tuple[Stage, ...]] = (load, expand, select, lock, render, realise, run, report)
-PREPARE: Final[tuple[Stage, ...]] = RUN[:6]
+RUN: Final[tuple[Stage, ...]] = (load, expand, select, lock, render, run_in_nix, realise, run, report)
+#: up to a realised store path per env, commands run nowhere (``nixtox shell``, ``cache pull|push``)
+PREPARE: Final[tuple[Stage, ...]] = (load, expand, select, lock, render, realise)
 RENDER: Final[tuple[Stage, ...]] = RUN[:5]
 LOCK: Final[tuple[Stage, ...]] = RUN[:4]
 
@@ -350,12 +443,19 @@ def lock_envs(options: RunOptions, *, events: Events | None = None) -> Envs[Lock
     return cast("Envs[LockedEnv]", execute(LOCK, Session(options, events or NotifyOnly())))
 
 
-def _build_slots(options: RunOptions) -> NixOptions:
+def nix_options(options: RunOptions, project: Project) -> NixOptions:
     """Nix builds and test commands share the machine: ``-p N`` builds N derivations at once with
-    cores/N cores each; one env at a time (``-p 0``) lets Nix use every core."""
+    cores/N cores each; one env at a time (``-p 0``) lets Nix use every core; ``--max-jobs`` says
+    otherwise (0: nothing builds here, only on the ``builders``)."""
     cpus = os.cpu_count() or 1
     jobs = jobs_for(options.parallel) if options.parallel != 0 else cpus
-    return replace(options.nix_options, max_jobs=jobs, cores=max(cpus // jobs, 1))
+    if options.max_jobs is not None:
+        jobs = options.max_jobs
+    builders = resolve_builders(project.core.builders, options.builders, os.environ)
+    return replace(
+        options.nix_options, max_jobs=jobs, cores=max(cpus // max(jobs, 1), 1),
+        builders=builders if builders is not None else options.nix_options.builders,
+    )  # fmt: skip
 
 
 def jobs_for(parallel: int | str, envs: int | None = None) -> int:

@@ -1,4 +1,5 @@
-"""``.nixtox/state.json``: per Nix store and env, the fingerprint of its inputs and the store path they gave.
+"""``.nixtox/state.json``: per Nix store and env, the fingerprint of its inputs and the store path they gave
+(``envs``), and for envs whose commands ran inside Nix the result path of their last run (``checks``).
 
 Readers and writers hold ``.nixtox/lock`` (an flock), and writes are atomic (temp file + rename), so two
 nixtox processes in one project never see a half-written state. The entries of the default store are
@@ -21,7 +22,16 @@ from typing import Any
 from nixtox._files import write_atomically
 from nixtox.errors import NixtoxError
 
-__all__ = ["EnvState", "State", "gcroot_dir", "locked_work_dir", "selected_store", "store_has"]
+__all__ = [
+    "CheckState",
+    "EnvState",
+    "State",
+    "gcroot_dir",
+    "locked_work_dir",
+    "selected_store",
+    "store_file",
+    "store_has",
+]
 
 _VERSION = 1
 STORE_VAR = "NIXTOX_NIX_STORE"
@@ -38,6 +48,14 @@ def gcroot_dir(work_dir: Path, store: str = "") -> Path:
     if not store:
         return work_dir / "gcroots"
     return work_dir / "stores" / hashlib.sha256(store.encode()).hexdigest()[:16] / "gcroots"
+
+
+def store_file(store: str, path: str) -> Path:
+    """Where a store path's files are on this file system: a local store under a root directory keeps
+    them below it; the default store (and one Nix reaches by URL) at the path itself."""
+    if not store or "://" in store or "?" in store:
+        return Path(path)
+    return Path(store) / path.lstrip("/")
 
 
 def store_has(store: str, path: str) -> bool | None:
@@ -57,10 +75,29 @@ class EnvState:
     label: str = ""
 
 
+@dataclass(frozen=True)
+class CheckState:
+    """The last in-Nix run of an env (``run_in = nix``): the fingerprint of the check it built (the env,
+    the source, the commands, the settings), its result path, and the env it ran in."""
+
+    fingerprint: str
+    result_path: str
+    drv_path: str = ""
+    env_path: str = ""
+    env_drv: str = ""
+    label: str = ""
+
+
 def _parse_envs(raw: object) -> dict[str, EnvState]:
     if not isinstance(raw, dict):
         raise TypeError("envs is not a table")
     return {str(key): EnvState(**value) for key, value in raw.items()}
+
+
+def _parse_checks(raw: object) -> dict[str, CheckState]:
+    if not isinstance(raw, dict):
+        raise TypeError("checks is not a table")
+    return {str(key): CheckState(**value) for key, value in raw.items()}
 
 
 @dataclass
@@ -69,8 +106,9 @@ class State:
     envs: dict[str, EnvState]
     #: the store ``envs`` belong to ("" = the default store)
     store: str = ""
-    #: the entries of the other stores, kept as read
+    #: the entries of the other stores, kept as read (``{"envs": …, "checks": …}`` per store)
     others: dict[str, Any] = field(default_factory=dict)
+    checks: dict[str, CheckState] = field(default_factory=dict)
 
     @classmethod
     def read(cls, work_dir: Path, store: str = "") -> State:
@@ -81,18 +119,29 @@ class State:
             if not isinstance(data, dict) or data.get("version") != _VERSION:
                 raise ValueError("not a state of this version")
             stores = data.get("stores", {})
-            tables = {"": data.get("envs", {})}
-            tables |= {key: value.get("envs", {}) for key, value in stores.items() if isinstance(value, dict)}
-            envs = _parse_envs(tables.pop(store, {}))
+            tables = {"": {"envs": data.get("envs", {}), "checks": data.get("checks", {})}}
+            tables |= {key: value for key, value in stores.items() if isinstance(value, dict)}
+            mine = tables.pop(store, {})
+            envs, checks = _parse_envs(mine.get("envs", {})), _parse_checks(mine.get("checks", {}))
         except (OSError, ValueError, TypeError, KeyError, AttributeError):
             return cls(path, {}, store)
-        return cls(path, envs, store, tables)
+        return cls(path, envs, store, tables, checks)
 
     def write(self) -> None:
-        tables = {**self.others, self.store: {key: asdict(value) for key, value in sorted(self.envs.items())}}
-        data: dict[str, Any] = {"version": _VERSION, "envs": tables.pop("", {})}
+        mine = {
+            "envs": {key: asdict(value) for key, value in sorted(self.envs.items())},
+            "checks": {key: asdict(value) for key, value in sorted(self.checks.items())},
+        }
+        tables = {**self.others, self.store: mine}
+        default = tables.pop("", {})
+        data: dict[str, Any] = {"version": _VERSION, "envs": default.get("envs", {})}
+        if default.get("checks"):
+            data["checks"] = default["checks"]
         if tables:
-            data["stores"] = {key: {"envs": table} for key, table in sorted(tables.items())}
+            data["stores"] = {
+                key: {name: entries for name, entries in table.items() if entries or name == "envs"}
+                for key, table in sorted(tables.items())
+            }
         try:
             write_atomically(self.path, json.dumps(data, indent=1, sort_keys=True) + "\n")
         except OSError as exc:

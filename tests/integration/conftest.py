@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import lzma
 import os
 import shutil
 import subprocess
@@ -230,3 +231,21 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_line(_faults.summary())
         for finding in _faults.FINDINGS:
             terminalreporter.write_line(f"  corruption: {finding}")
+
+
+def read_nar(path: Path) -> bytes:
+    """A binary cache's NAR file, uncompressed (nixtox pushes zstd; Nix's own default is xz)."""
+    if path.suffix == ".zst":
+        return subprocess.run(["zstd", "-d", "-c", "-q", str(path)], capture_output=True, check=True).stdout
+    if path.suffix == ".xz":
+        return lzma.decompress(path.read_bytes())
+    return path.read_bytes()
+
+
+def write_nar(path: Path, data: bytes) -> None:
+    """``data`` compressed as ``path``'s name says, in its place."""
+    if path.suffix == ".zst":
+        data = subprocess.run(["zstd", "-c", "-q"], input=data, capture_output=True, check=True).stdout
+    elif path.suffix == ".xz":
+        data = lzma.compress(data)
+    path.write_bytes(data)

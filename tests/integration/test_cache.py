@@ -9,7 +9,6 @@ key, an unsigned cache, a cache with one NAR modified, an unreachable cache, a p
 from __future__ import annotations
 
 import json
-import lzma
 import os
 import shutil
 import socket
@@ -21,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.integration.conftest import read_nar, write_nar
 
 pytestmark = pytest.mark.nix
 
@@ -222,7 +223,7 @@ def test_unsigned_cache_is_refused(machine_a: MachineA, tmp_path: Path) -> None:
         ["nix-store", "-qR", *machine_a.paths.values()], capture_output=True, text=True, check=True
     ).stdout.split()
     subprocess.run(
-        ["nix", "--option", "experimental-features", "nix-command", "copy", "--to", f"file://{unsigned}", *closure],
+        ["nix", "--option", "experimental-features", "nix-command", "copy", "--to", f"file://{unsigned}?compression=zstd", *closure],
         check=True, capture_output=True,
     )  # fmt: skip
     project, store = machine_b(machine_a, tmp_path)
@@ -240,9 +241,9 @@ def test_tampered_nar_is_refused_and_named(machine_a: MachineA, tmp_path: Path) 
     narinfo = tampered / f"{Path(victim).name.split('-', 1)[0]}.narinfo"
     url = next(line.split()[1] for line in narinfo.read_text().splitlines() if line.startswith("URL:"))
     nar = tampered / url
-    data = lzma.decompress(nar.read_bytes())
+    data = read_nar(nar)
     index = data.index(b"site-packages")
-    nar.write_bytes(lzma.compress(data[:index] + b"SITE" + data[index + 4 :]))
+    write_nar(nar, data[:index] + b"SITE" + data[index + 4 :])
     project, store = machine_b(machine_a, tmp_path)
     done = nixtox(
         project, "cache", "pull", env=machine_a.b_env(store, NIXTOX_SUBSTITUTERS=f"file://{tampered}")

@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -85,11 +86,17 @@ def test_flake_check_runs_the_commands_in_a_derivation(project: Path, tmp_path: 
     nix = flake_argv(tmp_path)
     built = _json(run([*nix, "build", ".#checks.x86_64-linux.py312", "--no-link", "--json"], project))
     assert isinstance(built, list)
-    out = Path(built[0]["outputs"]["out"])
+    # the check is a thin wrapper naming (and keeping) the recorded result it read
+    recorded = _json(
+        run([*nix, "build", ".#checks.x86_64-linux.py312.recorded", "--no-link", "--json"], project)
+    )
+    assert isinstance(recorded, list)
+    out = Path(recorded[0]["outputs"]["out"])
+    assert Path(built[0]["outputs"]["out"]).read_text().strip() == str(out)
     assert (out / "exit-code").read_text() == "0\n"
     result = json.loads((out / "result.json").read_text())
     assert [c["exit_code"] for c in result["commands"]] == [0, 0]
-    assert "commands> python -c" in (out / "log").read_text()
+    assert "py312: commands[0]> python -c" in (out / "log").read_text()
 
 
 def test_regenerating_gives_byte_identical_files(project: Path) -> None:
@@ -103,19 +110,54 @@ def test_regenerating_gives_byte_identical_files(project: Path) -> None:
 
 
 def test_export_instantiates_to_the_same_drvs_on_a_second_store(project: Path, tmp_path: Path) -> None:
-    proc = nixtox(project, "run")  # renders .nixtox/ (the project is committed to git's index: same files)
+    # renders .nixtox/ with the checks (the project is committed to git's index: the same files)
+    proc = nixtox(project, "run", "--in-nix")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     store = tmp_path / "store"
     instantiate = ["nix-instantiate", *nix_options_argv(NixOptions()), "--store", str(store)]
-    ours = run([*instantiate, ".nixtox/default.nix", "-A", "envs.py312", "-A", "shells.py312"], project)
+    ours = run(
+        [*instantiate, ".nixtox/default.nix", "-A", "envs.py312", "-A", "shells.py312",
+         "-A", "kinds.py312.check"], project,
+    )  # fmt: skip
     exported = run(
-        [*instantiate, "nix/nixtox-envs.nix", "-A", "packages.py312", "-A", "devShells.py312"], project
-    )
+        [*instantiate, "nix/nixtox-envs.nix", "-A", "packages.py312", "-A", "devShells.py312",
+         "-A", "checkResults.py312"], project,
+    )  # fmt: skip
     assert ours.returncode == 0, ours.stderr
     assert exported.returncode == 0, exported.stderr
+    # the exported check's result is the very derivation `nixtox run --in-nix` builds: shared results
     assert exported.stdout.split() == ours.stdout.split()
-    assert len(ours.stdout.split()) == 2
+    assert len(ours.stdout.split()) == 3
     assert (store / ours.stdout.split()[0].lstrip("/")).is_file()  # written to the second store
+
+
+def test_a_failing_exported_check_fails_and_its_recorded_result_is_cached(tmp_path: Path) -> None:
+    host_python("3.12")
+    root = copy_fixture_project("hatchling_proj", tmp_path)
+    (root / "tox.ini").write_text(
+        "[testenv]\nskip_install = true\n"
+        'commands = python -c "import time; print(time.time_ns()); raise SystemExit(5)"\n'
+    )
+    (root / "fresh.txt").write_text(str(uuid.uuid4()))
+    (root / "flake.nix").write_text(FLAKE)
+    git(root, "init", "-q")
+    assert nixtox(root, "export", "-e", "py312").returncode == 0
+    git(root, "add", "-A")
+    nix = flake_argv(tmp_path)
+    failed = run([*nix, "build", ".#checks.x86_64-linux.py312", "--no-link"], root)
+    assert failed.returncode != 0
+    assert "a command failed (exit 5)" in failed.stderr
+    recorded = _json(
+        run([*nix, "build", ".#checks.x86_64-linux.py312.recorded", "--no-link", "--json"], root)
+    )
+    assert isinstance(recorded, list)
+    out = Path(recorded[0]["outputs"]["out"])
+    first = (out / "result.json").read_text()
+    # building the check again reads the same recorded failure: the commands do not run again
+    again = run([*nix, "build", ".#checks.x86_64-linux.py312", "--no-link"], root)
+    assert again.returncode != 0
+    assert (out / "result.json").read_text() == first
+    assert json.loads(first)["exit_code"] == 5
 
 
 def test_mk_check_fails_on_a_failing_command_unless_allowed(project: Path, tmp_path: Path) -> None:

@@ -11,7 +11,6 @@ faults it injects, the recoveries and the corruptions it finds, and prints them 
 from __future__ import annotations
 
 import contextlib
-import lzma
 import os
 import random
 import re
@@ -30,6 +29,7 @@ import pytest
 from nixtox.state import gcroot_dir
 from tests.integration import _faults
 from tests.integration._nixtox import FIXTURES
+from tests.integration.conftest import read_nar, write_nar
 
 pytestmark = pytest.mark.nix
 
@@ -368,9 +368,9 @@ def test_damaged_cache_entries_are_never_imported(
             nar = damaged / next(
                 line.split()[1] for line in victim.read_text().splitlines() if line.startswith("URL:")
             )
-            data = bytearray(lzma.decompress(nar.read_bytes()))
+            data = bytearray(read_nar(nar))
             data[len(data) // 2] ^= 0xFF
-            nar.write_bytes(lzma.compress(bytes(data)))
+            write_nar(nar, bytes(data))
         elif how == "narinfo cut":
             _cut(victim, rng)
         else:  # a NarHash no longer matching what was signed

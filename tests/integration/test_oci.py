@@ -79,6 +79,8 @@ def _chroot(rootfs: Path, argv: list[str], env: list[str]) -> subprocess.Complet
     script = (
         f"{mount} -t tmpfs none /root/.pyenv 2>/dev/null || true; "
         f'{mount} --rbind /dev "$1/dev"; '  # as a container runtime would
+        # a runtime mounts /proc too; the loader needs it for the interpreter's $ORIGIN-relative RUNPATH
+        f'{mount} --rbind /proc "$1/proc"; '
         f'exec {shutil.which("chroot")} "$@"'
     )
     environ = dict(item.split("=", 1) for item in env)

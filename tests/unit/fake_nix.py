@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from nixtox.errors import BuildError
-from nixtox.nix import RealiseOutcome
+from nixtox.nix import BuildWatcher, RealiseOutcome
 
 
 class FakeNix:
@@ -46,7 +46,9 @@ class FakeNix:
     def output_path(self, drv: str) -> Path:
         return self.store / Path(drv).name.removesuffix(".drv")
 
-    def realise(self, drvs: Sequence[str], *, root: Path | None = None) -> RealiseOutcome:
+    def realise(
+        self, drvs: Sequence[str], *, root: Path | None = None, watcher: BuildWatcher | None = None
+    ) -> RealiseOutcome:
         self.calls.append(f"realise {len(drvs)}")
         failed = []
         for drv in drvs:

@@ -29,7 +29,7 @@ from nixtox.cache._ops import EnvPaths, push_envs, push_set, verify_envs
 from nixtox.config import load_project
 from nixtox.errors import ConfigError, NixtoxError
 from nixtox.model import CacheConfig
-from nixtox.nix import NixOptions, RealiseOutcome, nix_options_argv
+from nixtox.nix import BuildWatcher, NixOptions, RealiseOutcome, nix_options_argv
 
 S = "/nix/store/"
 ENV = f"{S}36fw0p980qxirmrkg9vxpsy9gahi3aii-nixtox-env-py312"
@@ -278,7 +278,9 @@ class FakeCacheNix:
     def output_path(self, drv: str) -> Path:
         return Path(ENV)
 
-    def realise(self, drvs: Sequence[str], *, root: Path | None = None) -> RealiseOutcome:
+    def realise(
+        self, drvs: Sequence[str], *, root: Path | None = None, watcher: BuildWatcher | None = None
+    ) -> RealiseOutcome:
         self.calls.append("realise" if root is None else "realise rooted")
         return RealiseOutcome(True, (), {}, "", 0.0, self.realise_log)
 

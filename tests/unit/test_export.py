@@ -115,7 +115,7 @@ def test_export_prefers_the_given_pkgs_for_nixpkgs_interpreters(project: Project
 
 
 def _fake_lock(monkeypatch: pytest.MonkeyPatch, *, error: str | None = None) -> None:
-    def lock_all(envs: Envs[EnvSpec], _policy: object) -> Envs[LockedEnv]:
+    def lock_all(envs: Envs[EnvSpec], _policy: object, **_given: object) -> Envs[LockedEnv]:
         if error is not None:
             done = {
                 s.key: EnvResult(spec=s, status=Status.ERROR, reason=error, exit_code=1) for s in envs.live

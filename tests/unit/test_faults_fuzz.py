@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nixtox.errors import LockError, NixtoxError
-from nixtox.lock import LockEntry, LockFile, verify_lock_entry
+from nixtox.lock import LockEntry, LockFile, LockPolicy, verify_lock_entry
 from nixtox.model import LockedDist
 from nixtox.select import Selection
 from nixtox.session import RunOptions, prepare_envs
@@ -123,7 +123,8 @@ def test_random_configs_through_every_stage_give_no_traceback(
         (root / "tox.ini").write_text(text + "\n[testenv:zz]\nskip_install = true\n", encoding="utf-8")
         (root / "pyproject.toml").write_text('[project]\nname = "demo"\nversion = "1"\n')
         try:
-            prepared = prepare_envs(RunOptions(path=root, selection=_ALL), nix=FakeNix(root / "store"))
+            options = RunOptions(path=root, selection=_ALL, lock=LockPolicy(store_interpreters=False))
+            prepared = prepare_envs(options, nix=FakeNix(root / "store"))
         except NixtoxError:
             return
         REACHED["realised"] += len(prepared.live)

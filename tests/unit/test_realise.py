@@ -138,10 +138,10 @@ class CollectingNix(FakeNix):
         self._collect()
         return drvs
 
-    def realise(self, drvs, *, root: Path | None = None):  # type: ignore[no-untyped-def]
+    def realise(self, drvs, *, root: Path | None = None, watcher=None):  # type: ignore[no-untyped-def]
         gone = [d for d in drvs if d not in self.drvs]
         assert not gone, f"don't know how to build these paths: {gone}"
-        outcome = super().realise(drvs, root=root)
+        outcome = super().realise(drvs, root=root, watcher=watcher)
         self._collect()
         return outcome
 

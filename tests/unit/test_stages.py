@@ -28,8 +28,9 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "nixtox"
 
 def test_the_run_is_the_stage_tuple() -> None:
     names = [stage.__name__ for stage in session.RUN]
-    assert names == ["load", "expand", "select", "lock", "render", "realise", "run", "report"]
-    assert session.RUN[:6] == session.PREPARE
+    assert names == ["load", "expand", "select", "lock", "render", "run_in_nix", "realise", "run", "report"]
+    # the commands that run none skip the in-Nix run
+    assert (*session.RUN[:5], session.RUN[6]) == session.PREPARE
     assert session.RUN[:4] == session.LOCK
 
 

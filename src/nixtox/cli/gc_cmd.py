@@ -22,12 +22,16 @@ def gc(*, target: Target, output: Output, drop_all: bool) -> None:
     dropped: list[str] = []
     with locked_work_dir(work_dir):
         state = State.read(work_dir)
-        roots = {p.name for p in (work_dir / "gcroots").glob("*")} | set(state.envs)
+        # an env's roots: ``<key>``, and ``<key>.<kind>`` for its kinds (``.check``, ``.check-env`` ...)
+        links = list((work_dir / "gcroots").glob("*"))
+        roots = {p.name.split(".", 1)[0] for p in links} | set(state.envs) | set(state.checks)
         for key in sorted(roots - keep):
-            for path in (work_dir / "gcroots" / key, work_dir / "nix" / f"{key}.nix"):
+            mine = [p for p in links if p.name.split(".", 1)[0] == key]
+            for path in (*mine, work_dir / "nix" / f"{key}.nix"):
                 if path.is_symlink() or path.exists():
                     path.unlink()
             state.envs.pop(key, None)
+            state.checks.pop(key, None)
             dropped.append(key)
         state.write()
         if (work_dir / "nix").is_dir():

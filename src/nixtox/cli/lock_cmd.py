@@ -55,7 +55,9 @@ def lock_cmd(
     if not target.chosen:
         target = replace(target, selection=Selection(env="ALL"))
     options = target.run_options(
-        lock=LockPolicy(locked=check, upgrade=upgrade, prune=not check, index_url=index_url)
+        lock=LockPolicy(
+            locked=check, upgrade=upgrade, prune=not check, index_url=index_url, store_interpreters=False
+        )
     )
     envs = lock_envs(options, events=NotifyOnly(output.notice))
     for result in envs.ended.values():

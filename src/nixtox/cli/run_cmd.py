@@ -39,7 +39,35 @@ def _options(func: Callable[..., None]) -> Callable[..., None]:
 
 
 _OPTIONS = [
-    click.option("-r", "--recreate", is_flag=True, help="rebuild the envs even when up to date"),
+    click.option(
+        "-r",
+        "--recreate",
+        is_flag=True,
+        help="rebuild the envs even when up to date (and run in-Nix envs again, as --rerun)",
+    ),
+    click.option(
+        "--in-nix",
+        "in_nix",
+        is_flag=True,
+        help="run every selected env's commands inside a Nix derivation (as run_in = nix): results are"
+        " cached store paths, an unchanged env is not run again, builders can run them",
+    ),
+    click.option(
+        "--rerun", is_flag=True, help="run in-Nix envs again even when their result is cached (flaky tests)"
+    ),
+    click.option(
+        "--builders",
+        metavar="MACHINES",
+        help="Nix remote builders for env builds and in-Nix runs, in Nix's machines syntax"
+        " ('ssh-ng://host x86_64-linux - 4 ; ...'; '' for none); env NIXTOX_BUILDERS, config builders",
+    ),
+    click.option(
+        "--max-jobs",
+        "max_jobs",
+        type=click.IntRange(min=0),
+        metavar="N",
+        help="Nix builds at once on this machine; 0: build only on the remote builders (default: from -p)",
+    ),
     click.option(
         "--locked", is_flag=True, help="fail when nixtox.lock is missing or stale instead of relocking"
     ),
@@ -111,6 +139,10 @@ def _run(
     output: Output,
     flags: RunFlags,
     recreate: bool,
+    in_nix: bool,
+    rerun: bool,
+    builders: str | None,
+    max_jobs: int | None,
     locked: bool,
     result_json_path: Path | None,
     junit_path: Path | None,
@@ -127,6 +159,7 @@ def _run(
     target = flags.target(target)
     options = target.run_options(
         **flags.run_values(), posargs=posargs if posargs else None, recreate=recreate,
+        in_nix=in_nix, rerun=rerun, builders=builders, max_jobs=max_jobs,
         lock=LockPolicy(locked=locked, write=not target.expand.changes_requirements),
         parallel=_parallel(parallel), fail_fast=fail_fast, push=push,
         report=ReportFiles(result_json=result_json_path, junit=junit_path, html=html_path),

@@ -351,7 +351,7 @@ _CORE_TYPED: Final = frozenset(
     {
         "env_list", "labels", "skip_missing_interpreters", "nixpkgs", "interpreter_providers",
         "ignore_base_python_conflict", "skip_sdist", "substituters", "trusted_public_keys", "push_to",
-        "secret_key_file", "parallel_show_output",
+        "secret_key_file", "builders", "parallel_show_output",
     }
 )  # fmt: skip
 
@@ -374,6 +374,7 @@ def _core(raw: RawConfig, resolvers: Resolvers, given: ExpandOptions) -> CoreCon
         ignore_base_python_conflict=bool(res.get("ignore_base_python_conflict")),
         parallel_show_output=bool(res.get("parallel_show_output")),
         cache=_cache_config(res),
+        builders=_str(res.get("builders")),
         posargs=resolvers.posargs,
         warnings=unknown_key_warnings(raw) + override_warnings(given.overrides),
         condition_envs=condition_envs(raw),

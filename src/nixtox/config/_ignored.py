@@ -44,7 +44,6 @@ _WHICH: Final[dict[str, Callable[[object], str | None]]] = {
     "download": _true,
     "uv_seed": _true,
     "interrupt_post_commands": _true,
-    "run_in": lambda v: None if str(v) in ("", "host") else str(v),
     "requires": _requires,
 }
 

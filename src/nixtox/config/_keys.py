@@ -178,6 +178,14 @@ CORE_KEYS: Final[tuple[Key, ...]] = (
     ),
     _k("push_to", "str", "binary cache `nixtox cache push` writes to", nixtox=True, conditional=False),
     _k(
+        "builders",
+        "str",
+        "Nix remote builders in Nix's machines syntax (`ssh-ng://host x86_64-linux - 4 ; ...`), for env"
+        " builds and `run_in = nix` test runs; `$NIXTOX_BUILDERS` and `--builders` override it",
+        nixtox=True,
+        conditional=False,
+    ),
+    _k(
         "secret_key_file",
         "path",
         "signing key for pushing to the binary cache",
@@ -240,11 +248,18 @@ ENV_KEYS: Final[tuple[Key, ...]] = (
     _k(
         "run_in",
         "str",
-        "`host` runs commands on the host, `nix` inside a derivation (cached)",
+        "`host` runs commands on the host; `nix` runs them inside a derivation whose result Nix caches"
+        " (an unchanged env is not run again) and remote builders can run (`nixtox run --in-nix` for all)",
         "host",
         nixtox=True,
-        acted=False,
-        ignored="run_in = nix is not implemented yet: commands run on the host",
+    ),
+    _k(
+        "non_secret_pass_env",
+        "list",
+        "`pass_env` variables that are not secret: with `run_in = nix` their values become inputs of"
+        " the test derivation (any other `pass_env` makes `run_in = nix` an error: secrets never enter"
+        " the store)",
+        nixtox=True,
     ),
     _k("suicide_timeout", "float", "on Ctrl-C, seconds a command may take to exit before SIGINT", "0.0"),
     _k("interrupt_timeout", "float", "seconds to wait after SIGINT before SIGTERM", "0.3"),

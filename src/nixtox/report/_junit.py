@@ -249,6 +249,8 @@ def _properties(suite: ET.Element, env: Mapping[str, Any]) -> None:
         "drv_path": env.get("drv_path"),
         "fingerprint": env.get("fingerprint"),
         "cached": str(env.get("cached", False)).lower(),
+        "ran_on": env.get("ran_on"),
+        "result_path": env.get("result_path"),
     }
     properties = ET.SubElement(suite, "properties")
     for name, value in values.items():

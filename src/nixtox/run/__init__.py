@@ -1,4 +1,5 @@
-"""Run stage: a realised env's commands on the host, with tox's semantics."""
+"""Run stage: a realised env's commands on the host, with tox's semantics; or, for the envs that run
+inside Nix, their check derivations' results (``run_in_nix``)."""
 
 from __future__ import annotations
 
@@ -9,21 +10,37 @@ from nixtox.report._logs import LOG_DIR, write_command_logs
 from nixtox.run._commands import OutputSink, allow_commands, run_commands, stop_all_processes
 from nixtox.run._envdir import env_lock, link_env, prepare_env_dir, prepare_work_dir
 from nixtox.run._environ import DEFAULT_PASS_ENV, command_environ
+from nixtox.run._in_nix import (
+    InNixOptions,
+    InNixOutcome,
+    nix_run_spec,
+    recorded_results,
+    refused_pass_env,
+    run_in_nix,
+    runs_in_nix,
+)
 from nixtox.run._pycache import pycache_dir, seed_pycache
 from nixtox.run._schedule import dependency_order, schedule
 from nixtox.run._tree_files import restore_tree_files
 
 __all__ = [
     "DEFAULT_PASS_ENV",
+    "InNixOptions",
+    "InNixOutcome",
     "OutputSink",
     "allow_commands",
     "command_environ",
     "dependency_order",
     "link_env",
+    "nix_run_spec",
     "prepare_env_dir",
     "prepare_work_dir",
+    "recorded_results",
+    "refused_pass_env",
     "restore_tree_files",
     "run_env",
+    "run_in_nix",
+    "runs_in_nix",
     "schedule",
     "seed_pycache",
     "stop_all_processes",

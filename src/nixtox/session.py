@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Protocol, cast
 
+from nixtox import _profile
 from nixtox.config import RawConfig, expand_project, load_config
 from nixtox.errors import NixtoxError
 from nixtox.lock import LockPolicy, lock_stage
@@ -227,10 +228,12 @@ def run(envs: Envs[RealisedEnv], session: Session) -> SessionResult:
 
     def run_one(realised: RealisedEnv) -> EnvResult:
         spec = realised.spec
-        return run_env(
+        result = run_env(
             realised, hash_seed=hash_seed, setup_seconds=envs.seconds.get(spec.key, 0.0),
             sink=lambda text: events.env_output(spec, text),
         )  # fmt: skip
+        _profile.note("commands", result.command_seconds)
+        return result
 
     collected: dict[str, EnvResult] = dict(envs.ended)
 
@@ -289,7 +292,8 @@ def execute(stages: Sequence[Stage], session: Session) -> Any:
     """Run ``stages`` in order, each on the value the one before returned."""
     value: Any = session.options
     for stage in stages:
-        value = stage(value, session)
+        with _profile.phase(f"stage:{stage.__name__}"):
+            value = stage(value, session)
     return value
 
 

@@ -28,7 +28,7 @@ from nixtox.errors import EnvSelectionError, NixtoxError
 from nixtox.lock import LockPolicy
 from nixtox.model import EnvSpec, Project, RealisedEnv
 from nixtox.run import command_environ, prepare_env_dir, seed_pycache
-from nixtox.run._pycache import pycache_dir
+from nixtox.run._pycache import bytecode_prefix
 from nixtox.run._tox import start_protected
 from nixtox.select import Selection, select_envs
 from nixtox.session import NotifyOnly, RunOptions, prepare_envs
@@ -65,11 +65,18 @@ def choose_env(project: Project, name: str, package_format: str | None) -> EnvSp
 
 
 def shell_environ(
-    spec: EnvSpec, *, store_path: Path, env_dir: Path, environ: Mapping[str, str] | None = None
+    spec: EnvSpec,
+    *,
+    store_path: Path,
+    env_dir: Path,
+    environ: Mapping[str, str] | None = None,
+    bytecode: Path | None = None,
 ) -> dict[str, str]:
     """The caller's environment with the env's variables on top (PATH, VIRTUAL_ENV, set_env, prompt)."""
     base = dict(os.environ if environ is None else environ)
-    ours = command_environ(spec, store_path=store_path, env_dir=env_dir, hash_seed="", environ=base)
+    ours = command_environ(
+        spec, store_path=store_path, env_dir=env_dir, hash_seed="", environ=base, bytecode=bytecode
+    )
     ours.pop("PYTHONHASHSEED")  # a shell keeps Python's own (random) hashing unless the user set it
     result = {**base, **ours}
     result.pop("PYTHONHOME", None)  # would point the env's python at another prefix
@@ -197,8 +204,10 @@ def shell_cmd(
     realised = _realise(options, spec)
     env_dir = spec.env_dir
     prepare_env_dir(env_dir, realised.store_path)
-    environ = shell_environ(spec, store_path=realised.store_path, env_dir=env_dir)
-    seed_pycache(realised.store_path, pycache_dir(env_dir))
+    bytecode = bytecode_prefix(env_dir, warn=_warn)
+    environ = shell_environ(spec, store_path=realised.store_path, env_dir=env_dir, bytecode=bytecode)
+    if bytecode is not None:
+        seed_pycache(realised.store_path, bytecode)
     if command:
         ctx.exit(run_in_env(list(command), environ))
     click.secho(f"nixtox: entering {spec.label} ({realised.store_path}); exit to leave", err=True, fg="green")

@@ -9,7 +9,7 @@ from nixtox.report._logs import LOG_DIR, write_command_logs
 from nixtox.run._commands import OutputSink, allow_commands, run_commands, stop_all_processes
 from nixtox.run._envdir import prepare_env_dir
 from nixtox.run._environ import DEFAULT_PASS_ENV, command_environ
-from nixtox.run._pycache import pycache_dir, seed_pycache
+from nixtox.run._pycache import bytecode_prefix, pycache_dir, seed_pycache  # noqa: F401
 from nixtox.run._schedule import dependency_order, schedule
 
 __all__ = [
@@ -31,8 +31,12 @@ def run_env(realised: RealisedEnv, *, hash_seed: str, sink: OutputSink, setup_se
     env_dir = spec.env_dir
     prepare_env_dir(env_dir, realised.store_path)
     spec.config.change_dir.mkdir(parents=True, exist_ok=True)  # as tox does
-    environ = command_environ(spec, store_path=realised.store_path, env_dir=env_dir, hash_seed=hash_seed)
-    seed_pycache(realised.store_path, pycache_dir(env_dir))
+    bytecode = bytecode_prefix(env_dir, warn=sink)
+    environ = command_environ(
+        spec, store_path=realised.store_path, env_dir=env_dir, hash_seed=hash_seed, bytecode=bytecode
+    )
+    if bytecode is not None:
+        seed_pycache(realised.store_path, bytecode)
     start = time.monotonic()
     outcomes = run_commands(
         spec, environ=environ, store_path=realised.store_path, cwd=spec.config.change_dir, sink=sink

@@ -120,7 +120,7 @@ def create_venv_here(target: str) -> dict[str, str]:
     scheme = "venv" if "venv" in sysconfig.get_scheme_names() else "posix_prefix"
     paths = sysconfig.get_paths(scheme, vars={"base": target, "platbase": target})
     result = {key: paths[key] for key in ("purelib", "platlib", "scripts", "data")}
-    pyver = "%d.%d" % sys.version_info[:2]
+    pyver = f"{sys.version_info[0]}.{sys.version_info[1]}"
     result["headers"] = os.path.join(target, "include", "site", f"python{pyver}")
     return result
 

@@ -5,9 +5,11 @@ requirements, so a build needs what it declares and nothing the host happens to 
 
 Inputs (derivation attributes, seen as environment variables): ``pname``, ``format`` (wheel, sdist,
 editable), ``src`` and ``srcFilename`` (a tree, or an sdist file) or ``projectRoot`` (editable),
-``buildRequiresJson``, ``configSettingsJson``, ``pythonExecutable``, ``out``.
+``buildRequiresJson``, ``configSettingsJson``, ``vcsVersionJson`` (optional: the version from version
+control and the backend's pretend variables), ``pythonExecutable``, ``out``.
 Output: ``$out/<name>.whl`` (exactly one), the sdist it came from when there was one, and
-``$out/nix-support/nixtox-dist.json``.
+``$out/nix-support/nixtox-dist.json``. An editable wheel records the files ``build_editable`` wrote into
+the live tree (see ``_tree_files``).
 """
 
 # Derivation attributes reach a builder as camelCase environment variables (SIM112); the pinned tools
@@ -26,6 +28,7 @@ import zipfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import _common
+import _tree_files
 from _common import BuilderError, log
 
 LEGACY_BACKEND = "setuptools.build_meta:__legacy__"
@@ -44,6 +47,7 @@ class Build:
         self.venv = os.path.join(self.tmp, "build-env")
         self.venv_python = ""
         self.backend = LEGACY_BACKEND
+        self.vcs = json.loads(os.environ.get("vcsVersionJson") or "null")
 
     # -- the build environment ------------------------------------------------------------------
 
@@ -161,6 +165,39 @@ class Build:
             raise BuilderError(f"build backend {self.backend!r} failed for {what}") from None
         return os.path.join(outdir, built)
 
+    # -- the version from version control ---------------------------------------------------------
+
+    def tell_version(self) -> None:
+        """The backend's pretend-version variables, for every hook it runs (the build has no ``.git``)."""
+        if self.vcs is None:
+            return
+        log(f"version of {self.pname} from version control: {self.vcs['version']} (worked out by nixtox)")
+        os.environ.update(self.vcs.get("env", {}))
+
+    def write_pkg_info(self, srcdir: str) -> None:
+        """A PKG-INFO holding the version, for tools that read one where there is no VCS; an unpacked
+        sdist's own PKG-INFO is kept. The live tree of an editable build is never written to."""
+        path = os.path.join(srcdir, "PKG-INFO")
+        if self.vcs is None or not self.vcs.get("pkgInfo") or os.path.lexists(path):
+            return
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(f"Metadata-Version: 2.1\nName: {self.pname}\nVersion: {self.vcs['version']}\n")
+
+    def check_version(self, built: str) -> None:
+        if self.vcs is None:
+            return
+        from packaging.version import InvalidVersion, Version
+
+        try:
+            same = Version(built) == Version(self.vcs["version"])
+        except InvalidVersion:
+            same = built == self.vcs["version"]
+        if not same:
+            log(
+                f"warning: {self.pname} was built as version {built}, not {self.vcs['version']} as its "
+                "version control says: its backend did not take the version nixtox handed it"
+            )
+
     # -- the formats ------------------------------------------------------------------------------
 
     def run(self) -> None:
@@ -169,6 +206,7 @@ class Build:
                 f"unknown build format {self.format!r} of {self.pname} (use {', '.join(FORMATS)})"
             )
         self.create_build_env()
+        self.tell_version()
         sdist: str | None = None
         if self.format == "editable":
             srcdir = os.environ["projectRoot"]
@@ -177,12 +215,15 @@ class Build:
                     f"project root {srcdir} of {self.pname} is not a directory visible to the build "
                     "(editable builds need an unsandboxed Nix build)"
                 )
+            before = _tree_files.snapshot(srcdir)
             wheel = self.call(srcdir, "editable", self.out)
+            _tree_files.record(wheel, srcdir, before)
         else:
             src = os.environ["src"]
             if os.path.isdir(src):
                 srcdir = os.path.join(self.tmp, "src")
                 _common.copy_writable_tree(src, srcdir)
+                self.write_pkg_info(srcdir)
                 if self.format == "sdist":
                     sdist = self.call(srcdir, "sdist", self.out)
                     srcdir = unpack_sdist(sdist, os.path.join(self.tmp, "from-sdist"))
@@ -195,6 +236,7 @@ class Build:
         if wheels != [os.path.basename(wheel)]:
             raise BuilderError(f"the build of {self.pname} left {wheels} in its output, expected one wheel")
         name, version = wheel_name_version(wheel)
+        self.check_version(version)
         _common.write_json(
             os.path.join(self.out, "nix-support", "nixtox-dist.json"),
             {

@@ -2,6 +2,16 @@
 # backend, in an isolated build environment that holds only the declared build requirements.
 { pythonLib, env }:
 let
+  validVcsVersion =
+    v:
+    builtins.isAttrs v
+    && builtins.isString (v.version or null)
+    && v.version != ""
+    && builtins.isAttrs (v.env or { })
+    && builtins.all builtins.isString (builtins.attrValues (v.env or { }))
+    && builtins.isBool (v.pkgInfo or false)
+    && builtins.all (name: builtins.elem name [ "version" "env" "pkgInfo" ]) (builtins.attrNames v);
+
   /*
     Build one wheel with the project's PEP 517 backend.
 
@@ -19,12 +29,22 @@ let
       string that is NOT copied to the store. The derivation depends on `metadataHash` (the caller's hash
       of the project's metadata files; nixtox passes `nixtox.source.metadata_hash`), so source edits do not
       rebuild it. Needs a build without
-      sandbox (nixtox's daemonless root mode); a sandboxed daemon cannot see `projectRoot`.
+      sandbox (nixtox's daemonless root mode); a sandboxed daemon cannot see `projectRoot`. The files
+      `build_editable` writes into that tree (a `_version.py`) are recorded in the wheel, in
+      `<name>.dist-info/nixtox-tree-files.json`, so a run can put them back after a `git clean`.
+    * `vcsVersion`: the project's version when it comes from version control, which the store copy of
+      the tree lacks (`.git` is never copied): `{ version; env ? { }; pkgInfo ? false; }`. `env` holds the
+      backend's pretend-version variables (`SETUPTOOLS_SCM_PRETEND_VERSION`, `PDM_BUILD_SCM_VERSION` ...),
+      set for the backend's hooks; `pkgInfo` writes a `PKG-INFO` with the version into the build's copy
+      of the tree (setuptools-git-versioning and versioningit read one where there is no VCS). The
+      version is a value of the derivation: a new commit rebuilds the package and nothing else. null
+      (the default) adds no attribute.
 
     Type: buildDist :: {
       pname :: String, src :: (Path | Derivation)?, format :: String ? "wheel", python :: AttrSet,
       buildRequires :: [ Derivation ] ? [ ], configSettings :: AttrSet ? { },
-      projectRoot :: String? , metadataHash :: String? } -> Derivation
+      projectRoot :: String? , metadataHash :: String?,
+      vcsVersion :: { version :: String, env :: AttrSet ? { }, pkgInfo :: Bool ? false }? } -> Derivation
 
     Example:
       buildDist {
@@ -46,6 +66,7 @@ let
       configSettings ? { },
       projectRoot ? null,
       metadataHash ? null,
+      vcsVersion ? null,
     }:
     let
       editable = format == "editable";
@@ -72,11 +93,14 @@ let
         name = "${pname}-${format}";
         inherit python;
         script = "build_dist.py";
-        attrs = srcAttrs // {
-          inherit pname format;
-          buildEnv = "${buildEnv}";
-          configSettingsJson = builtins.toJSON configSettings;
-        };
+        attrs =
+          srcAttrs
+          // {
+            inherit pname format;
+            buildEnv = "${buildEnv}";
+            configSettingsJson = builtins.toJSON configSettings;
+          }
+          // (if vcsVersion == null then { } else { vcsVersionJson = builtins.toJSON vcsVersion; });
       };
     in
     if !builtins.isString pname || pname == "" then
@@ -91,6 +115,8 @@ let
       throw "nixtox: buildDist: ${pname} (${format}) needs src (a projectSource tree or an sdist file)"
     else if !builtins.isAttrs configSettings then
       throw "nixtox: buildDist: configSettings of ${pname} must be an attrset, got ${builtins.toJSON configSettings}"
+    else if vcsVersion != null && !(validVcsVersion vcsVersion) then
+      throw "nixtox: buildDist: vcsVersion of ${pname} must be { version = \"1.2\"; env = { NAME = \"value\"; }; pkgInfo = false; }, got ${builtins.toJSON vcsVersion}"
     else
       drv
       // {

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from nixtox.plugins import PackageFormat
 
 __all__ = [
+    "UV_LOCK_RUNNER",
     "CacheConfig",
     "Command",
     "CommandOutcome",
@@ -107,6 +108,10 @@ class PackageDef:
     config_settings: tuple[tuple[str, str], ...] = ()
 
 
+#: tox-uv's runner that installs an env from ``uv.lock`` (``uv sync``)
+UV_LOCK_RUNNER = "uv-venv-lock-runner"
+
+
 @dataclass(frozen=True)
 class EnvConfig:
     """The resolved settings of one environment (conditions filtered, substitutions applied).
@@ -143,6 +148,18 @@ class EnvConfig:
     skip_missing_interpreters: bool = False
     #: a parallel run shows this env's output even when it passes
     parallel_show_output: bool = False
+    #: tox's env runner; ``uv-venv-lock-runner`` (tox-uv) installs from ``uv.lock``.
+    runner: str = ""
+    #: tox's ``pylock``: a PEP 751 lock file (relative to the project root) the env installs from.
+    pylock: str = ""
+    #: tox-uv (lock runner): groups installed alone, without the project (``uv sync --only-group``).
+    only_groups: tuple[str, ...] = ()
+    #: tox-uv (lock runner): "" (true when ``dependency_groups`` is set), "true" or "false".
+    no_default_groups: str = ""
+    #: tox-uv (lock runner): extra ``uv sync`` flags.
+    uv_sync_flags: tuple[str, ...] = ()
+    #: tox-uv (lock runner): false drops ``--locked`` (a stale uv.lock is relocked, not refused).
+    uv_sync_locked: bool = True
     suicide_timeout: float = 0.0
     interrupt_timeout: float = 0.3
     terminate_timeout: float = 0.2
@@ -303,6 +320,9 @@ class LockedEnv:
     build_interpreter: Interpreter | None = None
     #: hash of (requirements, interpreter identity, index): the key of this entry in the lock file.
     lock_key: str = ""
+    #: the entry's ``interpreter``: the series (``cpython-3.11-...``) the pins hold for, or the full
+    #: identity when they depend on the patch release.
+    lock_interpreter: str = ""
 
 
 @dataclass(frozen=True)

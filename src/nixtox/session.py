@@ -35,6 +35,7 @@ from nixtox.realise import realise_envs
 from nixtox.render import render_env, source_files_nix
 from nixtox.report import INTERRUPTED, exit_code, result_json
 from nixtox.run import allow_commands, dependency_order, run_env, schedule
+from nixtox.scm import vcs_version
 from nixtox.select import Selection, select_envs
 from nixtox.source import scan_source
 from nixtox.state import locked_work_dir, selected_store
@@ -188,8 +189,11 @@ def render(envs: Envs[LockedEnv], session: Session) -> Envs[RenderedEnv]:
     root = envs.project.core.root
     name = read_pyproject(root).name or root.name
     tree = scan_source(root, warn=session.events.notify)
+    version = vcs_version(root, envs.live)  # once per run: a fact about the checkout, like the tree
     kinds = session.options.kinds
-    rendered = envs.map(lambda env: render_env(env, root=root, project_name=name, tree=tree, kinds=kinds))
+    rendered = envs.map(
+        lambda env: render_env(env, root=root, project_name=name, tree=tree, kinds=kinds, vcs_version=version)
+    )
     return rendered.with_work_files({"source-files.nix": source_files_nix(tree)})
 
 

@@ -96,7 +96,9 @@ def test_a_dependency_on_the_projects_own_name_gets_the_project(tmp_path: Path) 
 
 
 def test_local_projects_files_and_the_project_with_extras_in_deps(tmp_path: Path) -> None:
-    _project(tmp_path / "libs" / "built", "nt-built", "0.1", "WHERE = 'built from its tree'", deps='["attrs"]')
+    _project(
+        tmp_path / "libs" / "built", "nt-built", "0.1", "WHERE = 'built from its tree'", deps='["attrs"]'
+    )
     editable = _project(tmp_path / "libs" / "live", "nt-live", "0.1", "WHERE = 'live'")
     (tmp_path / "wheels").mkdir()
     _wheel(tmp_path / "wheels", "nt-file", "3.0", "WHERE = 'a local wheel'")

@@ -88,7 +88,9 @@ def test_running_commands_never_modifies_the_env_store_path(tmp_path: Path) -> N
     out = nixtox(root, "run", "--result-json", str(tmp_path / "r.json"))
     assert out.returncode == 0, out.stdout + out.stderr
     store_path = results(tmp_path / "r.json")["py312"]["store_path"]
-    verify = subprocess.run(["nix-store", "--verify-path", store_path], capture_output=True, text=True, check=False)
+    verify = subprocess.run(
+        ["nix-store", "--verify-path", store_path], capture_output=True, text=True, check=False
+    )
     assert verify.returncode == 0, verify.stderr
     assert not list(Path(store_path).rglob("*pytest-*.pyc"))
     assert list((root / ".nixtox" / "pycache").rglob("*.pyc"))  # where bytecode went instead

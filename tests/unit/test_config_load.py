@@ -125,6 +125,40 @@ def test_default_format_from_package(section: str, fmt: str, nixtox_project: Pro
     assert load_project(root).envs[0].package_format == fmt
 
 
+@pytest.mark.parametrize(
+    ("section", "fmt"),
+    [
+        ("", "editable"),  # tox-uv's lock runner installs the project editable by default
+        ("skip_install = true", "editable"),  # ... and does not read skip_install
+        ("package = wheel", "wheel"),
+        ("package = uv", "wheel"),
+        ("package = uv-editable", "editable"),
+        ("package = skip", "skip"),
+        ("only_groups = lint", "skip"),  # uv sync --only-group leaves the project out
+        ("uv_sync_flags = --no-install-project", "skip"),
+        ("uv_sync_flags = --only-group=lint", "skip"),
+        ("uv_sync_flags = --only-group lint", "skip"),
+        ("uv_sync_flags = --only-dev", "skip"),
+        ("uv_sync_flags = --group lint", "editable"),
+    ],
+)
+def test_uv_lock_runner_installs_the_project_as_uv_sync_does(
+    section: str, fmt: str, nixtox_project: ProjectFactory
+) -> None:
+    ini = f"[tox]\nenv_list = a\n[testenv]\nrunner = uv-venv-lock-runner\n{section}\n"
+    root = nixtox_project({"pyproject.toml": "[project]\nname = 'p'\n", "tox.ini": ini})
+    assert load_project(root).envs[0].package_format == fmt
+
+
+def test_uv_lock_runner_refuses_a_package_mode_uv_sync_has_not(nixtox_project: ProjectFactory) -> None:
+    ini = "[tox]\nenv_list = a\n[testenv]\nrunner = uv-venv-lock-runner\npackage = sdist\n"
+    root = nixtox_project({"pyproject.toml": "[project]\nname = 'p'\n", "tox.ini": ini})
+    with pytest.raises(
+        ConfigError, match=r"tox.ini: \[testenv\] key 'package': 'sdist' is not a package of runner"
+    ):
+        load_project(root)
+
+
 def test_skipsdist_means_skip(nixtox_project: ProjectFactory) -> None:
     root = nixtox_project({"setup.py": "", "tox.ini": "[tox]\nskipsdist = true\nenv_list = a\n"})
     assert load_project(root).envs[0].package_format == "skip"

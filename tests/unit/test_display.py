@@ -114,9 +114,7 @@ def test_parallel_show_output_shows_a_passing_envs_output() -> None:
     out = Stream()
     display = Display(parallel=True, live=False, stream=out)
     shown = dataclasses.replace(spec("a", commands=(PYTEST,)))
-    shown = dataclasses.replace(
-        shown, config=dataclasses.replace(shown.config, parallel_show_output=True)
-    )
+    shown = dataclasses.replace(shown, config=dataclasses.replace(shown.config, parallel_show_output=True))
     display.env_started(shown)
     run_commands(display, shown)
     display.env_done(result(shown))

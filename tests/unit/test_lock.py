@@ -213,11 +213,17 @@ def test_local_projects_and_files_in_deps_are_locked_by_root_relative_paths(root
     reqs = env_requirements(env, make_project(root).core)
     assert reqs.requirements == ("./libs/other", "./dist/pkg-1.0-py3-none-any.whl")
     assert reqs.editable_paths == ("./libs/other",)
-    assert [line.split("=")[0] for line in reqs.local_inputs] == ["./dist/pkg-1.0-py3-none-any.whl", "./libs/other"]
+    assert [line.split("=")[0] for line in reqs.local_inputs] == [
+        "./dist/pkg-1.0-py3-none-any.whl",
+        "./libs/other",
+    ]
     locked = lock_env(make_project(root, env), env, interpreter(), engine=FakeEngine())
     (lib,) = (d for d in locked.dists if d.name == "other")
     assert (lib.kind, lib.path, lib.editable) == (DistKind.DIRECTORY, "./libs/other", True)
-    assert [b.name for b in lib.build_requires] == ["editables", "hatchling"]  # editable: hatchling asks for it
+    assert [b.name for b in lib.build_requires] == [
+        "editables",
+        "hatchling",
+    ]  # editable: hatchling asks for it
     again = LockFile.read(root / "nixtox.lock").entries["py312"].dists
     assert lib in again  # a round trip through the file keeps it
 
@@ -234,7 +240,9 @@ def test_a_changed_local_project_relocks(root: Path) -> None:
 
 def test_a_missing_local_path_is_one_error(root: Path) -> None:
     env = spec(deps=("../nowhere",), skip_install=True)
-    with pytest.raises(LockError, match=r"env py312: deps line '../nowhere' names .*nowhere, which does not exist"):
+    with pytest.raises(
+        LockError, match=r"env py312: deps line '../nowhere' names .*nowhere, which does not exist"
+    ):
         env_requirements(env, make_project(root).core)
 
 
@@ -275,8 +283,10 @@ def test_locked_mode_refuses_a_stale_or_missing_entry(root: Path) -> None:
         lock_envs(
             make_project(root, edited), [edited], {"py312": interpreter()}, locked=True, engine=FakeEngine()
         )
-    other = dataclasses.replace(interpreter(), version=(3, 12, 9))
-    with pytest.raises(LockError, match="stale for env py312: the interpreter changed"):
+    other = dataclasses.replace(interpreter(), version=(3, 13, 1))
+    with pytest.raises(
+        LockError, match=r"stale for env py312: the interpreter changed \(locked for cpython-3\.12-"
+    ):
         lock_envs(project, [env], {"py312": other}, locked=True, engine=FakeEngine())
     # a current entry passes in locked mode without the resolver
     engine = FakeEngine()
@@ -377,3 +387,32 @@ def test_write_lock_upgrade_resolves_current_entries_again(root: Path) -> None:
     assert engine.calls == []
     write_lock(project, [env], {"py312": interpreter()}, engine=engine, upgrade=True)
     assert len(engine.calls) == 1
+
+
+def test_a_lock_holds_on_another_patch_release_unless_its_markers_split_them(root: Path) -> None:
+    def on(patch: int) -> Interpreter:
+        return dataclasses.replace(
+            interpreter(),
+            version=(3, 12, patch),
+            marker_env=(("python_full_version", f"3.12.{patch}"), ("python_version", "3.12")),
+        )
+
+    plain = spec("plain", deps=("pytest",), skip_install=True)
+    project = make_project(root, plain)
+    (locked,) = lock_envs(project, [plain], {"plain": on(7)})
+    assert locked.lock_interpreter.startswith("cpython-3.12-")
+    engine = FakeEngine()
+    lock_envs(project, [plain], {"plain": on(2)}, locked=True, engine=engine)
+    assert engine.calls == []
+
+    # pip reports each package's Requires-Dist: a patch-level marker there pins the full version
+    split = {"foo": dataclasses.replace(pure("foo"), requires=("bar; python_full_version < '3.12.3'",))}
+    marked = spec("marked", deps=("foo",), skip_install=True)
+    project = make_project(root, marked)
+    (locked,) = lock_envs(project, [marked], {"marked": on(7)}, engine=FakeEngine(split))
+    assert locked.lock_interpreter.startswith("cpython-3.12.7-")
+    with pytest.raises(
+        LockError, match=r"stale for env marked: the interpreter changed \(locked for cpython-3\.12\.7-"
+    ):
+        lock_envs(project, [marked], {"marked": on(2)}, locked=True)
+    lock_envs(project, [marked], {"marked": on(7)}, locked=True)  # the same release still holds

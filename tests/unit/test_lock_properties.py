@@ -143,7 +143,9 @@ changes = st.sampled_from(
         ("constraints", lambda r, i, x: (dataclasses.replace(r, constraints=()), i, x)),
         ("build", lambda r, i, x: (dataclasses.replace(r, build_requirements=("hatchling",)), i, x)),
         ("metadata", lambda r, i, x: (dataclasses.replace(r, project_metadata="d"), i, x)),
-        ("version", lambda r, i, x: (r, dataclasses.replace(i, version=(3, 12, 1)), x)),
+        ("minor version", lambda r, i, x: (r, dataclasses.replace(i, version=(3, 13, 0)), x)),
+        ("patch version only", lambda r, i, x: (r, dataclasses.replace(i, version=(3, 12, 7)), x)),
+        ("pinned by", lambda r, i, x: (r, i, x)),
         ("tags", lambda r, i, x: (r, dataclasses.replace(i, tags=i.tags[1:]), x)),
         ("free-threaded", lambda r, i, x: (r, dataclasses.replace(i, free_threaded=True), x)),
         ("index", lambda r, i, x: (r, i, "https://mirror/simple")),
@@ -158,9 +160,12 @@ def test_lock_key_changes_iff_an_input_changes(change: tuple[str, object]) -> No
     label, apply = change
     base_key = lock_key(BASE, BASE_INTERPRETER, "https://pypi.org/simple")
     requirements, interp, index = apply(BASE, BASE_INTERPRETER, "https://pypi.org/simple")  # type: ignore[operator]
-    changed_key = lock_key(requirements, interp, index)
+    pinned_by = {"kind": "uv.lock", "lock": "0" * 64} if label == "pinned by" else None
+    changed_key = lock_key(requirements, interp, index, pinned_by=pinned_by)
     assert lock_key(BASE, BASE_INTERPRETER, "https://pypi.org/simple") == base_key  # stable
-    if label in ("path only", "fingerprint only"):  # machine-specific: two machines must agree
+    # machine-specific facts must not change the key (two machines agree), nor a patch release: whether
+    # the pins hold on another patch release is the entry's `interpreter`, not the key
+    if label in ("path only", "fingerprint only", "patch version only"):
         assert changed_key == base_key
     else:
         assert changed_key != base_key

@@ -28,7 +28,7 @@ def builders() -> Iterator[tuple[ModuleType, ModuleType]]:
     finally:
         sys.path[:] = saved_path
         sys.dont_write_bytecode = saved_flag
-        for name in ("_common", "build_dist"):
+        for name in ("_common", "_tree_files", "build_dist"):
             sys.modules.pop(name, None)
 
 
@@ -130,3 +130,46 @@ def test_unpack_sdist_returns_its_single_top_directory(
         archive.add(top / "pyproject.toml", arcname="pyproject.toml")
     with pytest.raises(common.BuilderError, match="one top-level directory"):
         build_dist.unpack_sdist(str(flat), str(tmp_path / "flat"))
+
+
+def test_editable_tree_writes_are_recorded_in_the_wheel_and_its_record(
+    builders: tuple[ModuleType, ModuleType], tmp_path: Path
+) -> None:
+    import base64
+    import hashlib
+    import zipfile
+
+    tree_files = sys.modules["_tree_files"]  # imported by build_dist
+    root = tmp_path / "tree"
+    (root / "src" / "demo").mkdir(parents=True)
+    (root / "src" / "demo" / "__init__.py").write_text("from ._version import version\n")
+    (root / ".git").mkdir()
+    before = tree_files.snapshot(str(root))
+    # what flit_scm's build_editable does, and what must not count: VCS data, egg-info, build dirs
+    (root / "src" / "demo" / "_version.py").write_text("version = '1.0.post3'\n")
+    (root / ".git" / "index").write_text("x")
+    (root / "demo.egg-info").mkdir()
+    (root / "demo.egg-info" / "PKG-INFO").write_text("x")
+    (root / "build").mkdir()
+    (root / "build" / "lib.py").write_text("x")
+    wheel = tmp_path / "demo-1.0.post3-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr("demo.pth", str(root / "src") + "\n")
+        archive.writestr("demo-1.0.post3.dist-info/METADATA", "Name: demo\nVersion: 1.0.post3\n")
+        archive.writestr("demo-1.0.post3.dist-info/RECORD", "demo.pth,,\ndemo-1.0.post3.dist-info/RECORD,,\n")
+    tree_files.record(str(wheel), str(root), before)
+    with zipfile.ZipFile(wheel) as archive:
+        data = archive.read("demo-1.0.post3.dist-info/nixtox-tree-files.json")
+        rows = list(csv.reader(io.StringIO(archive.read("demo-1.0.post3.dist-info/RECORD").decode())))
+    recorded = json.loads(data)
+    assert recorded["root"] == str(root)
+    assert [(f["path"], base64.b64decode(f["content"])) for f in recorded["files"]] == [
+        ("src/demo/_version.py", b"version = '1.0.post3'\n")
+    ]
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    assert ["demo-1.0.post3.dist-info/nixtox-tree-files.json", f"sha256={digest}", str(len(data))] in rows
+    unchanged = tmp_path / "plain.whl"
+    wheel.rename(unchanged)
+    tree_files.record(str(unchanged), str(root), tree_files.snapshot(str(root)))  # nothing written: no change
+    with zipfile.ZipFile(unchanged) as archive:
+        assert archive.read("demo-1.0.post3.dist-info/nixtox-tree-files.json") == data

@@ -160,5 +160,7 @@ def test_pycache_is_seeded_once_with_the_envs_own_bytecode(tmp_path: Path) -> No
 
 
 def test_commands_write_bytecode_to_the_prefix_not_the_env(store: Path, tmp_path: Path) -> None:
-    environ = command_environ(spec(), store_path=store, env_dir=tmp_path / "w" / "envs" / "py312", hash_seed="1", environ={})
+    environ = command_environ(
+        spec(), store_path=store, env_dir=tmp_path / "w" / "envs" / "py312", hash_seed="1", environ={}
+    )
     assert environ["PYTHONPYCACHEPREFIX"] == str(tmp_path / "w" / "pycache")

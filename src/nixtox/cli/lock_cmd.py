@@ -1,11 +1,14 @@
-"""``nixtox lock``: pin every selected env's requirements into ``nixtox.lock`` (the file users commit)."""
+"""``nixtox lock``: pin every selected env's requirements into ``nixtox.lock`` (the file users commit);
+``--export-pylock`` also writes each env's pins as a PEP 751 ``pylock.<env>.toml``."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 
 from nixtox.cli._options import Target, selection_options
-from nixtox.lock import LOCK_FILE_NAME, LockPolicy
+from nixtox.lock import LOCK_FILE_NAME, LockPolicy, export_pylocks
 from nixtox.model import Status
 from nixtox.select import Selection
 from nixtox.session import NotifyOnly, RunOptions, lock_envs
@@ -20,6 +23,17 @@ __all__ = ["lock_cmd"]
 @click.option(
     "-i", "--index-url", metavar="URL", help="package index (default: PyPI, or UV_INDEX_URL/PIP_INDEX_URL)"
 )
+@click.option(
+    "--export-pylock",
+    is_flag=True,
+    help="also write each env's pins as a PEP 751 pylock.<env>.toml (pip, uv and tox install from it)",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="with --export-pylock and one env: the file to write instead of pylock.<env>.toml",
+)
 @click.pass_context
 def lock_cmd(
     ctx: click.Context,
@@ -29,8 +43,12 @@ def lock_cmd(
     upgrade: bool,
     check: bool,
     index_url: str | None,
+    export_pylock: bool,
+    output: Path | None,
 ) -> None:
     """Pin every env's requirements (for its interpreter) to exact files in nixtox.lock."""
+    if output is not None and not export_pylock:
+        raise click.UsageError("--output is the file of --export-pylock; add --export-pylock")
     options = RunOptions(
         path=target.root,
         config_file=target.config_file,
@@ -50,3 +68,8 @@ def lock_cmd(
         click.echo(f"{LOCK_FILE_NAME} is current for {len(envs.live)} env(s)")
     else:
         click.echo(f"wrote {path} ({len(envs.live)} env(s))")
+    if export_pylock:
+        for written, locked in zip(
+            export_pylocks(envs.live, envs.project.core.root, output), envs.live, strict=True
+        ):
+            click.echo(f"wrote {written} ({len(locked.dists)} package(s) for {locked.spec.label})")

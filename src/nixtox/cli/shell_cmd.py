@@ -30,6 +30,7 @@ from nixtox.model import EnvSpec, Project, RealisedEnv
 from nixtox.run import command_environ, prepare_env_dir, seed_pycache
 from nixtox.run._pycache import bytecode_prefix
 from nixtox.run._tox import start_protected
+from nixtox.run._tree_files import restore_tree_files
 from nixtox.select import Selection, select_envs
 from nixtox.session import NotifyOnly, RunOptions, prepare_envs
 
@@ -208,6 +209,8 @@ def shell_cmd(
     environ = shell_environ(spec, store_path=realised.store_path, env_dir=env_dir, bytecode=bytecode)
     if bytecode is not None:
         seed_pycache(realised.store_path, bytecode)
+    for path in restore_tree_files(realised.store_path):
+        click.secho(f"nixtox: restored {path} (the editable build of the package wrote it)", err=True)
     if command:
         ctx.exit(run_in_env(list(command), environ))
     click.secho(f"nixtox: entering {spec.label} ({realised.store_path}); exit to leave", err=True, fg="green")

@@ -17,6 +17,7 @@ from typing import Any, Final, cast
 from nixtox._reqlines import parse_local
 from nixtox.errors import ConfigError
 from nixtox.model import (
+    UV_LOCK_RUNNER,
     CacheConfig,
     CoreConfig,
     EnvConfig,
@@ -119,10 +120,42 @@ def self_references(deps: Iterable[str], root: Path) -> tuple[tuple[str, ...], t
     return tuple(kept), tuple(extras), editable
 
 
+#: tox-uv's lock runner ``package`` values -> nixtox formats (``uv``/``uv-editable`` name uv's backend)
+_UV_SYNC_PACKAGE = {
+    "editable": "editable",
+    "uv-editable": "editable",
+    "wheel": "wheel",
+    "uv": "wheel",
+    "skip": "skip",
+}
+
+
+def _uv_sync_format(
+    res: Resolver, core: CoreConfig
+) -> tuple[str, tuple[PackageFormat, ...], PackageDef | None]:
+    """tox-uv's lock runner: ``uv sync`` installs the project editable unless ``package`` says otherwise;
+    ``skip_install`` is not read, and ``only_groups``, ``--only-group``, ``--only-dev`` and
+    ``--no-install-project`` leave the project out (as ``uv sync`` does): nixtox does not build it either."""
+    words = [word.partition("=")[0] for flag in _strs(res.get("uv_sync_flags")) for word in flag.split()]
+    leaves_out = bool(_strs(res.get("only_groups"))) or bool(
+        {"--no-install-project", "--only-group", "--only-dev"} & set(words)
+    )
+    written = _str(res.get("package")) if res.is_set("package") else "editable"
+    if written not in _UV_SYNC_PACKAGE:
+        raise res.fail(
+            "package",
+            f"{written!r} is not a package of runner = {UV_LOCK_RUNNER} (use {', '.join(_UV_SYNC_PACKAGE)})",
+        )
+    package = "skip" if core.no_package or leaves_out else _UV_SYNC_PACKAGE[written]
+    return package, (_format(res, "package", package),), None
+
+
 def _formats(
     res: Resolver, core: CoreConfig, root: Path
 ) -> tuple[str, tuple[PackageFormat, ...], PackageDef | None]:
     """(tox package value, the env's formats after exclusion, packagedef), decided once."""
+    if _str(res.get("runner")) == UV_LOCK_RUNNER:
+        return _uv_sync_format(res, core)
     no_package = core.no_package or bool(res.get("skip_install"))
     _deps, _extras, self_editable = self_references(_strs(res.get("deps")), root)
     if no_package and self_editable is not None:

@@ -233,15 +233,50 @@ ENV_KEYS: Final[tuple[Key, ...]] = (
     _k("fail_fast", "bool", "stop after the first failing command", "false", acted=False),
     _k("commands_retry", "int", "retries of a failing command", "0", acted=False),
     _k("extra_setup_commands", "commands", "commands run after install, before commands_pre", acted=False),
-    _k("pylock", "str", "PEP 751 lock file to install from", acted=False),
-    _k("runner", "str", "tox env runner (virtualenv, uv-venv-runner, ...)", acted=False),
+    _k(
+        "pylock",
+        "str",
+        "PEP 751 `pylock.toml` (relative to the project root) the env installs its pins from; "
+        "not with `deps`",
+    ),
+    _k(
+        "runner",
+        "str",
+        "tox env runner; `uv-venv-lock-runner` (tox-uv) installs the pins of `uv.lock` and the project "
+        "as `uv sync` does (editable by default, `skip_install` not read), others resolve as usual",
+        "virtualenv",
+    ),
     _k("default_base_python", "list", "fallback interpreter", acted=False),
     _k("base_python_file", "list", "files naming the interpreter (`.python-version`)", acted=False),
     _k("base", "list", "ini sections this one inherits from", "testenv", acted=False),
     _k("uv_seed", "bool", "tox-uv: seed pip into the env", "false", acted=False),
     _k("uv_resolution", "str", "tox-uv: resolution strategy", acted=False),
     _k("uv_python_preference", "str", "tox-uv: python preference", acted=False),
-    _k("uv_sync_flags", "list", "tox-uv: flags for uv sync", acted=False),
+    _k(
+        "uv_sync_flags",
+        "list",
+        "tox-uv lock runner: `uv sync` flags (`--extra`, `--all-extras`, `--group`, `--no-group`, "
+        "`--only-group`, `--all-groups`, `--no-default-groups`, `--no-dev`, `--only-dev`, "
+        "`--no-install-project`, `--no-install-package`, `--locked`, `--frozen`; flags that change "
+        "nothing for a Nix-built env are accepted; others are refused)",
+    ),
+    _k(
+        "uv_sync_locked",
+        "bool",
+        "tox-uv lock runner: `false` relocks a stale `uv.lock` (`uv lock`) instead of failing",
+        "true",
+    ),
+    _k(
+        "only_groups",
+        "list",
+        "tox-uv lock runner: install only these dependency groups, not the project (`--only-group`)",
+    ),
+    _k(
+        "no_default_groups",
+        "str",
+        "tox-uv lock runner: leave out uv's default groups (`dev`)",
+        "true with dependency_groups, else false",
+    ),
     _k("virtualenv_spec", "str", "virtualenv version to use", acted=False),
 )
 

@@ -17,10 +17,18 @@ from nixtox._reqlines import root_relative
 from nixtox.errors import LockError
 from nixtox.interpreters import env_interpreters
 from nixtox.lock._engines import ResolutionError, ResolverEngine, ResolveRequest, default_engine
+from nixtox.lock._existing import PinSource, existing_lock
 from nixtox.lock._files import ResolvedPackage, choose_file, marker_applies
 from nixtox.lock._index import DEFAULT_INDEX_URL, IndexConfig, index_config
 from nixtox.lock._lockfile import LOCK_FILE_NAME, LockEntry, LockFile
-from nixtox.lock._requirements import env_requirements, interpreter_identity, lock_key
+from nixtox.lock._markers import patch_sensitive
+from nixtox.lock._requirements import (
+    env_requirements,
+    interpreter_identity,
+    interpreter_matches,
+    lock_key,
+    locked_for,
+)
 from nixtox.lock._sdist import download, sdist_build_requirements
 from nixtox.model import DistKind, EnvRequirements, Envs, EnvSpec, Interpreter, LockedDist, LockedEnv, Project
 from nixtox.plugins import find_format
@@ -30,6 +38,7 @@ __all__ = [
     "DEFAULT_INDEX_URL",
     "LockPolicy",
     "Locker",
+    "Pinned",
     "effective_index_url",
     "lock_stage",
     "verify_lock_entry",
@@ -66,6 +75,29 @@ def _read_sdist_requirements(dist: LockedDist, env_name: str) -> tuple[str, ...]
     return sdist_build_requirements(dist, env_name=env_name)
 
 
+def _line_markers(lines: Sequence[str]) -> list[str]:
+    from packaging.requirements import InvalidRequirement, Requirement  # noqa: PLC0415 - resolving only
+
+    found = []
+    for line in lines:
+        try:
+            marker = Requirement(line).marker
+        except InvalidRequirement:
+            continue
+        if marker is not None:
+            found.append(str(marker))
+    return found
+
+
+@dataclass(frozen=True)
+class Pinned:
+    """Packages narrowed to one file each for an interpreter."""
+
+    dists: tuple[LockedDist, ...]
+    #: a marker or ``requires-python`` the pins followed from tells the interpreter's patch releases apart
+    patch_sensitive: bool = False
+
+
 @dataclass
 class Locker:
     """One resolver engine and its default indexes, with memos shared by every env of a run."""
@@ -75,7 +107,7 @@ class Locker:
     sdist_requirements: SdistRequirements = _read_sdist_requirements
     #: resolver invocations made (a no-op run makes none).
     resolver_calls: int = 0
-    _memo: dict[tuple[object, ...], tuple[LockedDist, ...]] = field(default_factory=dict)
+    _memo: dict[tuple[object, ...], Pinned] = field(default_factory=dict)
 
     def resolve(
         self,
@@ -93,8 +125,27 @@ class Locker:
         """``index``: the env's indexes (default: ``index_url`` alone); ``local_project``: the project's
         name when it is one of the requirements (``.``), which is then not part of the result;
         ``editable``: root-relative paths of local projects to install editable."""
+        return self.pin(
+            env_name, requirements, constraints, interpreter, cwd,
+            local_project=local_project, depth=depth, index=index, editable=editable,
+        ).dists  # fmt: skip
+
+    def pin(
+        self,
+        env_name: str,
+        requirements: Sequence[str],
+        constraints: Sequence[str],
+        interpreter: Interpreter,
+        cwd: Path,
+        *,
+        local_project: str | None = None,
+        depth: int = 0,
+        index: IndexConfig | None = None,
+        editable: Sequence[str] = (),
+    ) -> Pinned:
+        """Resolve ``requirements`` (one resolver call per distinct request) and pin one file each."""
         if not requirements:
-            return ()
+            return Pinned(())
         index = index or IndexConfig(self.index_url)
         identity = interpreter_identity(interpreter)
         memo_key = (tuple(requirements), tuple(constraints), identity, local_project, index, tuple(editable))
@@ -108,7 +159,37 @@ class Locker:
             raise LockError(
                 f"env {env_name}: cannot resolve its requirements for {_describe(interpreter)}: {exc.reason}"
             ) from None
+        markers = [*_line_markers(requirements), *_line_markers(constraints)]
+        for package in packages:
+            markers += [package.marker] if package.marker else []
+            markers += _line_markers(package.requires)
+        specifiers = [p.requires_python for p in packages if p.requires_python]
+        result = self.pin_packages(
+            env_name, packages, interpreter, cwd, local_project=local_project, depth=depth,
+            markers=markers, specifiers=specifiers, index=index, editable=editable,
+        )  # fmt: skip
+        self._memo[memo_key] = result
+        return result
+
+    def pin_packages(
+        self,
+        env_name: str,
+        packages: Sequence[ResolvedPackage],
+        interpreter: Interpreter,
+        cwd: Path,
+        *,
+        local_project: str | None = None,
+        depth: int = 0,
+        markers: Sequence[str] = (),
+        specifiers: Sequence[str] = (),
+        index: IndexConfig | None = None,
+        editable: Sequence[str] = (),
+    ) -> Pinned:
+        """Pinned packages (a resolution, or an existing lock's selection) -> one file each, an sdist with
+        its build requirements resolved; ``markers``/``specifiers`` are what the pins followed from."""
+        index = index or IndexConfig(self.index_url)
         dists = []
+        sensitive = patch_sensitive(markers, specifiers, interpreter)
         for package in packages:
             if package.directory is not None:  # the project itself (built apart), or a local project
                 if local_project is not None and Path(package.directory) == cwd.resolve():
@@ -137,14 +218,11 @@ class Locker:
                     f"{_describe(interpreter)} (files: {files}); pin another version in deps/constraints"
                 )
             if chosen.kind == DistKind.SDIST:
-                chosen = dataclasses.replace(
-                    chosen,
-                    build_requires=self._sdist_build(env_name, chosen, interpreter, cwd, depth, index=index),
-                )
+                build = self._sdist_build(env_name, chosen, interpreter, cwd, depth, index=index)
+                sensitive = sensitive or build.patch_sensitive
+                chosen = dataclasses.replace(chosen, build_requires=build.dists)
             dists.append(chosen)
-        result = _canonical(dists)
-        self._memo[memo_key] = result
-        return result
+        return Pinned(_canonical(dists), sensitive)
 
     def _directory(
         self,
@@ -181,24 +259,32 @@ class Locker:
         depth: int,
         *,
         index: IndexConfig,
-    ) -> tuple[LockedDist, ...]:
+    ) -> Pinned:
         if depth >= _MAX_SDIST_DEPTH:
             raise LockError(
                 f"env {env_name}: {dist.name} needs sdist-only build requirements nested deeper than "
                 f"{_MAX_SDIST_DEPTH} levels; pin versions that ship wheels"
             )
         requirements = self.sdist_requirements(dist, env_name)
-        return self.resolve(env_name, requirements, (), interpreter, cwd, depth=depth + 1, index=index)
+        return self.pin(env_name, requirements, (), interpreter, cwd, depth=depth + 1, index=index)
 
 
-def _stale_reason(entry: LockEntry | None, interpreter: Interpreter, index_url: str) -> str:
+def _stale_reason(
+    entry: LockEntry | None,
+    interpreter: Interpreter,
+    build_interpreter: Interpreter | None,
+    index_url: str,
+    source: PinSource | None,
+) -> str:
     """Why an entry no longer fits (its key already differs)."""
     if entry is None:
         return "it has no entry"
-    if entry.interpreter != interpreter_identity(interpreter):
+    if not interpreter_matches(entry.interpreter, interpreter, build_interpreter):
         return f"the interpreter changed (locked for {entry.interpreter})"
     if entry.index_url != index_url:
         return f"the index changed (locked against {entry.index_url})"
+    if source is not None:
+        return f"{source.label}, the project's metadata or the env's selection changed"
     return "requirements changed"
 
 
@@ -244,48 +330,79 @@ class _LockRun:
     interpreters: dict[str | None, Interpreter] = field(default_factory=dict)
 
     def lock_one(self, spec: EnvSpec) -> LockedEnv:
-        interpreter, build_interpreter = env_interpreters(spec, self.project.core, self.interpreters)
-        requirements = env_requirements(spec, self.project.core)
+        core = self.project.core
+        interpreter, build_interpreter = env_interpreters(spec, core, self.interpreters)
+        source = existing_lock(spec, core)
+        requirements = source.requirements if source is not None else env_requirements(spec, core)
         set_env = dict(spec.config.set_env)
         index = index_config(given=self.policy.index_url, set_env=set_env, environ=os.environ)
         index_url = index.url
-        key = lock_key(requirements, interpreter, index.key, build_interpreter)
-        current = None if self.policy.upgrade else self.lock.get(spec.key, key)
+
+        def key() -> str:
+            pinned_by = source.key_inputs() if source is not None else None
+            return lock_key(requirements, interpreter, index.key, build_interpreter, pinned_by=pinned_by)
+
+        entry_key = key()
+        current = self._current(spec, entry_key, interpreter, build_interpreter)
         if current is not None:
-            verify_lock_entry(spec.key, current)
-            return LockedEnv(spec, interpreter, current.dists, current.build_dists, build_interpreter, key)
+            return current
         if self.policy.locked:
-            reason = _stale_reason(self.lock.entries.get(spec.key), interpreter, index_url)
+            entry = self.lock.entries.get(spec.key)
+            reason = _stale_reason(entry, interpreter, build_interpreter, index_url, source)
             raise LockError(f"{LOCK_FILE_NAME} is stale for env {spec.label}: {reason} (run `nixtox lock`)")
+        if source is not None:
+            source.prepare(interpreter)  # `uv lock` may rewrite uv.lock: the key follows what it wrote
+            entry_key = key()
         if self.locker is None:
             self.locker = self.make_locker()
-        dists, build_dists = self._resolve(spec, requirements, interpreter, build_interpreter, index)
-        self.lock.put(
-            spec.key, LockEntry(key, interpreter_identity(interpreter), index_url, dists, build_dists)
+        pinned, build = self._pin(spec, requirements, source, interpreter, build_interpreter, index=index)
+        recorded = locked_for(
+            interpreter, build_interpreter, patch_sensitive=pinned.patch_sensitive or build.patch_sensitive
         )
-        return LockedEnv(spec, interpreter, dists, build_dists, build_interpreter, key)
+        self.lock.put(spec.key, LockEntry(entry_key, recorded, index_url, pinned.dists, build.dists))
+        return LockedEnv(spec, interpreter, pinned.dists, build.dists, build_interpreter, entry_key, recorded)
 
-    def _resolve(
+    def _current(
+        self, spec: EnvSpec, key: str, interpreter: Interpreter, build_interpreter: Interpreter | None
+    ) -> LockedEnv | None:
+        entry = None if self.policy.upgrade else self.lock.get(spec.key, key)
+        if entry is None or not interpreter_matches(entry.interpreter, interpreter, build_interpreter):
+            return None
+        verify_lock_entry(spec.key, entry)
+        return LockedEnv(
+            spec, interpreter, entry.dists, entry.build_dists, build_interpreter, key, entry.interpreter
+        )
+
+    def _pin(
         self,
         spec: EnvSpec,
         requirements: EnvRequirements,
+        source: PinSource | None,
         interpreter: Interpreter,
         build_interpreter: Interpreter | None,
+        *,
         index: IndexConfig,
-    ) -> tuple[tuple[LockedDist, ...], tuple[LockedDist, ...]]:
+    ) -> tuple[Pinned, Pinned]:
         assert self.locker is not None
         root = self.project.core.root
-        local = requirements.local_project
-        dists = self.locker.resolve(
-            spec.label, requirements.requirements, requirements.constraints, interpreter, root,
-            local_project=_normalize(local) if local is not None else None, index=index,
-            editable=requirements.editable_paths,
-        )  # fmt: skip
-        build_dists = self.locker.resolve(
-            spec.label, requirements.build_requirements, (), build_interpreter or interpreter, root,
-            index=index,
-        )  # fmt: skip
-        return dists, build_dists
+        if source is None:
+            local = requirements.local_project
+            pinned = self.locker.pin(
+                spec.label, requirements.requirements, requirements.constraints, interpreter, root,
+                local_project=_normalize(local) if local is not None else None, index=index,
+                editable=requirements.editable_paths,
+            )  # fmt: skip
+        else:
+            selected = source.pins(interpreter)
+            pinned = self.locker.pin_packages(
+                spec.label, selected.packages, interpreter, root, index=index,
+                markers=selected.markers, specifiers=selected.specifiers,
+            )  # fmt: skip
+        build_python = build_interpreter or interpreter
+        build = self.locker.pin(
+            spec.label, requirements.build_requirements, (), build_python, root, index=index
+        )
+        return pinned, build
 
 
 def lock_stage(
@@ -300,7 +417,9 @@ def lock_stage(
 
     Each env's interpreter is resolved (memoised across envs), its requirements gathered once and its
     entry reused when current (no resolver call), else resolved (one resolver call per distinct
-    requirement set). A failing env ends with its result and the others go on. The file is rewritten
+    requirement set). An env installed from uv.lock or a pylock file takes its runtime pins from that
+    lock (checked first, ``PinSource.prepare``) and resolves only its build packages. A failing env ends
+    with its result and the others go on. The file is rewritten
     when an entry changed (never with ``policy.locked``); envs locked before a failure keep their new
     entries. ``interpreters`` (by request) are taken as already resolved.
     """

@@ -37,6 +37,8 @@ __all__ = [
     "ResolverEngine",
     "UvEngine",
     "default_engine",
+    "find_uv",
+    "one_line",
 ]
 
 
@@ -64,16 +66,19 @@ class ResolverEngine(Protocol):
     def resolve(self, request: ResolveRequest) -> list[ResolvedPackage]: ...
 
 
-def _one_line(stderr: str) -> str:
+def one_line(stderr: str) -> str:
     """uv/pip's explanation without decoration: ``No solution found ...: Because ...``."""
     lines = []
     for raw in stderr.splitlines():
         line = re.sub(
             r"^[\s\u00d7\u2570\u2500\u25b6\u2502|]*(error:|cause:|ERROR:|hint:)?\s*", "", raw
         ).strip()
-        if line and not line.startswith(("Using Python", "Resolved", "warning:")):
+        if line and not line.startswith(("Using ", "Resolved", "warning:")):
             lines.append(line)
-    return ": ".join(lines)[:800] or "the resolver failed without a message"
+    joined = ""
+    for line in lines:
+        joined += (" " if joined.endswith((".", ":", "!", "?")) else ": ") + line if joined else line
+    return joined[:800] or "the resolver failed without a message"
 
 
 _RELATIVE = re.compile(r"^(?P<editable>-e\s+)?(?P<path>\.{1,2}(/[^\[\s;]*)?)(?P<rest>.*)$")
@@ -98,7 +103,7 @@ def _write_inputs(tmp: Path, request: ResolveRequest) -> tuple[Path, Path | None
     return requirements, constraints
 
 
-def _find_uv() -> str | None:
+def find_uv() -> str | None:
     # the uv wheel installs its binary next to the interpreter running nixtox
     beside = Path(sys.executable).parent / "uv"
     if beside.is_file() and os.access(beside, os.X_OK):
@@ -136,7 +141,7 @@ class UvEngine:
     uv: str | None = None
 
     def resolve(self, request: ResolveRequest) -> list[ResolvedPackage]:
-        uv = self.uv or _find_uv() or "uv"
+        uv = self.uv or find_uv() or "uv"
         with tempfile.TemporaryDirectory(prefix="nixtox-lock-") as tmp:
             requirements, constraints = _write_inputs(Path(tmp), request)
             argv = [
@@ -166,7 +171,7 @@ class UvEngine:
             }
             outcome = run_process(argv, cwd=request.cwd, env={**env, "NO_COLOR": "1"})
         if not outcome.ok:
-            raise ResolutionError(_one_line(outcome.stderr))
+            raise ResolutionError(one_line(outcome.stderr))
         try:
             data = tomllib.loads(outcome.stdout)
         except tomllib.TOMLDecodeError as exc:
@@ -181,7 +186,11 @@ class UvEngine:
                 resolved.append(ResolvedPackage(entry["name"], "", (), entry.get("marker")))
                 continue
             files = _pylock_files(entry, request.cwd)
-            resolved.append(ResolvedPackage(entry["name"], entry["version"], files, entry.get("marker")))
+            requires_python = entry.get("requires-python")
+            package = ResolvedPackage(
+                entry["name"], entry["version"], files, entry.get("marker"), requires_python=requires_python
+            )
+            resolved.append(package)
         return resolved
 
 
@@ -222,7 +231,7 @@ class PipEngine:
                 argv += ["-c", str(constraints)]
             outcome = run_process(argv, cwd=request.cwd, env={**os.environ, "PIP_NO_COLOR": "1"})
         if not outcome.ok:
-            raise ResolutionError(_one_line(outcome.stderr))
+            raise ResolutionError(one_line(outcome.stderr))
         try:
             report = json.loads(outcome.stdout)
         except ValueError as exc:
@@ -239,7 +248,13 @@ def _pip_package(item: dict[str, Any]) -> ResolvedPackage:
         return ResolvedPackage(metadata["name"], "", (), directory=directory)
     hashes = archive.get("hashes") or {}
     sha256 = hashes.get("sha256") or archive.get("hash", "").removeprefix("sha256=")
-    return ResolvedPackage(metadata["name"], metadata["version"], (DistFile(url=info["url"], sha256=sha256),))
+    return ResolvedPackage(
+        metadata["name"],
+        metadata["version"],
+        (DistFile(url=info["url"], sha256=sha256),),
+        requires=tuple(metadata.get("requires_dist") or ()),
+        requires_python=metadata.get("requires_python"),
+    )
 
 
 def default_engine(choice: str | None = None) -> ResolverEngine:
@@ -247,7 +262,7 @@ def default_engine(choice: str | None = None) -> ResolverEngine:
     wanted = choice or os.environ.get("NIXTOX_RESOLVER", "")
     if wanted == "pip":
         return PipEngine()
-    uv = _find_uv()
+    uv = find_uv()
     if wanted == "uv" or uv is not None:
         return UvEngine(uv=uv)
     return PipEngine()

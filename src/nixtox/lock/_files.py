@@ -43,6 +43,10 @@ class ResolvedPackage:
     marker: str | None = None
     #: a local directory the resolver took the package from (absolute), instead of files
     directory: str | None = None
+    #: the package's own requirements (``Requires-Dist``) and ``Requires-Python``, where the resolver
+    #: reports them: their markers tell whether the pins hold on another patch release
+    requires: tuple[str, ...] = ()
+    requires_python: str | None = None
 
 
 def marker_applies(marker: str | None, interpreter: Interpreter) -> bool:

@@ -6,7 +6,7 @@ created-by = "nixtox"
 
 [envs.py312]
 lock-key = "<sha256 of requirements + interpreter identity + index>"
-interpreter = "cpython-3.12.1-<tags digest>"
+interpreter = "cpython-3.12-<tags digest>"     # cpython-3.12.1-...: the pins depend on the patch release
 index-url = "https://pypi.org/simple"
 content-hash = "<sha256 of the entries below: catches hand edits without a download>"
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,10 +26,20 @@ from nixtox.model import CoreConfig, EnvRequirements, EnvSpec, Interpreter
 from nixtox.pyproject import dependency_group, read_pyproject
 from nixtox.source import metadata_hash
 
-__all__ = ["LOCK_SCHEMA", "env_requirements", "interpreter_identity", "lock_key"]
+__all__ = [
+    "LOCK_SCHEMA",
+    "build_requirements",
+    "env_requirements",
+    "interpreter_identity",
+    "interpreter_matches",
+    "interpreter_series",
+    "lock_key",
+    "locked_for",
+]
 
 #: bump when the meaning of a lock entry changes: every key changes, every env relocks once.
-#: 2: the project is resolved as a local requirement (never its index release); local deps.
+#: 2: the project is resolved as a local requirement (never its index release); local deps; the key
+#:    holds the interpreter's major.minor (not its patch release) and the pin source.
 LOCK_SCHEMA = 2
 
 _FILE_OPTION = re.compile(r"^(-r|--requirement|-c|--constraint)(?:\s*=?\s*)(\S.*)$")
@@ -139,7 +150,6 @@ def env_requirements(spec: EnvSpec, core: CoreConfig) -> EnvRequirements:
     requirements, constraints = _expand(spec.config.deps, root, gathering)
     cons_reqs, cons_cons = _expand(_constraint_lines(spec, root), root, gathering)
     constraints += cons_reqs + cons_cons
-    build: list[str] = []
     local_project = None
     metadata_digest = ""
     needs_metadata = spec.installs_package or spec.config.dependency_groups
@@ -149,7 +159,7 @@ def env_requirements(spec: EnvSpec, core: CoreConfig) -> EnvRequirements:
         requirements.append(f".{extras}")
         local_project = meta.name or ""
         metadata_digest = meta.metadata_digest
-        build += spec.format.build_requirements(meta.build_requires, meta.build_backend, spec.packagedef)
+    build = list(build_requirements(spec, core))
     if meta is not None:
         for group in spec.config.dependency_groups:
             requirements += dependency_group(meta, group)
@@ -164,6 +174,15 @@ def env_requirements(spec: EnvSpec, core: CoreConfig) -> EnvRequirements:
     )
 
 
+def build_requirements(spec: EnvSpec, core: CoreConfig) -> tuple[str, ...]:
+    """The isolated build environment of the env's package: ``[build-system] requires`` + the
+    packagedef's ``build_requires`` (none when the env installs no package)."""
+    if not spec.installs_package:
+        return ()
+    meta = read_pyproject(core.root)
+    return tuple(spec.format.build_requirements(meta.build_requires, meta.build_backend, spec.packagedef))
+
+
 def interpreter_identity(interpreter: Interpreter) -> str:
     """Implementation, version and supported tags: equal on two machines with the same interpreter.
 
@@ -175,12 +194,46 @@ def interpreter_identity(interpreter: Interpreter) -> str:
     return f"{interpreter.implementation}-{version}-{tags}"
 
 
+def interpreter_series(interpreter: Interpreter) -> str:
+    """Implementation, major.minor and supported tags: what a lock depends on unless a marker it
+    evaluated tells patch releases apart (``patch_sensitive``)."""
+    version = interpreter.major_minor + ("t" if interpreter.free_threaded else "")
+    tags = hashlib.sha256("\n".join(interpreter.tags).encode()).hexdigest()[:16]
+    return f"{interpreter.implementation}-{version}-{tags}"
+
+
+def locked_for(
+    interpreter: Interpreter, build_interpreter: Interpreter | None, *, patch_sensitive: bool
+) -> str:
+    """An entry's ``interpreter``: the series, or the full identity (and a separate build
+    interpreter's) when the pins depend on the patch release."""
+    if not patch_sensitive:
+        return interpreter_series(interpreter)
+    own = interpreter_identity(interpreter)
+    build = interpreter_identity(build_interpreter) if build_interpreter is not None else own
+    return own if build == own else f"{own} build={build}"
+
+
+def interpreter_matches(
+    recorded: str, interpreter: Interpreter, build_interpreter: Interpreter | None = None
+) -> bool:
+    """Whether an entry locked for ``recorded`` (``locked_for``) holds for these interpreters."""
+    return recorded in (
+        locked_for(interpreter, build_interpreter, patch_sensitive=False),
+        locked_for(interpreter, build_interpreter, patch_sensitive=True),
+    )
+
+
 def lock_key(
     requirements: EnvRequirements,
     interpreter: Interpreter,
     index_key: str,
     build_interpreter: Interpreter | None = None,
+    *,
+    pinned_by: Mapping[str, object] | None = None,
 ) -> str:
+    """sha256 of everything an entry's pins follow from. ``pinned_by``: the inputs of an existing lock
+    (uv.lock, pylock.toml) the runtime pins are read from instead of resolved."""
     payload = {
         "schema": LOCK_SCHEMA,
         "requirements": list(requirements.requirements),
@@ -189,10 +242,11 @@ def lock_key(
         "project-metadata": requirements.project_metadata,
         "local": list(requirements.local_inputs),
         "editable": list(requirements.editable_paths),
-        "interpreter": interpreter_identity(interpreter),
+        "interpreter": interpreter_series(interpreter),
         "build-interpreter": (
-            interpreter_identity(build_interpreter or interpreter) if requirements.build_requirements else ""
+            interpreter_series(build_interpreter or interpreter) if requirements.build_requirements else ""
         ),
         "index": index_key,
+        "pinned-by": dict(pinned_by or {}),
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()

@@ -55,6 +55,10 @@ class PackageContext:
     project_root: str
     #: hash of the project's metadata files (``nixtox.source.metadata_hash``).
     metadata_hash: str
+    #: Nix attrset expression of the project's version from version control, for ``buildDist``'s
+    #: ``vcsVersion`` (``{ version = "1.2.dev3+g5e1f"; env = { SETUPTOOLS_SCM_PRETEND_VERSION = ...; };
+    #: pkgInfo = false; }``); "" when the version does not come from version control (no attribute then).
+    vcs_version: str = ""
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nixtox import __version__
-from nixtox.errors import ConfigError
+from nixtox.errors import BuildError, ConfigError
 from nixtox.model import DistKind, EnvSpec, LockedDist, LockedEnv, RenderedEnv
 from nixtox.plugins import (
     EnvKind,
@@ -35,6 +35,8 @@ from nixtox.source import SourceTree, metadata_hash, scan_source
 
 if TYPE_CHECKING:
     import jinja2
+
+    from nixtox.scm import VcsVersion
 
 __all__ = [
     "EXPORTED",
@@ -123,6 +125,17 @@ def _dist_list(dists: tuple[LockedDist, ...]) -> str:
     return f"[ {items} ]"
 
 
+def _vcs_version_expr(version: VcsVersion | None, spec: EnvSpec) -> str:
+    """``buildDist``'s ``vcsVersion`` ("" for a project whose version is not from version control)."""
+    if version is None:
+        return ""
+    if version.error:
+        raise BuildError(f"env {spec.label}: {version.error}")
+    env = " ".join(f"{nix_string(name)} = {nix_string(value)};" for name, value in version.env)
+    pkg_info = "true" if version.pkg_info else "false"
+    return f"{{ version = {nix_string(version.version)}; env = {{ {env} }}; pkgInfo = {pkg_info}; }}"
+
+
 def _placeholders(value: str, spec: EnvSpec, root: Path) -> str:
     """Host paths in commands become what a derivation fills in (the env dir first: it is inside root)."""
     return value.replace(str(spec.env_dir), "@envDir@").replace(str(root), "@projectRoot@")
@@ -192,10 +205,12 @@ def render_env(
     tree: SourceTree | None = None,
     placement: Placement = IN_WORK_DIR,
     kinds: Sequence[str] = (),
+    vcs_version: VcsVersion | None = None,
 ) -> RenderedEnv:
     """One env's template values and fingerprint; ``kinds`` are the env kinds to render besides the
     always-rendered ones (``shell``); ``tree`` is the project source as the run scanned it (default:
-    scanned now)."""
+    scanned now); ``vcs_version`` the project's version from version control (``nixtox.scm``), worked
+    out once per run."""
     tree = tree or scan_source(root)
     spec = locked.spec
     fmt = spec.format
@@ -215,6 +230,7 @@ def render_env(
             config_settings=spec.packagedef.config_settings if spec.packagedef else (),
             project_root=str(root),
             metadata_hash=tree.metadata_hash,
+            vcs_version=_vcs_version_expr(vcs_version, spec),
         )
         package = {"template": fmt.template, "context": dataclasses.asdict(context)}
     kind_views = _kinds(spec, kinds, root)

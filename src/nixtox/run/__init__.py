@@ -7,10 +7,11 @@ import time
 from nixtox.model import EnvResult, RealisedEnv, Status
 from nixtox.report._logs import LOG_DIR, write_command_logs
 from nixtox.run._commands import OutputSink, allow_commands, run_commands, stop_all_processes
-from nixtox.run._envdir import prepare_env_dir
+from nixtox.run._envdir import env_lock, prepare_env_dir
 from nixtox.run._environ import DEFAULT_PASS_ENV, command_environ
 from nixtox.run._pycache import bytecode_prefix, pycache_dir, seed_pycache  # noqa: F401
 from nixtox.run._schedule import dependency_order, schedule
+from nixtox.run._tree_files import restore_tree_files
 
 __all__ = [
     "DEFAULT_PASS_ENV",
@@ -19,6 +20,7 @@ __all__ = [
     "command_environ",
     "dependency_order",
     "prepare_env_dir",
+    "restore_tree_files",
     "run_env",
     "schedule",
     "seed_pycache",
@@ -27,27 +29,30 @@ __all__ = [
 
 
 def run_env(realised: RealisedEnv, *, hash_seed: str, sink: OutputSink, setup_seconds: float) -> EnvResult:
+    """The env's commands in its directory; a second nixtox running the same env waits for this one."""
     spec = realised.spec
     env_dir = spec.env_dir
-    prepare_env_dir(env_dir, realised.store_path)
-    spec.config.change_dir.mkdir(parents=True, exist_ok=True)  # as tox does
-    bytecode = bytecode_prefix(env_dir, warn=sink)
-    environ = command_environ(
-        spec, store_path=realised.store_path, env_dir=env_dir, hash_seed=hash_seed, bytecode=bytecode
-    )
-    if bytecode is not None:
-        seed_pycache(realised.store_path, bytecode)
-    start = time.monotonic()
-    outcomes = run_commands(
-        spec, environ=environ, store_path=realised.store_path, cwd=spec.config.change_dir, sink=sink
-    )
-    command_seconds = time.monotonic() - start
     log_dir = env_dir / LOG_DIR
-    store_bin = realised.store_path / "bin"
-    write_command_logs(
-        log_dir, spec, outcomes, environ=environ, cwd=spec.config.change_dir, env_bin=store_bin,
-        default_pass_env=DEFAULT_PASS_ENV,
-    )  # fmt: skip
+    with env_lock(env_dir):
+        prepare_env_dir(env_dir, realised.store_path)
+        spec.config.change_dir.mkdir(parents=True, exist_ok=True)  # as tox does
+        bytecode = bytecode_prefix(env_dir, warn=sink)
+        environ = command_environ(
+            spec, store_path=realised.store_path, env_dir=env_dir, hash_seed=hash_seed, bytecode=bytecode
+        )
+        if bytecode is not None:
+            seed_pycache(realised.store_path, bytecode)
+        for path in restore_tree_files(realised.store_path):
+            sink(f"nixtox: restored {path} (the editable build of the package wrote it; it was gone)\n")
+        start = time.monotonic()
+        outcomes = run_commands(
+            spec, environ=environ, store_path=realised.store_path, cwd=spec.config.change_dir, sink=sink
+        )
+        command_seconds = time.monotonic() - start
+        write_command_logs(
+            log_dir, spec, outcomes, environ=environ, cwd=spec.config.change_dir,
+            env_bin=realised.store_path / "bin", default_pass_env=DEFAULT_PASS_ENV,
+        )  # fmt: skip
     failed = next((o for o in outcomes if not o.ok), None)
     status = Status.OK if failed is None else Status.FAIL
     exit_code = 0 if failed is None else (failed.exit_code or 1)

@@ -11,11 +11,14 @@ is emptied and made again before each run and ``log`` (``{env_log_dir}``) exists
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["SITE_PACKAGES", "prepare_env_dir", "prepare_work_dir"]
+__all__ = ["SITE_PACKAGES", "env_lock", "prepare_env_dir", "prepare_work_dir"]
 
 #: the name of ``{env_site_packages_dir}`` inside ``{env_dir}``
 SITE_PACKAGES = "site-packages"
@@ -26,6 +29,19 @@ _CACHEDIR_TAG = (
     "# For information about cache directory tags, see:\n"
     "#\thttps://bford.info/cachedir/spec.html\n"
 )
+
+
+@contextlib.contextmanager
+def env_lock(env_dir: Path) -> Iterator[None]:
+    """Hold the env's ``file.lock`` (tox's name) while it runs: two nixtox processes that run the same
+    env take turns, so one never empties the other's ``{env_tmp_dir}`` under its commands."""
+    env_dir.mkdir(parents=True, exist_ok=True)
+    with open(env_dir / "file.lock", "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _link(link: Path, target: Path) -> None:
@@ -55,7 +71,8 @@ def prepare_work_dir(work_dir: Path) -> None:
 
 
 def prepare_env_dir(env_dir: Path, store_path: Path) -> None:
-    """Make ``env_dir`` tox's layout over ``store_path`` and give the run a fresh, empty ``tmp``."""
+    """Make ``env_dir`` tox's layout over ``store_path`` and give the run a fresh, empty ``tmp``; the
+    caller holds ``env_lock(env_dir)`` when a run follows."""
     env_dir.mkdir(parents=True, exist_ok=True)
     prepare_work_dir(env_dir.parent.parent)
     for name in _LINKED:

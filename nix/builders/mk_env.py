@@ -1,11 +1,12 @@
 """Builder of ``mkEnv``: a venv at ``$out`` holding the files of every layer (one installed wheel each).
 
 Inputs (derivation attributes, seen as environment variables): ``envName``, ``layersJson`` (the
-``installLayer`` outputs), ``pythonExecutable``, ``pythonVersion``, ``out``. The layers were installed
-and byte-compiled once per interpreter (checked-hash pycs, valid wherever they are), so the env is an
-ordinary venv whose site-packages links to their entries (a symlink forest, directory-level links
-where it can) plus the console scripts for its own ``bin/python``: a rebuilt env (a changed package,
-one more dependency) costs a few dozen links, not thousands, and the layers are its references.
+``installLayer`` outputs), ``pythonExecutable``, ``pythonVersion``, ``systemSitePackages`` ("1": the
+venv also sees the interpreter's site-packages), ``out``. The layers were installed and byte-compiled
+once per interpreter (checked-hash pycs, valid wherever they are), so the env is an ordinary venv whose
+site-packages links to their entries (a symlink forest, directory-level links where it can) plus the
+console scripts for its own ``bin/python``: a rebuilt env (a changed package, one more dependency) costs
+a few dozen links, not thousands, and the layers are its references.
 """
 
 # Derivation attributes reach a builder as camelCase environment variables.
@@ -82,12 +83,26 @@ def _same_content(a: str, b: str) -> bool:
         return fa.read() == fb.read()
 
 
+def include_system_site_packages(prefix: str) -> None:
+    """What ``venv --system-site-packages`` writes: the interpreter's own site-packages join sys.path
+    after the env's (site.py reads the flag from pyvenv.cfg)."""
+    path = os.path.join(prefix, "pyvenv.cfg")
+    with open(path, encoding="utf-8") as handle:
+        lines = handle.read().splitlines()
+    key = "include-system-site-packages"
+    kept = [line for line in lines if line.split("=", 1)[0].strip().lower() != key]
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write("\n".join([*kept, f"{key} = true"]) + "\n")
+
+
 def main() -> None:
     _common.prepare()
     out = os.environ["out"]
     name = os.environ["envName"]
     python = os.environ["pythonExecutable"]
     scheme = _common.create_venv_here(out)  # this builder is the env's interpreter
+    if os.environ.get("systemSitePackages") == "1":
+        include_system_site_packages(out)
     env_python = os.path.join(out, "bin", "python")
     linker = Linker()
     dists = []

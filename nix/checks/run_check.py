@@ -3,8 +3,8 @@
 The semantics are ``tox_commands.py``'s, the same file nixtox's host runs use. Inputs (derivation
 attributes, seen as environment variables): ``nixtoxEnv`` (the env's store path), ``nixtoxEnvName``,
 ``src``, ``commandsJson`` (``[{phase, argv, ignoreExitCode, invertExitCode}]``), ``setEnvJson``,
-``changeDir``, ``allowlistJson``, ``ignoreErrors``, ``allowFailure``, ``out``. Stdlib only; runs on
-Python 3.8+.
+``changeDir``, ``allowlistJson``, ``ignoreErrors``, ``commandsRetry``, ``allowFailure``, ``out``. Stdlib
+only; runs on Python 3.8+.
 """
 
 # Derivation attributes reach a builder as camelCase environment variables.
@@ -119,11 +119,12 @@ def main() -> int:
 
         commands = json.loads(os.environ["commandsJson"])
         phases = [(phase, [c for c in commands if c["phase"] == phase]) for phase in tox_commands.PHASES]
-        outcomes = tox_commands.run_phases(
-            phases, run_one, ignore_errors=bool(os.environ.get("ignoreErrors"))
-        )
-    failed = next((o for o in outcomes if not o.ok), None)
-    exit_code = 0 if failed is None else (failed.exit_code or 1)
+        ran = tox_commands.run_all(
+            phases, run_one, ignore_errors=bool(os.environ.get("ignoreErrors")),
+            retries=int(os.environ.get("commandsRetry") or 0),
+        )  # fmt: skip
+    outcomes = ran.outcomes
+    exit_code = ran.exit_code
     with open(os.path.join(out, "exit-code"), "w", encoding="utf-8") as f:
         f.write(f"{exit_code}\n")
     with open(os.path.join(out, "result.json"), "w", encoding="utf-8") as f:

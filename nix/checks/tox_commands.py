@@ -4,8 +4,13 @@ Host runs (``nixtox.run``, which loads this file from the Nix library) and runs 
 (``mkCheck``'s builder, ``run_check.py``) both use it, so an env's commands behave the same wherever they
 run. Stdlib only, Python 3.8+ (it runs under the env's own interpreter inside Nix).
 
-* ``commands_pre``, then ``commands`` unless a pre command failed, stopping at the first failure unless
-  ``ignore_errors``, then ``commands_post`` always (not after an interrupt);
+* ``extra_setup_commands`` first (tox runs them at the end of the env's setup): a failure ends the env
+  with exit 1 before anything else runs, unless ``ignore_errors`` (then it does not count at all);
+* ``commands_pre``, then ``commands`` unless a pre command failed (``ignore_errors`` runs them anyway),
+  then ``commands_post`` always (not after an interrupt); within each list the first failure stops the
+  list unless ``ignore_errors``; the env's failure is the first failing command of pre, main, post;
+* ``commands_retry``: a failing command of pre, main or post runs again, up to that many more times
+  (every attempt is an outcome); the setup commands are not retried, as in tox;
 * a ``-`` command never fails, a ``!`` command fails on success;
 * a program is looked up on the env's PATH; one outside the env's ``bin`` must match
   ``allowlist_externals`` (globs, on the name or the path); a refused or missing program is exit 127;
@@ -39,7 +44,9 @@ def sibling(name: str):  # type: ignore[no-untyped-def]
 
 readonly = sibling("readonly")
 
-PHASES = ("commands_pre", "commands", "commands_post")
+PHASES = ("extra_setup_commands", "commands_pre", "commands", "commands_post")
+#: phases tox's result JSON lists under ``setup`` (run ids not starting with ``commands``)
+SETUP_PHASES = ("extra_setup_commands",)
 #: exit code of a command nixtox refused to start (not found, not allowed), as a shell would give.
 NOT_RUNNABLE = 127
 
@@ -74,32 +81,71 @@ def resolve_program(program, *, env_bin, path, allowlist):  # type: ignore[no-un
     )
 
 
-def run_phases(phases, run_one, *, ignore_errors=False, stopped=lambda: False):  # type: ignore[no-untyped-def]
-    """Run ``phases`` (``[(phase, [command, ...]), ...]`` in tox's order) with ``run_one(command, phase)``,
-    which returns an outcome with ``ok``; return the outcomes of the commands that ran.
+class Ran:
+    """What ``run_all`` ran: every outcome in order, the outcome that fails the env (None: it passed) and
+    the env's exit code (tox's: a failed setup command gives 1, else the failing command's code)."""
 
-    ``stopped()`` says an interrupt came: no further command starts, commands_post neither."""
+    def __init__(self, outcomes, failed=None, failed_phase=None):  # type: ignore[no-untyped-def]
+        self.outcomes = outcomes
+        self.failed = failed
+        self.failed_phase = failed_phase
+
+    @property
+    def exit_code(self):  # type: ignore[no-untyped-def]
+        if self.failed is None:
+            return 0
+        if self.failed_phase in SETUP_PHASES:
+            return 1
+        return self.failed.exit_code or 1
+
+
+def run_all(phases, run_one, *, ignore_errors=False, retries=0, stopped=lambda: False):  # type: ignore[no-untyped-def]
+    """Run ``phases`` (``[(phase, [command, ...]), ...]``) in tox's order with ``run_one(command, phase)``,
+    which returns an outcome with ``ok``; return a ``Ran``.
+
+    ``retries`` is ``commands_retry``; ``stopped()`` says an interrupt came: no further command starts,
+    commands_post neither."""
     outcomes = []
 
-    def phase(name, commands, keep_going):  # type: ignore[no-untyped-def]
-        ok = True
+    def phase(name, commands, retry):  # type: ignore[no-untyped-def]
+        """The first failing outcome of the list (None: all passed)."""
+        first = None
         for command in commands:
-            if stopped():
-                return False
-            outcome = run_one(command, name)
-            outcomes.append(outcome)
-            if not outcome.ok:
-                ok = False
-                if not keep_going:
+            outcome = None
+            for _attempt in range(max(retry, 0) + 1):
+                if stopped():
+                    return first
+                outcome = run_one(command, name)
+                outcomes.append(outcome)
+                if outcome.ok:
                     break
-        return ok
+            if outcome is None or outcome.ok:
+                continue
+            first = first or outcome
+            if not ignore_errors:
+                break
+        return first
 
     by_name = dict(phases)
-    if phase("commands_pre", by_name.get("commands_pre", ()), False):
-        phase("commands", by_name.get("commands", ()), ignore_errors)
+    setup = phase("extra_setup_commands", by_name.get("extra_setup_commands", ()), 0)
+    if setup is not None and not ignore_errors:
+        return Ran(outcomes, setup, "extra_setup_commands")
+    pre = phase("commands_pre", by_name.get("commands_pre", ()), retries)
+    main = None
+    if pre is None or ignore_errors:
+        main = phase("commands", by_name.get("commands", ()), retries)
+    post = None
     if not stopped():
-        phase("commands_post", by_name.get("commands_post", ()), True)
-    return outcomes
+        post = phase("commands_post", by_name.get("commands_post", ()), retries)
+    for name, failed in (("commands_pre", pre), ("commands", main), ("commands_post", post)):
+        if failed is not None:
+            return Ran(outcomes, failed, name)
+    return Ran(outcomes)
+
+
+def run_phases(phases, run_one, *, ignore_errors=False, retries=0, stopped=lambda: False):  # type: ignore[no-untyped-def]
+    """``run_all``'s outcomes (for runners that only list what ran)."""
+    return run_all(phases, run_one, ignore_errors=ignore_errors, retries=retries, stopped=stopped).outcomes
 
 
 def spawn(argv, *, cwd, environ, sink, started=None, warn=None, protect=True):  # type: ignore[no-untyped-def]

@@ -9,6 +9,7 @@ let
   };
 
   phases = [
+    "extra_setup_commands"
     "commands_pre"
     "commands"
     "commands_post"
@@ -19,7 +20,7 @@ let
     if !builtins.isAttrs c || !(c ? argv) || !builtins.isList c.argv || c.argv == [ ] then
       throw "nixtox: mkCheck ${name}: every command must be { argv = [ \"prog\" … ]; phase ? \"commands\"; }, got ${builtins.toJSON c}"
     else if !builtins.elem (c.phase or "commands") phases then
-      throw "nixtox: mkCheck ${name}: phase must be one of commands_pre, commands, commands_post, got ${builtins.toJSON c.phase}"
+      throw "nixtox: mkCheck ${name}: phase must be one of extra_setup_commands, commands_pre, commands, commands_post, got ${builtins.toJSON c.phase}"
     else
       {
         argv = map toString c.argv;
@@ -31,8 +32,10 @@ let
   /*
     Run an environment's commands inside a derivation, in a writable copy of `src`, with the env's
     bin first on PATH, VIRTUAL_ENV, NIXTOX_ENV_NAME, HOME in the build directory and `setEnv`.
-    tox semantics (`checks/tox_commands.py`, the same file nixtox's host runs use): commands_pre, then
-    commands (stopping at the first failure unless `ignoreErrors`), then commands_post always; a
+    tox semantics (`checks/tox_commands.py`, the same file nixtox's host runs use): extra_setup_commands
+    (a failure ends the check unless `ignoreErrors`), commands_pre, then commands (stopping at the first
+    failure unless `ignoreErrors`), then commands_post always; a failing command of pre, main or post
+    runs again up to `commandsRetry` more times; a
     `ignoreExitCode` command never fails, an `invertExitCode` one fails on success; a program outside the
     env's bin must match `allowlistExternals` (globs).
 
@@ -48,7 +51,8 @@ let
 
     Type: mkCheck :: { env :: Derivation, src :: Path | Derivation, commands :: [ AttrSet ],
       envName :: String ?, name :: String ?, setEnv :: AttrSet ? { }, changeDir :: String ? "",
-      allowlistExternals :: [String] ? [ ], ignoreErrors :: Bool ? false, allowFailure :: Bool ? false }
+      allowlistExternals :: [String] ? [ ], ignoreErrors :: Bool ? false, commandsRetry :: Int ? 0,
+      allowFailure :: Bool ? false }
       -> Derivation
 
     Example:
@@ -70,6 +74,7 @@ let
       changeDir ? "",
       allowlistExternals ? [ ],
       ignoreErrors ? false,
+      commandsRetry ? 0,
       allowFailure ? false,
     }:
     if !(builtins.isAttrs env && env ? outPath) then
@@ -102,6 +107,8 @@ let
         ignoreErrors = if ignoreErrors then "1" else "";
         allowFailure = if allowFailure then "1" else "";
       }
+      # only when set, so a check without retries keeps its derivation
+      // (if commandsRetry != 0 then { commandsRetry = toString commandsRetry; } else { })
       // {
         nixtoxKind = "check";
       };

@@ -46,8 +46,12 @@ let
     distributions (name, version), for the run stage's result JSON.
 
     `wheels` are `fetchDist` results (wheel files) or `buildDist` results (directories with one wheel).
+    `systemSitePackages = true` (tox's `system_site_packages`) lets the env also import what the
+    interpreter's own site-packages hold (`include-system-site-packages = true` in pyvenv.cfg, as
+    `python -m venv --system-site-packages` writes); the env's own packages come first.
 
-    Type: mkEnv :: { name :: String, python :: AttrSet, wheels :: [ Derivation ] } -> Derivation
+    Type: mkEnv :: { name :: String, python :: AttrSet, wheels :: [ Derivation ],
+      systemSitePackages :: Bool ? false } -> Derivation
 
     Example:
       mkEnv {
@@ -62,9 +66,12 @@ let
       name,
       python,
       wheels,
+      systemSitePackages ? false,
     }:
     if !builtins.isString name || name == "" then
       throw "nixtox: mkEnv: name must be a non-empty string, got ${builtins.toJSON name}"
+    else if !builtins.isBool systemSitePackages then
+      throw "nixtox: mkEnv ${name}: systemSitePackages must be a bool, got ${builtins.toJSON systemSitePackages}"
     else
       pythonLib.pythonDerivation {
         inherit name python;
@@ -72,7 +79,9 @@ let
         attrs = {
           envName = name;
           layersJson = builtins.toJSON (map (wheel: "${installLayer { inherit python wheel; }}") wheels);
-        };
+        }
+        # only when set, so every other env keeps its derivation
+        // (if systemSitePackages then { systemSitePackages = "1"; } else { });
       }
       // {
         envName = name;

@@ -39,6 +39,7 @@ __all__ = [
     "Project",
     "RealisedEnv",
     "RenderedEnv",
+    "ResolverOptions",
     "Status",
     "spec_of",
 ]
@@ -72,12 +73,19 @@ class DistKind(str, enum.Enum):
 class Phase(str, enum.Enum):
     """The command lists of an env, in the order tox runs them."""
 
+    #: run after the env is installed, before commands_pre; tox's result JSON lists them under setup
+    EXTRA_SETUP_COMMANDS = "extra_setup_commands"
     COMMANDS_PRE = "commands_pre"
     COMMANDS = "commands"
     COMMANDS_POST = "commands_post"
 
     def __str__(self) -> str:
         return self.value
+
+    @property
+    def in_setup(self) -> bool:
+        """tox's result JSON lists this phase's commands under ``setup``, not ``test``."""
+        return self is Phase.EXTRA_SETUP_COMMANDS
 
 
 @dataclass(frozen=True)
@@ -122,6 +130,8 @@ class EnvConfig:
 
     description: str = ""
     base_python: tuple[str, ...] = ()
+    #: the interpreter of an env whose name and base_python name none (it became base_python then)
+    default_base_python: tuple[str, ...] = ()
     deps: tuple[str, ...] = ()
     extras: tuple[str, ...] = ()
     dependency_groups: tuple[str, ...] = ()
@@ -132,7 +142,11 @@ class EnvConfig:
     allowlist_externals: tuple[str, ...] = ()
     set_env: tuple[tuple[str, str], ...] = ()
     pass_env: tuple[str, ...] = ()
+    #: globs removed from what pass_env lets through (tox ``disallow_pass_env``)
+    disallow_pass_env: tuple[str, ...] = ()
     change_dir: Path = Path()
+    #: ``{posargs}`` naming existing relative paths were rewritten relative to change_dir (tox's default)
+    args_are_paths: bool = True
     ignore_outcome: bool = False
     ignore_errors: bool = False
     depends: tuple[str, ...] = ()
@@ -146,8 +160,6 @@ class EnvConfig:
     packagedef: str | None = None
     build_interpreter: str | None = None
     skip_missing_interpreters: bool = False
-    #: a parallel run shows this env's output even when it passes
-    parallel_show_output: bool = False
     #: tox's env runner; ``uv-venv-lock-runner`` (tox-uv) installs from ``uv.lock``.
     runner: str = ""
     #: tox's ``pylock``: a PEP 751 lock file (relative to the project root) the env installs from.
@@ -163,10 +175,31 @@ class EnvConfig:
     suicide_timeout: float = 0.0
     interrupt_timeout: float = 0.3
     terminate_timeout: float = 0.2
+    extra_setup_commands: tuple[Command, ...] = ()
+    #: how many more times a failing command of pre/main/post runs (tox ``commands_retry``)
+    commands_retry: int = 0
+    #: a failure of this env starts no further env (tox's env ``fail_fast``, the CLI's ``--fail-fast``)
+    fail_fast: bool = False
+    #: regex that must match ``sys.platform`` as a whole, else the env is skipped ("" = any)
+    platform: str = ""
+    #: always rebuild this env (no fingerprint fast path), as ``-r`` does for every env
+    recreate: bool = False
+    #: in a parallel run, show this env's output also when it passed
+    parallel_show_output: bool = False
+    #: the env sees the interpreter's own site-packages (pyvenv.cfg include-system-site-packages)
+    system_site_packages: bool = False
+    #: allow pre-releases when resolving (pip ``--pre``, uv ``--prerelease allow``)
+    pip_pre: bool = False
+    #: tox-uv's resolution strategy: "" (highest), ``lowest``, ``lowest-direct``
+    uv_resolution: str = ""
+    #: tox applies deps as constraints to the package's dependencies; nixtox always resolves them together
+    constrain_package_deps: bool = False
+    use_frozen_constraints: bool = False
     unacted: Mapping[str, object] = field(default_factory=dict)
 
     def phases(self) -> tuple[tuple[Phase, tuple[Command, ...]], ...]:
         return (
+            (Phase.EXTRA_SETUP_COMMANDS, self.extra_setup_commands),
             (Phase.COMMANDS_PRE, self.commands_pre),
             (Phase.COMMANDS, self.commands),
             (Phase.COMMANDS_POST, self.commands_post),
@@ -289,6 +322,25 @@ class LockedDist:
 
 
 @dataclass(frozen=True)
+class ResolverOptions:
+    """How the resolver picks versions for an env, beyond its requirements."""
+
+    #: allow pre-releases (tox ``pip_pre``: pip ``--pre``, uv ``--prerelease allow``)
+    pre_releases: bool = False
+    #: tox-uv ``uv_resolution``: ``highest`` (""), ``lowest`` or ``lowest-direct``
+    resolution: str = ""
+
+    def lock_payload(self) -> dict[str, object]:
+        """What goes into the lock key: only options that are set, so unset ones keep every key."""
+        payload: dict[str, object] = {}
+        if self.pre_releases:
+            payload["pre"] = True
+        if self.resolution:
+            payload["resolution"] = self.resolution
+        return payload
+
+
+@dataclass(frozen=True)
 class EnvRequirements:
     """What an env asks the resolver for, gathered once from its config and the project."""
 
@@ -304,6 +356,8 @@ class EnvRequirements:
     local_inputs: tuple[str, ...] = ()
     #: root-relative paths of local projects in ``requirements`` installed editable
     editable_paths: tuple[str, ...] = ()
+    #: resolver options (tox ``pip_pre``, tox-uv ``uv_resolution``): they change what is picked
+    options: ResolverOptions = field(default_factory=ResolverOptions)
 
 
 @dataclass(frozen=True)
@@ -398,6 +452,12 @@ class EnvResult:
     #: where the commands' log files are (``.nixtox/envs/<key>/log``); None: no command ran
     log_dir: Path | None = None
 
+    @property
+    def shows_parallel_output(self) -> bool:
+        """tox's rule for a parallel run: an env's output is shown when it failed or its
+        ``parallel_show_output`` is set (a passed or skipped env's output stays hidden otherwise)."""
+        return self.status not in (Status.OK, Status.SKIP) or self.spec.config.parallel_show_output
+
 
 @dataclass(frozen=True)
 class CacheConfig:
@@ -427,6 +487,8 @@ class CoreConfig:
     no_package: bool = False
     #: an env name implying another python than its base_python uses the name's python (tox semantics).
     ignore_base_python_conflict: bool = False
+    #: the default of every env's ``parallel_show_output``
+    parallel_show_output: bool = False
     cache: CacheConfig = field(default_factory=CacheConfig)
     #: the positional arguments ``{posargs}`` was resolved with (None: none given, defaults apply).
     posargs: tuple[str, ...] | None = None

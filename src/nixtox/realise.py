@@ -67,7 +67,8 @@ def realise_envs(
     outcomes: dict[str, RealisedEnv | NixtoxError] = {}
     pending: list[RenderedEnv] = []
     for env in envs:
-        known = None if recreate else _up_to_date(state, work_dir, env)
+        # the env's own `recreate` key rebuilds it as `-r` does
+        known = None if recreate or env.spec.config.recreate else _up_to_date(state, work_dir, env)
         if known is None:
             pending.append(env)
             continue

@@ -11,15 +11,16 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from collections.abc import Iterable
+import sys
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import chain
 
 from nixtox.config._factors import expand_env_names, is_python_factor
 from nixtox.errors import EnvSelectionError
-from nixtox.model import EnvSpec, Project
+from nixtox.model import EnvResult, EnvSpec, Project, Status
 
-__all__ = ["Selection", "parse_env_option", "select_envs"]
+__all__ = ["Selection", "parse_env_option", "platform_results", "select_envs"]
 
 
 @dataclass(frozen=True)
@@ -149,3 +150,24 @@ def select_envs(project: Project, selection: Selection) -> list[EnvSpec]:
         for spec in unique
         if (skip is None or not skip.match(spec.name)) and (not selection.keys or spec.key in selection.keys)
     ]
+
+
+def platform_results(specs: Sequence[EnvSpec], platform: str = sys.platform) -> dict[str, EnvResult]:
+    """tox's platform check, by env key: an env whose ``platform`` regex does not match ``sys.platform``
+    as a whole is skipped before anything is locked or built; an invalid regex is that env's error.
+    Envs without ``platform`` (or matching it) are not in the result."""
+    out: dict[str, EnvResult] = {}
+    for spec in specs:
+        wanted = spec.config.platform
+        if not wanted:
+            continue
+        try:
+            matched = re.fullmatch(wanted, platform)
+        except re.error as exc:
+            reason = f"invalid platform regular expression {wanted!r}: {exc}"
+            out[spec.key] = EnvResult(spec=spec, status=Status.ERROR, reason=reason, exit_code=1)
+            continue
+        if matched is None:
+            reason = f"platform {platform} does not match {wanted}"
+            out[spec.key] = EnvResult(spec=spec, status=Status.SKIP, reason=reason)
+    return out

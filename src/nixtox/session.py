@@ -36,7 +36,7 @@ from nixtox.render import render_env, source_files_nix
 from nixtox.report import INTERRUPTED, exit_code, result_json
 from nixtox.run import allow_commands, dependency_order, run_env, schedule
 from nixtox.scm import vcs_version
-from nixtox.select import Selection, select_envs
+from nixtox.select import Selection, platform_results, select_envs
 from nixtox.source import scan_source
 from nixtox.state import locked_work_dir, selected_store
 
@@ -178,7 +178,8 @@ def expand(raw: RawConfig, session: Session) -> Project:
 def select(project: Project, session: Session) -> Envs[EnvSpec]:
     specs = tuple(select_envs(project, session.options.selection))
     dependency_order(specs)  # a depends cycle is an error before anything is locked or built
-    return Envs(project, specs, specs)
+    skipped = platform_results(specs)  # tox's `platform`: skipped before anything is locked or built
+    return Envs(project, specs, tuple(s for s in specs if s.key not in skipped), skipped)
 
 
 def lock(envs: Envs[EnvSpec], session: Session) -> Envs[LockedEnv]:
@@ -263,7 +264,9 @@ def run(envs: Envs[RealisedEnv], session: Session) -> SessionResult:
 def report(result: SessionResult, session: Session) -> SessionResult:
     """The exit code (tox's rules) and the report files the options ask for (parent directories made,
     as tox does for ``--result-json``)."""
-    code = INTERRUPTED if result.interrupted else exit_code(result.results)
+    code = (
+        INTERRUPTED if result.interrupted else exit_code(result.results, fail_fast=session.options.fail_fast)
+    )
     files = session.options.report
     if files.result_json or files.junit or files.html:
         import json  # noqa: PLC0415 - only when a report is written

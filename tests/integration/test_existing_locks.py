@@ -183,10 +183,7 @@ def test_a_stale_uv_lock_fails_as_with_tox_uv_unless_frozen(locked_project: Path
     pyproject.write_text(PYPROJECT.replace('docs = ["six"]', 'docs = ["six", "pyflakes"]'))
     out = nixtox(root, "run", "-e", "py312")
     assert out.returncode == 1
-    assert (
-        "py312: env py312: uv.lock does not match pyproject.toml (`uv lock --check`):"
-        in out.stdout + out.stderr
-    )
+    assert "py312: uv.lock does not match pyproject.toml (`uv lock --check`):" in out.stdout + out.stderr
     assert "needs to be updated" in out.stdout + out.stderr
 
     frozen = nixtox(root, "run", "-e", "py312", extra_env={"UV_FROZEN": "1"})

@@ -266,7 +266,17 @@ def test_base_python_without_conflict(nixtox_project: ProjectFactory) -> None:
         ({"tox.ini": "[testenv]\npackage_formats = zip\n"}, "unknown package format 'zip'"),
         ({"tox.ini": "[testenv]\npackage = egg\n"}, "key 'package': unknown package format 'egg'"),
         ({"tox.ini": "[tox]\nenv_list = py311-py312\n"}, "conflicting factors"),
-        ({"tox.toml": "[env_run_base]\ndeps = [{replace = 'if'}]\n"}, "unsupported replace"),
+        ({"tox.toml": "[env_run_base]\ndeps = [{replace = 'when'}]\n"}, "unsupported replace = 'when'"),
+        ({"tox.toml": "[env_run_base]\ndeps = [{replace = 'if'}]\n"}, "replace = 'if' needs condition"),
+        (
+            {"tox.toml": "[env_run_base]\ndeps = [{replace = 'if', condition = 'a.b', then = 1}]\n"},
+            "unsupported namespace 'a'",
+        ),
+        ({"tox.toml": "[env_base.x]\ndeps = []\n"}, r"\[env_base.x\] requires a 'factors' key"),
+        (
+            {"tox.ini": "[testenv]\ndeps = a-{factor:db}\n"},
+            r"\{factor:LABEL\} substitutions .* not supported",
+        ),
         ({"tox.toml": "env = 3\n"}, "must be a table"),
         ({"tox.ini": "[testenv]\ndeps = {[testenv]deps}\n"}, "circular|nests too deep"),
     ],
@@ -341,3 +351,8 @@ def test_toml_and_ini_round_trip(nixtox_project: ProjectFactory) -> None:
     assert [s.label for s in a.envs] == [s.label for s in b.envs]
     for x, y in zip(a.envs, b.envs, strict=True):
         assert x.config == y.config
+
+
+def test_packaging_env_sections_are_not_run_envs(nixtox_project: ProjectFactory) -> None:
+    ini = "[tox]\nenv_list = a\n[testenv:.pkg]\nset_env = X = 1\n[testenv:lint]\n"
+    assert _labels(nixtox_project({"tox.ini": ini})) == ["a", "lint"]

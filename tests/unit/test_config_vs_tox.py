@@ -127,6 +127,84 @@ CASES: dict[str, dict[str, str]] = {
         deps = ["{env:NIXTOX_TEST_UNSET:zzz}"]
         """
     },
+    "ini_base": {
+        "tox.ini": """
+        [tox]
+        env_list = a, b, c, d, e
+        base = corebase
+        [corebase]
+        labels = x = a
+        [common]
+        deps = common-dep
+        description = from common
+        commands_pre = echo {env_name}
+        [testenv]
+        deps = testenv-dep
+        commands = python -V
+        [testenv:shared]
+        allowlist_externals = shared-allow
+        commands = shared
+        [testenv:a]
+        base = common
+        [testenv:b]
+        base = common, testenv
+        description = b own
+        [testenv:c]
+        base = shared
+        deps = c-dep
+        [testenv:d]
+        base = c
+        [testenv:e]
+        base =
+            py311: common
+            testenv
+        """
+    },
+    "toml_env_base": {
+        "tox.toml": """
+        env_list = ["lint"]
+        [env_run_base]
+        deps = ["pytest"]
+        commands = [["pytest"]]
+        description = "run base"
+        [env_base.test]
+        factors = [["py311", "py312"], ["django", "flask"]]
+        deps = ["pytest", "{env_name}"]
+        [env_base.simple]
+        factors = ["x", "y"]
+        description = "simple {env_name}"
+        [env_base.ranged]
+        factors = [{prefix = "py3", start = 11, stop = 12}]
+        [env.test-py312-flask]
+        description = "own"
+        [env.lint]
+        deps = ["ruff"]
+        [env.other]
+        base = ["lint"]
+        """
+    },
+    "toml_if_glob": {
+        "tox.toml": """
+        env_list = ["py311-a", "py312-b", "lint"]
+        [env_run_base]
+        deps = [
+            "pytest",
+            {replace = "if", condition = "factor.a", then = ["alpha"], extend = true},
+            {replace = "if", condition = "factor.b and not factor.a", then = "beta", else = "notbeta", extend = true},
+            {replace = "if", condition = "factor.lint", then = "linting", extend = true},
+        ]
+        commands = [
+            ["pytest", {replace = "if", condition = "env_name == 'lint'", then = ["--lint"], else = ["-q"], extend = true}],
+            ["ls", {replace = "glob", pattern = "scripts/*.sh", extend = true}],
+            ["ls", {replace = "glob", pattern = "nothing/*.x", default = ["none"], extend = true}],
+        ]
+        description = {replace = "if", condition = "env.NIXTOX_TEST_UNSET == '' or factor.b", then = "unset {env_name}", else = "set"}
+        allowlist_externals = [{replace = "glob", pattern = "scripts/**/*.sh", extend = true}]
+        """,
+        "scripts/b.sh": "",
+        "scripts/a.sh": "",
+        "scripts/sub/c.sh": "",
+    },
 }
 
 KEYS = (
@@ -197,3 +275,102 @@ def test_set_env_same_as_tox(nixtox_project: ProjectFactory) -> None:
         if spec.name in {"py312", "py310"}:
             theirs = tox_conf["env"][spec.name]["set_env"]
             assert {k: theirs[k] for k, _ in spec.config.set_env} == dict(spec.config.set_env)
+
+
+#: keys whose tox meaning nixtox acts on at run, lock or build time: the values must read the same
+ACTED_KEYS = (
+    "platform",
+    "commands_retry",
+    "fail_fast",
+    "system_site_packages",
+    "pip_pre",
+    "recreate",
+    "parallel_show_output",
+    "extra_setup_commands",
+    "constrain_package_deps",
+    "use_frozen_constraints",
+    "disallow_pass_env",
+)
+KEY_CASES: dict[str, dict[str, str]] = {
+    "ini": {
+        "tox.ini": """
+        [tox]
+        env_list = a, b, c
+        [testenv]
+        skip_install = true
+        commands_retry = 2
+        fail_fast = true
+        platform = linux|darwin
+        sitepackages = true
+        pip_pre = true
+        recreate = true
+        parallel_show_output = true
+        constrain_package_deps = true
+        disallow_pass_env = SECRET_*, TOKEN
+        extra_setup_commands =
+            python -c "print('setup {env_name}')"
+            - echo x
+        [testenv:b]
+        recreate = false
+        platform = win32
+        use_frozen_constraints = true
+        system_site_packages = false
+        [testenv:c]
+        commands_retry = 0
+        extra_setup_commands =
+        """
+    },
+    "toml": {
+        "tox.toml": """
+        env_list = ["a", "b"]
+        [env_run_base]
+        skip_install = true
+        commands_retry = 1
+        platform = "linux"
+        system_site_packages = true
+        extra_setup_commands = [["python", "-c", "print(1)"], ["-", "echo", "{env_name}"]]
+        [env.b]
+        fail_fast = true
+        pip_pre = true
+        """
+    },
+}
+
+
+@pytest.mark.parametrize("case", list(KEY_CASES))
+def test_acted_keys_same_as_tox(case: str, nixtox_project: ProjectFactory) -> None:
+    root = nixtox_project(KEY_CASES[case])
+    specs = {spec.name: spec for spec in load_project(root).envs}
+    tox_conf = json.loads(_tox(root, "config", "-e", ",".join(specs), "--format", "json", "-k", *ACTED_KEYS))
+    for name, spec in specs.items():
+        ours, theirs = spec.config, tox_conf["env"][name]
+        for key in ACTED_KEYS:
+            value = getattr(ours, key)
+            if key == "extra_setup_commands":
+                assert [c.as_json() for c in value] == [_tox_command(c) for c in theirs[key]], name
+            elif isinstance(value, tuple):
+                assert list(value) == theirs[key], (name, key)
+            else:
+                assert value == theirs[key], (name, key)
+
+
+def test_default_base_python_same_as_tox(nixtox_project: ProjectFactory) -> None:
+    root = nixtox_project(
+        {
+            "tox.ini": """
+            [tox]
+            env_list = lint, py311, pinned
+            [testenv]
+            default_base_python = python3.12
+            [testenv:pinned]
+            base_python = python3.13
+            """
+        }
+    )
+    specs = {spec.name: spec for spec in load_project(root).envs}
+    tox_conf = json.loads(
+        _tox(root, "config", "-e", "lint,py311,pinned", "--format", "json", "-k", "base_python")
+    )
+    for name, spec in specs.items():
+        assert list(spec.config.base_python) == tox_conf["env"][name]["base_python"], name
+    assert specs["lint"].python == "python3.12"

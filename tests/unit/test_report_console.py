@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from nixtox.model import Command, EnvResult
 from nixtox.report import failed_log, summary_lines
-from nixtox.report._console import done_line, human_seconds
+from nixtox.report._console import done_line, exit_code, human_seconds
 from tests.unit._report_samples import make_spec, ok, outcome
 
 PYTEST = Command(("pytest",))
@@ -99,3 +99,14 @@ def test_done_line_has_toxs_marks_or_ascii_ones() -> None:
     assert done_line(failing, 1, unicode=False)[0] == "py312: FAIL ! in 1 second"
     skipped = EnvResult(make_spec("py39"), "skip")
     assert done_line(skipped, 0.01)[0] == "py39: SKIP ⚠ in 0.01 seconds"
+
+
+def test_under_fail_fast_the_first_failed_envs_code_is_the_runs() -> None:
+    first = EnvResult(make_spec("a"), "fail", exit_code=3)
+    later = EnvResult(make_spec("b"), "fail", exit_code=5)
+    passed = ok(make_spec("c"))
+    assert exit_code([passed, first, later]) == 1  # several envs: 1, as tox
+    assert exit_code([passed, first, later], fail_fast=True) == 3
+    stops = EnvResult(make_spec("d", fail_fast=True), "fail", exit_code=4)
+    assert exit_code([passed, stops, later]) == 4  # an env's fail_fast counts as --fail-fast
+    assert exit_code([passed, ok(make_spec("e"))], fail_fast=True) == 0

@@ -38,8 +38,8 @@ def _run(store: Path, tmp_path: Path, **kwargs: object) -> list[tuple[str, str, 
         environ={"PATH": "/usr/bin:/bin"},
     )
     lines: list[str] = []
-    outcomes = run_commands(env_spec, environ=environ, store_path=store, cwd=tmp_path, sink=lines.append)
-    return [(o.phase, " ".join(o.command.argv), o.exit_code) for o in outcomes]
+    ran = run_commands(env_spec, environ=environ, store_path=store, cwd=tmp_path, sink=lines.append)
+    return [(o.phase, " ".join(o.command.argv), o.exit_code) for o in ran.outcomes]
 
 
 def cmd(*argv: str, ignore: bool = False, invert: bool = False) -> Command:
@@ -164,3 +164,12 @@ def test_commands_write_bytecode_to_the_prefix_not_the_env(store: Path, tmp_path
         spec(), store_path=store, env_dir=tmp_path / "w" / "envs" / "py312", hash_seed="1", environ={}
     )
     assert environ["PYTHONPYCACHEPREFIX"] == str(tmp_path / "w" / "pycache")
+
+
+def test_env_python_through_the_env_dirs_bin_is_part_of_the_env(store: Path, tmp_path: Path) -> None:
+    env_dir = tmp_path / "envdir"
+    env_dir.mkdir()
+    (env_dir / "bin").symlink_to(store / "bin")
+    assert _run(store, tmp_path, commands=(cmd(str(env_dir / "bin" / "say"), "hi"),)) == [
+        ("commands", f"{env_dir}/bin/say hi", 0)
+    ]

@@ -21,7 +21,14 @@ from packaging.utils import canonicalize_name
 from nixtox.errors import BuildError
 from nixtox.model import LockedDist, LockedEnv
 from nixtox.render import env_text, render_env
-from nixtox.scm import VcsVersion, VersionTool, detect_version_tool, pretend_env, vcs_version
+from nixtox.scm import (
+    VcsVersion,
+    VersionTool,
+    detect_version_tool,
+    pretend_env,
+    unversioned_tree,
+    vcs_version,
+)
 from tests.unit._values import PY312, locked, spec
 from tests.unit.conftest import ProjectFactory
 
@@ -169,6 +176,25 @@ def test_each_backend_gets_its_own_pretend_variable() -> None:
 # -- running the tool on the host ----------------------------------------------------------------------
 
 SCM_PROJECT = _pyproject("setuptools.build_meta", '"setuptools", "setuptools-scm"', "[tool.setuptools_scm]\n")
+
+
+def test_a_tree_without_version_control_is_named_before_resolving(nixtox_project: ProjectFactory) -> None:
+    files = DETECTED["setuptools-scm table"][0]
+    root = nixtox_project(files)  # not a git checkout, no PKG-INFO
+    said = unversioned_tree(root, {})
+    assert said is not None
+    assert f"{root} is not a git checkout and has no PKG-INFO" in said
+    assert "SETUPTOOLS_SCM_PRETEND_VERSION" in said
+    assert unversioned_tree(root, {"SETUPTOOLS_SCM_PRETEND_VERSION": "1.0"}) is None
+    (root / "PKG-INFO").write_text("Metadata-Version: 2.1\nName: Demo.Proj\nVersion: 1.0\n")
+    assert unversioned_tree(root, {}) is None
+    checkout = nixtox_project(files)
+    subprocess.run(["git", "init", "-q", str(checkout)], check=True)
+    assert unversioned_tree(checkout, {}) is None
+    static = nixtox_project(
+        _pyproject("setuptools.build_meta", '"setuptools"', project='[project]\nname = "a"\nversion = "1"\n')
+    )
+    assert unversioned_tree(static, {}) is None
 
 
 def _fake_tool_wheel(tmp_path: Path, main: str) -> LockedDist:

@@ -149,11 +149,15 @@ _DECIDED_IN_EXPAND = {
     "exclude_package_formats": "package_format",
     "use_develop": "package_format",
     "base_python": "python",
+    "default_base_python": "python",
     "build_interpreter": "build_python",
     "packagedef": "packagedef",
 }
 #: core keys whose CoreConfig field has another name
 _CORE_FIELDS = {"skip_sdist": "no_package"}
+#: keys the config loader itself acts on (where they are read): the sections an env inherits from, how
+#: ``{posargs}`` is substituted
+_STRUCTURE = {"base": "config/_sources.py", "args_are_paths": "config/_resolve.py"}
 
 
 def _source_outside_config() -> str:
@@ -168,6 +172,9 @@ def test_every_env_key_declared_as_acted_on_has_a_typed_field_and_a_reader() -> 
     for key in ENV_KEYS:
         if not key.acted:
             continue
+        if key.name in _STRUCTURE:
+            assert f'"{key.name}"' in (SRC / _STRUCTURE[key.name]).read_text(encoding="utf-8")
+            continue
         name = _DECIDED_IN_EXPAND.get(key.name, key.name)
         if key.name not in _DECIDED_IN_EXPAND:
             assert name in fields, f"{key.name} is declared as acted on but EnvConfig has no field for it"
@@ -179,6 +186,9 @@ def test_every_core_key_declared_as_acted_on_has_a_reader() -> None:
     fields = set(CoreConfig.__dataclass_fields__)
     for key in CORE_KEYS:
         if not key.acted:
+            continue
+        if key.name in _STRUCTURE:
+            assert f'"{key.name}"' in (SRC / _STRUCTURE[key.name]).read_text(encoding="utf-8")
             continue
         name = _CORE_FIELDS.get(key.name, key.name)
         assert name in fields or name in {"substituters", "trusted_public_keys", "push_to", "secret_key_file"}

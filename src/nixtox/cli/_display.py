@@ -159,8 +159,7 @@ class Display:
     def _held_back(self, result: EnvResult) -> list[str]:
         """A parallel env's output, to show now: when it failed or has ``parallel_show_output``."""
         block = self._buffers.pop(result.spec.key, [])
-        shown = result.spec.config.parallel_show_output
-        if not block or (result.status in ("ok", "skip") and not shown):
+        if not block or not result.shows_parallel_output:
             return []
         parts = [self.paint.line(t) for t in block]
         if not parts[-1].endswith("\n"):

@@ -157,7 +157,8 @@ def _range(table: dict[str, object]) -> list[str]:
     return [f"{table['prefix']}{i}" for i in minors]
 
 
-def _factor_group(group: object) -> list[str]:
+def factor_group(group: object) -> list[str]:
+    """One factor group of a TOML product: a list, a range table or a labeled group."""
     if isinstance(group, list):
         return list(_strings(group))
     if isinstance(group, dict) and "prefix" in group:
@@ -182,7 +183,7 @@ def _product(table: dict[str, object]) -> list[str]:
     if not groups:
         return []
     exclude = set(_strings(table.get("exclude", [])))
-    names = ("-".join(combo) for combo in product(*(_factor_group(g) for g in groups)))
+    names = ("-".join(combo) for combo in product(*(factor_group(g) for g in groups)))
     return [name for name in names if name not in exclude]
 
 

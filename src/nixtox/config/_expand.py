@@ -28,6 +28,7 @@ from nixtox.model import (
 from nixtox.plugins import PackageFormat, find_format, package_formats
 
 from ._factors import find_envs, interpreter_request, python_conflicts
+from ._ignored import ignored_key_warnings
 from ._keys import CORE_KEYS, ENV_KEYS, Scope, known_names, lookup
 from ._resolve import Resolver, Resolvers
 from ._sources import RawConfig, RawSection
@@ -228,7 +229,7 @@ def build_env(resolvers: Resolvers, core: CoreConfig, name: str, *, default: boo
 def unknown_key_warnings(raw: RawConfig) -> tuple[str, ...]:
     checks: list[tuple[RawSection, Scope]] = [(raw.core, "core"), (raw.base, "env")]
     seen: set[int] = {id(raw.core), id(raw.base)}
-    for section in raw.envs.values():
+    for section in [*raw.envs.values(), *raw.env_bases.values()]:
         if id(section) not in seen:
             seen.add(id(section))
             checks.append((section, "env"))
@@ -237,6 +238,8 @@ def unknown_key_warnings(raw: RawConfig) -> tuple[str, ...]:
     for section, scope in checks:
         for key in section.values:
             if key in raw.default_keys or lookup(scope, key) is not None:
+                continue
+            if key == "factors" and any(section is b for b in raw.env_bases.values()):
                 continue
             close = difflib.get_close_matches(key, known_names(scope), n=1)
             hint = f", did you mean '{close[0]}'?" if close else ""
@@ -276,7 +279,7 @@ _CORE_TYPED: Final = frozenset(
     {
         "env_list", "labels", "skip_missing_interpreters", "nixpkgs", "interpreter_providers",
         "ignore_base_python_conflict", "skip_sdist", "substituters", "trusted_public_keys", "push_to",
-        "secret_key_file",
+        "secret_key_file", "parallel_show_output",
     }
 )  # fmt: skip
 
@@ -293,6 +296,7 @@ def _core(raw: RawConfig, resolvers: Resolvers) -> CoreConfig:
         interpreter_providers=_strs(res.get("interpreter_providers")) or ("host",),
         no_package=bool(res.get("skip_sdist")),
         ignore_base_python_conflict=bool(res.get("ignore_base_python_conflict")),
+        parallel_show_output=bool(res.get("parallel_show_output")),
         cache=_cache_config(res),
         posargs=resolvers.posargs,
         warnings=unknown_key_warnings(raw),
@@ -321,7 +325,9 @@ def build_project(
     resolvers = Resolvers(raw, posargs, environ)
     core = _core(raw, resolvers)
     defaults = core.env_list or ("py",)
-    names = dict.fromkeys(chain(defaults, raw.envs, chain.from_iterable(core.labels.values())))
+    # `[testenv:.pkg]` and other names starting with a dot configure tox's packaging envs, not run envs
+    sections = [name for name in raw.envs if not name.startswith(".")]
+    names = dict.fromkeys(chain(defaults, sections, raw.generated, chain.from_iterable(core.labels.values())))
     if raw.fmt == "ini":
         # tox 4's ini source also lists envs spelled only by conditions whose factors are new
         known = set(chain.from_iterable(name.split("-") for name in chain(core.env_list, raw.envs)))
@@ -334,7 +340,8 @@ def build_project(
             dropped[name] = "exclude_package_formats removed every package format"
         specs.extend(built)
     _check_keys(specs, raw)
-    core = replace(core, dropped_envs=dropped)
+    ignored = ignored_key_warnings(resolvers, names)
+    core = replace(core, dropped_envs=dropped, warnings=(*core.warnings, *ignored))
 
     def adhoc(name: str) -> tuple[EnvSpec, ...]:
         built = build_env(resolvers, core, name, default=False)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Final
@@ -19,8 +20,9 @@ from nixtox.errors import ConfigError
 from ._convert import convert
 from ._factors import active_factors, expand_factors, filter_for_env, interpreter_request, matches
 from ._keys import Key, Scope, lookup
-from ._sources import RawConfig, RawSection
-from ._subst import Substitutions
+from ._sources import RawConfig, RawSection, core_sections, env_sections
+from ._subst import Substitutions, paths_relative_to
+from ._toml import TomlReplacements
 
 __all__ = ["Resolver", "Resolvers", "stringify"]
 
@@ -28,6 +30,16 @@ _COMMENT: Final = re.compile(r"(\s)*(?<!\\)#.*")
 _SECTION_REF: Final = re.compile(r"^\[(?P<section>[^\]]*)\](?P<key>.+)$")
 _MAX_DEPTH: Final = 60
 _LIST_KINDS: Final = frozenset({"list", "words", "lines", "env_list"})
+#: tox constants about the env's interpreter: nixtox knows it only after the lock stage
+#: (``{env_site_packages_dir}`` is not one: the env dir's ``site-packages`` link stands for it)
+_AFTER_LOCK: Final = frozenset(
+    {
+        "env_site_packages_dir_plat", "envsitepackagesdir_plat", "py_dot_ver", "py_impl",
+        "py_free_threaded", "py_debug",
+    }
+)  # fmt: skip
+#: env keys whose default is the core section's value of the same key
+_CORE_DEFAULTED: Final = frozenset({"skip_missing_interpreters", "parallel_show_output"})
 
 
 def process_ini(value: str, env_name: str | None) -> str | None:
@@ -80,7 +92,7 @@ class Resolvers:
         return self._cache[env_name, dir_name]
 
 
-class Resolver:
+class Resolver(TomlReplacements):
     def __init__(
         self,
         owner: Resolvers,
@@ -96,9 +108,9 @@ class Resolver:
         self.sections: list[RawSection] = (
             [packagedef]
             if packagedef
-            else [self.raw.core]
+            else core_sections(self.raw)
             if env_name is None
-            else [s for s in (self.raw.envs.get(env_name), self.raw.base) if s]
+            else env_sections(self.raw, env_name)
         )
         self._values: dict[str, object] = {}
         self._active: set[str] = set()
@@ -213,9 +225,10 @@ class Resolver:
                 request = interpreter_request(self.env_name)
             except ValueError:
                 request = None
-            return (request,) if request else ()
-        if key.name == "skip_missing_interpreters" and self.scope == "env":
-            return self.owner(None).get("skip_missing_interpreters")
+            # tox: an env whose name names no python uses default_base_python
+            return (request,) if request else self.get("default_base_python")
+        if key.name in _CORE_DEFAULTED and self.scope == "env":
+            return self.owner(None).get(key.name)
         if key.kind in {"bool", "int", "float"} or key.name == "interpreter_providers":
             return convert(key.kind, key.default, root)
         if key.kind == "path":
@@ -243,11 +256,22 @@ class Resolver:
     def _subs(self, key: Key | None) -> Substitutions:
         return Substitutions(
             root=self.raw.root,
-            posargs=self.owner.posargs,
+            posargs=self._posargs(),
             reference=self._reference,
             environ=self._environ,
             quote_posargs=self.raw.fmt == "ini" and key is not None and key.kind == "commands",
         )
+
+    def _posargs(self) -> tuple[str, ...] | None:
+        """The positional arguments, paths made relative to change_dir when ``args_are_paths`` (tox)."""
+        posargs = self.owner.posargs
+        if posargs is None or self.scope != "env" or self._active & {"change_dir", "args_are_paths"}:
+            return posargs
+        if not self.get("args_are_paths"):
+            return posargs
+        change_dir = self.get("change_dir")
+        assert isinstance(change_dir, Path)
+        return paths_relative_to(posargs, change_dir, Path.cwd())
 
     def _constants(self) -> dict[str, str]:
         root = self.raw.root
@@ -259,6 +283,11 @@ class Resolver:
             "package_root": str(root),
             "setupdir": str(root),
             "temp_dir": str(root / ".nixtox" / ".tmp"),
+            "config_file_path": str(self.raw.path),
+            "tox_root_name": root.name,
+            "home": str(Path.home()),
+            "on_platform": sys.platform,
+            "host_python": sys.executable,
         }
         if self.env_name is not None:
             env_dir = self.env_dir()
@@ -281,6 +310,12 @@ class Resolver:
         return consts
 
     def _reference(self, text: str) -> str | None:
+        if self.env_name is not None and text in _AFTER_LOCK:
+            msg = (
+                f"{{{text}}} is not supported by nixtox: it names a fact of the env's interpreter, which "
+                "is chosen after the configuration is read"
+            )
+            raise ValueError(msg)
         match = _SECTION_REF.match(text)
         if match is not None:
             return self._section_reference(match["section"], match["key"])
@@ -340,80 +375,3 @@ class Resolver:
             return {}
         pairs = (row.partition("=") for row in value.split("\n"))
         return {k.strip(): v.strip() for k, sep, v in pairs if sep}
-
-    # --- TOML replace tables ----------------------------------------------------------------------------
-
-    def _toml(self, value: object, key: Key, depth: int) -> object:
-        if depth > _MAX_DEPTH:
-            msg = "replacements nest too deep (circular reference?)"
-            raise ValueError(msg)
-        if isinstance(value, str):
-            return self._subs(key).expand(value)
-        if isinstance(value, list):
-            out: list[object] = []
-            for item in value:
-                got = self._toml(item, key, depth + 1)
-                if isinstance(item, dict) and item.get("replace") and isinstance(got, list):
-                    out.extend(got)
-                else:
-                    out.append(got)
-            return out
-        if isinstance(value, dict):
-            return self._toml_table(value, key, depth)
-        return value
-
-    def _toml_table(self, value: dict[str, object], key: Key, depth: int) -> object:
-        kind = value.get("replace")
-        if kind == "posargs":
-            if self.owner.posargs is not None:
-                return list(self.owner.posargs)
-            return self._toml(value.get("default", []), key, depth + 1)
-        if kind == "env":
-            name = value.get("name")
-            if not isinstance(name, str):
-                msg = "replace = 'env' needs name = '...'"
-                raise ValueError(msg)
-            found = self._environ(name)
-            return found if found is not None else self._toml(value.get("default", ""), key, depth + 1)
-        if kind == "ref":
-            return self._toml(self._toml_ref(value, key), key, depth + 1)
-        if kind is not None:
-            msg = f"unsupported replace = {kind!r} (nixtox knows posargs, env, ref)"
-            raise ValueError(msg)
-        return {k: self._toml(v, key, depth + 1) for k, v in value.items()}
-
-    def _toml_ref(self, value: dict[str, object], key: Key) -> object:
-        env, ref_key, of = value.get("env"), value.get("key"), value.get("of")
-        if isinstance(env, str) and isinstance(ref_key, str):
-            if lookup("env", ref_key) is None:
-                msg = f"reference to unknown key {ref_key!r}"
-                raise ValueError(msg)
-            return _as_toml(self.owner(env).get(ref_key))
-        if isinstance(of, list) and of and all(isinstance(p, str) for p in of):
-            node: object = {
-                "env_run_base": self.raw.base.values,
-                **self.raw.core.values,
-                "env": {n: s.values for n, s in self.raw.envs.items()},
-            }
-            for part in of:
-                if not isinstance(node, dict) or part not in node:
-                    msg = f"reference {'.'.join(map(str, of))} not found"
-                    raise ValueError(msg)
-                node = node[part]
-            return self._filter_items(key, node)
-        msg = "replace = 'ref' needs env + key, or of = [...]"
-        raise ValueError(msg)
-
-
-def _as_toml(value: object) -> object:
-    from nixtox.model import Command  # noqa: PLC0415
-
-    if isinstance(value, tuple):
-        if value and all(isinstance(i, tuple) and len(i) == 2 and isinstance(i[0], str) for i in value):
-            return dict(value)
-        return [_as_toml(v) for v in value]
-    if isinstance(value, Command):
-        return value.as_json()
-    if isinstance(value, Path):
-        return str(value)
-    return value

@@ -11,12 +11,14 @@ import configparser
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from itertools import product
 from pathlib import Path
 from typing import Literal
 
 from nixtox.errors import ConfigError
 
-from ._factors import expand_env_names
+from ._convert import factor_group
+from ._factors import expand_env_names, filter_for_env
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -25,7 +27,9 @@ else:  # pragma: no cover
 
 __all__ = ["RawConfig", "RawSection", "discover"]
 
-_TOML_RESERVED = frozenset({"env_run_base", "env_pkg_base", "env", "packagedef", "legacy_tox_ini", "cache"})
+_TOML_RESERVED = frozenset(
+    {"env_run_base", "env_pkg_base", "env_base", "env", "packagedef", "legacy_tox_ini", "cache"}
+)
 #: binary-cache keys may sit in their own table (``[tool.nixtox.cache]``, tox.ini ``[nixtox:cache]``):
 #: they are core keys, merged into the core section.
 _CACHE_TABLE_KEYS = frozenset({"substituters", "trusted_public_keys", "push_to", "secret_key_file"})
@@ -67,6 +71,12 @@ class RawConfig:
     sections: dict[str, RawSection] = field(default_factory=dict)
     #: keys of the ini ``[DEFAULT]`` section: present in every section, never "unknown"
     default_keys: frozenset[str] = frozenset()
+    #: TOML ``[env_base.NAME]`` tables (tox 4's generative envs; ``factors`` is not an env key)
+    env_bases: dict[str, RawSection] = field(default_factory=dict)
+    #: env names an ``env_base`` table generates, in order, with the name of that table
+    generated: dict[str, str] = field(default_factory=dict)
+    #: TOML top-level tables an env's ``base`` may name (``base = ["common"]`` -> ``[common]``)
+    tables: dict[str, RawSection] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -164,6 +174,12 @@ def parse_toml(path: Path, data: Mapping[str, object], prefix: str) -> RawConfig
     if not isinstance(base, dict):
         msg = f"{path.name}: [{prefix}env_run_base] must be a table"
         raise ConfigError(msg)
+    env_bases = sub_tables("env_base")
+    tables = {
+        str(k): RawSection(f"[{prefix}{k}]", dict(v))
+        for k, v in data.items()
+        if isinstance(v, dict) and k not in _TOML_RESERVED
+    }
     core = {k: v for k, v in data.items() if k not in _TOML_RESERVED}
     if "cache" in data:
         _merge_cache_table(path, core, data["cache"], f"[{prefix}cache]")
@@ -175,7 +191,35 @@ def parse_toml(path: Path, data: Mapping[str, object], prefix: str) -> RawConfig
         base=RawSection(f"[{prefix}env_run_base]", dict(base)),
         envs=sub_tables("env"),
         packagedefs=sub_tables("packagedef"),
+        env_bases=env_bases,
+        generated=_generated_envs(path, env_bases),
+        tables=tables,
     )
+
+
+def _generated_envs(path: Path, env_bases: Mapping[str, RawSection]) -> dict[str, str]:
+    """tox 4's ``[env_base.NAME] factors = [...]``: ``NAME-<factor>`` for a flat list, ``NAME-<combo>`` for
+    the product of factor groups (lists, ``{prefix, start, stop}`` ranges, labeled groups)."""
+    out: dict[str, str] = {}
+    for name, section in env_bases.items():
+        factors = section.values.get("factors")
+        if factors is None:
+            msg = (
+                f"{path.name}: {section.title} requires a 'factors' key; use [env.{name}] for one environment"
+            )
+            raise ConfigError(msg)
+        if not isinstance(factors, list):
+            msg = f"{path.name}: {section.title} factors must be a list, found {factors!r}"
+            raise ConfigError(msg)
+        try:
+            if factors and isinstance(factors[0], (list, dict)):
+                combos = ["-".join(c) for c in product(*(factor_group(g) for g in factors))]
+            else:
+                combos = [str(f) for f in factors]
+        except ValueError as exc:
+            raise ConfigError(f"{path.name}: {section.title} factors: {exc}") from None
+        out.update(dict.fromkeys((f"{name}-{combo}" for combo in combos), name))
+    return out
 
 
 # --- one loader per known file name; each returns None when the file holds no config for it ---------------
@@ -264,3 +308,61 @@ def discover(path: Path, config_file: Path | None) -> RawConfig:
         if found is not None:
             return found
     return parse_ini(path / "tox.ini", "", "tox")
+
+
+# --- which sections an env (or the core) reads its keys from -------------------------------------------
+
+
+def env_sections(raw: RawConfig, env_name: str) -> list[RawSection]:
+    """The sections an env's keys come from, first wins: its own section, then its bases.
+
+    As tox 4: ``base`` in the env's own section replaces the default bases (``[testenv]``; in TOML
+    ``[env_base.NAME]`` of a generated env, then ``[env_run_base]``); each base name is a section of its
+    own (``[common]``) and an env section (``[testenv:common]``); bases are not followed further."""
+    own = raw.envs.get(env_name)
+    if raw.fmt == "ini":
+        default = ["testenv"]
+    else:
+        generated = raw.generated.get(env_name)
+        default = [*([f"env_base.{generated}"] if generated else []), "env_run_base"]
+    names = _base_names(own, env_name, raw.fmt) if own is not None and "base" in own.values else default
+    return _chain([own] if own is not None else [], (s for n in names for s in _base_sections(raw, n)))
+
+
+def core_sections(raw: RawConfig) -> list[RawSection]:
+    """The core section, then the sections its ``base`` names (tox 4 reads core keys from those too)."""
+    names = _base_names(raw.core, None, raw.fmt) if "base" in raw.core.values else []
+    lookup = raw.sections if raw.fmt == "ini" else raw.tables
+    return _chain([raw.core], (lookup[n] for n in names if n in lookup))
+
+
+def _chain(first: list[RawSection], more: Iterator[RawSection]) -> list[RawSection]:
+    chain = list(first)
+    for section in more:
+        if all(section is not known for known in chain):
+            chain.append(section)
+    return chain
+
+
+def _base_names(section: RawSection, env_name: str | None, fmt: str) -> list[str]:
+    value = section.values["base"]
+    if isinstance(value, list):
+        return [str(v).strip() for v in value if str(v).strip()]
+    text = filter_for_env(str(value), env_name) if fmt == "ini" else str(value)
+    splitter = "\n" if "\n" in text else ","
+    return [item.strip() for item in text.split(splitter) if item.strip()]
+
+
+def _base_sections(raw: RawConfig, name: str) -> Iterator[RawSection]:
+    if raw.fmt == "ini":
+        found = raw.base if name == "testenv" else raw.sections.get(name)
+        candidates = [found, raw.envs.get(name)]
+    else:
+        name = name.removeprefix("tool.tox.").removeprefix("tool.nixtox.")
+        if name.startswith("env_base."):
+            candidates = [raw.env_bases.get(name.removeprefix("env_base."))]
+        elif name == "env_run_base":
+            candidates = [raw.base]
+        else:
+            candidates = [raw.tables.get(name), raw.envs.get(name)]
+    yield from (c for c in candidates if c is not None)

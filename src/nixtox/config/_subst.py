@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Substitutions", "substitute"]
+__all__ = ["Substitutions", "paths_relative_to", "substitute"]
 
 _ESCAPABLE = ":{}[]"
 
@@ -117,6 +117,9 @@ class Substitutions:
             return found if found is not None else ":".join(rest[1:])
         if kind == "tty" and rest:
             return rest[0] if sys.stdout.isatty() else (rest[1] if len(rest) > 1 else "")
+        if kind == "factor":
+            msg = "{factor:LABEL} substitutions (tox's labeled factor groups) are not supported by nixtox"
+            raise ValueError(msg)
         if kind == "glob" and rest:
             pattern = rest[0] if os.path.isabs(rest[0]) else str(self.root / rest[0])
             matched = sorted(glob.glob(pattern, recursive=True))
@@ -127,3 +130,36 @@ class Substitutions:
 
 def substitute(value: str, subs: Substitutions) -> str:
     return subs.expand(value)
+
+
+def paths_relative_to(args: Sequence[str], directory: Path, cwd: Path) -> tuple[str, ...]:
+    """tox's ``args_are_paths``: each positional argument that names an existing relative path (from
+    ``cwd``) is rewritten relative to ``directory`` (the env's change_dir), so ``nixtox run --
+    tests/test_a.py`` still names that file when the commands run elsewhere. A bare first argument that is
+    an executable file stays as it is (it may be run as a program)."""
+    if cwd == directory:
+        return tuple(args)
+    target = os.path.realpath(directory)
+    out = []
+    for index, arg in enumerate(args):
+        path = cwd / arg if arg else None
+        if path is None or os.path.isabs(arg) or not _exists(path):
+            out.append(arg)
+            continue
+        if index == 0 and Path(arg).name == arg and path.is_file() and os.access(path, os.X_OK):
+            out.append(arg)
+            continue
+        relative = os.path.relpath(os.path.abspath(path), target)
+        out.append(
+            f"{os.curdir}{os.sep}{relative}"
+            if relative.startswith("-") and not arg.startswith("-")
+            else relative
+        )
+    return tuple(out)
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:
+        return False

@@ -28,9 +28,20 @@ from nixtox.lock._requirements import (
     interpreter_matches,
     lock_key,
     locked_for,
+    package_constraint_hint,
 )
 from nixtox.lock._sdist import download, sdist_build_requirements
-from nixtox.model import DistKind, EnvRequirements, Envs, EnvSpec, Interpreter, LockedDist, LockedEnv, Project
+from nixtox.model import (
+    DistKind,
+    EnvRequirements,
+    Envs,
+    EnvSpec,
+    Interpreter,
+    LockedDist,
+    LockedEnv,
+    Project,
+    ResolverOptions,
+)
 from nixtox.plugins import find_format
 from nixtox.pyproject import read_pyproject
 
@@ -44,6 +55,7 @@ __all__ = [
     "verify_lock_entry",
 ]
 
+_NO_OPTIONS = ResolverOptions()
 #: how deep sdist-only build requirements may nest (an sdist whose build needs an sdist ...).
 _MAX_SDIST_DEPTH = 3
 
@@ -121,13 +133,14 @@ class Locker:
         depth: int = 0,
         index: IndexConfig | None = None,
         editable: Sequence[str] = (),
+        options: ResolverOptions = _NO_OPTIONS,
     ) -> tuple[LockedDist, ...]:
         """``index``: the env's indexes (default: ``index_url`` alone); ``local_project``: the project's
         name when it is one of the requirements (``.``), which is then not part of the result;
         ``editable``: root-relative paths of local projects to install editable."""
         return self.pin(
             env_name, requirements, constraints, interpreter, cwd,
-            local_project=local_project, depth=depth, index=index, editable=editable,
+            local_project=local_project, depth=depth, index=index, editable=editable, options=options,
         ).dists  # fmt: skip
 
     def pin(
@@ -142,16 +155,19 @@ class Locker:
         depth: int = 0,
         index: IndexConfig | None = None,
         editable: Sequence[str] = (),
+        options: ResolverOptions = _NO_OPTIONS,
     ) -> Pinned:
         """Resolve ``requirements`` (one resolver call per distinct request) and pin one file each."""
         if not requirements:
             return Pinned(())
         index = index or IndexConfig(self.index_url)
         identity = interpreter_identity(interpreter)
-        memo_key = (tuple(requirements), tuple(constraints), identity, local_project, index, tuple(editable))
+        memo_key = (
+            tuple(requirements), tuple(constraints), identity, local_project, index, tuple(editable), options
+        )  # fmt: skip
         if memo_key in self._memo:
             return self._memo[memo_key]
-        request = ResolveRequest(tuple(requirements), tuple(constraints), interpreter, index, cwd)
+        request = ResolveRequest(tuple(requirements), tuple(constraints), interpreter, index, cwd, options)
         self.resolver_calls += 1
         try:
             packages = self.engine.resolve(request)
@@ -328,6 +344,8 @@ class _LockRun:
     make_locker: Callable[[], Locker]
     locker: Locker | None = None
     interpreters: dict[str | None, Interpreter] = field(default_factory=dict)
+    #: why the project has no version to build its metadata with ("": it has one; None: not asked yet)
+    unversioned: str | None = None
 
     def lock_one(self, spec: EnvSpec) -> LockedEnv:
         core = self.project.core
@@ -353,6 +371,8 @@ class _LockRun:
         if source is not None:
             source.prepare(interpreter)  # `uv lock` may rewrite uv.lock: the key follows what it wrote
             entry_key = key()
+        if source is None and requirements.local_project is not None:
+            self._check_versioned()
         if self.locker is None:
             self.locker = self.make_locker()
         pinned, build = self._pin(spec, requirements, source, interpreter, build_interpreter, index=index)
@@ -361,6 +381,16 @@ class _LockRun:
         )
         self.lock.put(spec.key, LockEntry(entry_key, recorded, index_url, pinned.dists, build.dists))
         return LockedEnv(spec, interpreter, pinned.dists, build.dists, build_interpreter, entry_key, recorded)
+
+    def _check_versioned(self) -> None:
+        """Resolving the project builds its metadata: a version it takes from version control has to be
+        there (asked once per run, only when an env resolves)."""
+        if self.unversioned is None:
+            from nixtox.scm import unversioned_tree  # noqa: PLC0415 - scm imports the lock package
+
+            self.unversioned = unversioned_tree(self.project.core.root, os.environ) or ""
+        if self.unversioned:
+            raise LockError(self.unversioned)
 
     def _current(
         self, spec: EnvSpec, key: str, interpreter: Interpreter, build_interpreter: Interpreter | None
@@ -387,11 +417,14 @@ class _LockRun:
         root = self.project.core.root
         if source is None:
             local = requirements.local_project
-            pinned = self.locker.pin(
-                spec.label, requirements.requirements, requirements.constraints, interpreter, root,
-                local_project=_normalize(local) if local is not None else None, index=index,
-                editable=requirements.editable_paths,
-            )  # fmt: skip
+            try:
+                pinned = self.locker.pin(
+                    spec.label, requirements.requirements, requirements.constraints, interpreter, root,
+                    local_project=_normalize(local) if local is not None else None, index=index,
+                    editable=requirements.editable_paths, options=requirements.options,
+                )  # fmt: skip
+            except LockError as exc:
+                raise LockError(f"{exc.message}{package_constraint_hint(spec)}") from None
         else:
             selected = source.pins(interpreter)
             pinned = self.locker.pin_packages(

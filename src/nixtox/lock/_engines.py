@@ -15,7 +15,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
@@ -23,7 +23,7 @@ from urllib.parse import unquote, urlsplit
 from nixtox._process import run_process
 from nixtox.lock._files import DistFile, ResolvedPackage
 from nixtox.lock._index import INDEX_VARIABLES, IndexConfig
-from nixtox.model import Interpreter
+from nixtox.model import Interpreter, ResolverOptions
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -58,6 +58,7 @@ class ResolveRequest:
     index: IndexConfig
     #: relative paths inside requirement lines are relative to this directory.
     cwd: Path
+    options: ResolverOptions = field(default_factory=ResolverOptions)
 
 
 class ResolverEngine(Protocol):
@@ -135,6 +136,20 @@ def _pylock_file(item: dict[str, Any]) -> DistFile:
     )
 
 
+def _uv_options(options: ResolverOptions) -> list[str]:
+    """What tox-uv passes for ``pip_pre`` and ``uv_resolution``."""
+    argv = ["--prerelease", "allow"] if options.pre_releases else []
+    return argv + (["--resolution", options.resolution] if options.resolution else [])
+
+
+def _pip_options(options: ResolverOptions) -> list[str]:
+    if options.resolution not in ("", "highest"):
+        raise ResolutionError(
+            f"uv_resolution = {options.resolution} needs the uv resolver (unset NIXTOX_RESOLVER=pip)"
+        )
+    return ["--pre"] if options.pre_releases else []
+
+
 @dataclass
 class UvEngine:
     name: str = "uv"
@@ -163,6 +178,7 @@ class UvEngine:
                 argv += ["--extra-index-url", extra]
             if constraints is not None:
                 argv += ["--constraint", str(constraints)]
+            argv += _uv_options(request.options)
             # the indexes are given explicitly (an env's set_env may name others than the process has)
             env = {
                 k: v
@@ -229,6 +245,7 @@ class PipEngine:
                 argv += ["--extra-index-url", extra]
             if constraints is not None:
                 argv += ["-c", str(constraints)]
+            argv += _pip_options(request.options)
             outcome = run_process(argv, cwd=request.cwd, env={**os.environ, "PIP_NO_COLOR": "1"})
         if not outcome.ok:
             raise ResolutionError(one_line(outcome.stderr))

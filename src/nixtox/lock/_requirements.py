@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nixtox._reqlines import parse_local, root_relative
-from nixtox.errors import LockError
-from nixtox.model import CoreConfig, EnvRequirements, EnvSpec, Interpreter
+from nixtox.errors import ConfigError, LockError
+from nixtox.model import CoreConfig, EnvRequirements, EnvSpec, Interpreter, ResolverOptions
 from nixtox.pyproject import dependency_group, read_pyproject
 from nixtox.source import metadata_hash
 
@@ -35,6 +35,8 @@ __all__ = [
     "interpreter_series",
     "lock_key",
     "locked_for",
+    "package_constraint_hint",
+    "resolver_options",
 ]
 
 #: bump when the meaning of a lock entry changes: every key changes, every env relocks once.
@@ -171,6 +173,7 @@ def env_requirements(spec: EnvSpec, core: CoreConfig) -> EnvRequirements:
         project_metadata=metadata_digest,
         local_inputs=tuple(f"{path}={digest}" for path, digest in sorted(gathering.digests.items())),
         editable_paths=tuple(dict.fromkeys(gathering.editable)),
+        options=resolver_options(spec),
     )
 
 
@@ -181,6 +184,19 @@ def build_requirements(spec: EnvSpec, core: CoreConfig) -> tuple[str, ...]:
         return ()
     meta = read_pyproject(core.root)
     return tuple(spec.format.build_requirements(meta.build_requires, meta.build_backend, spec.packagedef))
+
+
+#: tox-uv's ``uv_resolution`` values ("" = uv's default, highest)
+_RESOLUTIONS = ("", "highest", "lowest", "lowest-direct")
+
+
+def resolver_options(spec: EnvSpec) -> ResolverOptions:
+    """tox ``pip_pre`` and tox-uv ``uv_resolution``: how the env's requirements are resolved."""
+    resolution = spec.config.uv_resolution.strip()
+    if resolution not in _RESOLUTIONS:
+        valid = ", ".join(r for r in _RESOLUTIONS if r)
+        raise ConfigError(f"env {spec.label}: uv_resolution = {resolution!r} is not one of {valid}")
+    return ResolverOptions(pre_releases=spec.config.pip_pre, resolution=resolution)
 
 
 def interpreter_identity(interpreter: Interpreter) -> str:
@@ -248,5 +264,27 @@ def lock_key(
         ),
         "index": index_key,
         "pinned-by": dict(pinned_by or {}),
+        **requirements.options.lock_payload(),
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def package_constraint_hint(spec: EnvSpec) -> str:
+    """Why a resolution tox would get through can fail here (appended to the resolver's message).
+
+    tox installs ``deps`` first and the package after; unless ``constrain_package_deps`` (and, with
+    ``use_frozen_constraints``, the frozen deps) constrain that second install, the package's own
+    requirements may silently replace a deps pin. nixtox resolves deps and the package's requirements
+    together, as tox does with ``constrain_package_deps = true``: a conflict between them is an error."""
+    if not spec.installs_package or not spec.config.deps or spec.config.constrain_package_deps:
+        return ""
+    frozen = (
+        " (use_frozen_constraints acts only together with constrain_package_deps, in tox too)"
+        if spec.config.use_frozen_constraints
+        else ""
+    )
+    return (
+        "; nixtox resolves deps together with the package's own requirements (tox with "
+        "constrain_package_deps = true), so a deps pin the package's requirements contradict cannot "
+        f"be replaced as plain tox would: relax that pin in deps{frozen}"
+    )

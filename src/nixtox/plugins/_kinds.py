@@ -54,6 +54,8 @@ class KindContext:
     change_dir: str
     allowlist_externals: tuple[str, ...] = ()
     ignore_errors: bool = False
+    #: tox's ``commands_retry``: more attempts of a failing command
+    commands_retry: int = 0
 
 
 @dataclass(frozen=True)

@@ -176,6 +176,7 @@ def _kind_context(spec: EnvSpec, kind: EnvKind, root: Path) -> KindContext:
         change_dir="" if change_dir == "." else change_dir,
         allowlist_externals=spec.config.allowlist_externals,
         ignore_errors=spec.config.ignore_errors,
+        commands_retry=spec.config.commands_retry,
     )
 
 
@@ -257,6 +258,7 @@ def render_env(
         "package": package,
         "kinds": kind_views,
         "env_name": f"nixtox-env-{spec.key}",
+        "system_site_packages": spec.config.system_site_packages,
     }
     inputs = {
         "view": view,

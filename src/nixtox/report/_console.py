@@ -110,11 +110,16 @@ def done_line(result: EnvResult, seconds: float, *, unicode: bool = True) -> tup
     return f"{result.spec.label}: {word} {mark} in {human_seconds(seconds)}", colour
 
 
-def exit_code(results: Sequence[EnvResult]) -> int:
-    """tox's rule: 0 when all succeeded; one env -> its own code; several -> 1."""
+def exit_code(results: Sequence[EnvResult], *, fail_fast: bool = False) -> int:
+    """tox's rule: 0 when all succeeded; one env -> its own code; several -> 1, except under fail-fast
+    (``--fail-fast`` or any env's ``fail_fast``), where the run stopped at the first failure: its code."""
     if all(_succeeded(r) for r in results) and not all(r.status == "skip" for r in results):
         return 0
     if len(results) == 1:
         only = results[0]
         return 1 if only.status == "skip" else (only.exit_code or 1)
+    if fail_fast or any(r.spec.config.fail_fast for r in results):
+        first = next((r for r in results if not _succeeded(r)), None)
+        if first is not None:
+            return first.exit_code or 1
     return 1

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from nixtox import __version__
-from nixtox.model import CommandOutcome, EnvResult, Interpreter, RealisedEnv
+from nixtox.model import CommandOutcome, EnvResult, Interpreter, Phase, RealisedEnv
 from nixtox.report._lines import redact_argv
 from nixtox.report._logs import command_runs
 from nixtox.report._package import PackageFile, installed_dists, normalize, package_file
@@ -56,9 +56,14 @@ def _command(outcome: CommandOutcome, run_id: str) -> dict[str, Any]:
     }
 
 
-def _commands(result: EnvResult) -> list[dict[str, Any]]:
+def _commands(result: EnvResult, *, setup: bool) -> list[dict[str, Any]]:
+    """tox's journal: extra_setup_commands under ``setup``, pre/main/post under ``test``."""
     runs = command_runs(result.commands)
-    return [_command(outcome, run_id) for outcome, (run_id, _) in zip(result.commands, runs, strict=True)]
+    return [
+        _command(outcome, run_id)
+        for outcome, (run_id, _) in zip(result.commands, runs, strict=True)
+        if Phase(outcome.phase).in_setup == setup
+    ]
 
 
 def _setup(result: EnvResult) -> list[dict[str, Any]]:
@@ -67,6 +72,7 @@ def _setup(result: EnvResult) -> list[dict[str, Any]]:
     if realised is None:
         return []
     end = result.commands[0].started if result.commands else time.time()
+    # the Nix build is over when the first command starts (extra_setup_commands come after it)
     elapsed = 0.0 if realised.cached else result.setup_seconds
     built = not realised.cached and realised.drv_path is not None
     command = ["nix-store", "--realise", "--keep-going", realised.drv_path] if built else []
@@ -172,8 +178,8 @@ def env_json(result: EnvResult) -> dict[str, Any]:
             data["installpkg"] = installpkg
         data["installed_packages"] = _installed(realised, package)
     data["result"] = _result(result)
-    data["test"] = _commands(result)
-    data["setup"] = _setup(result)
+    data["test"] = _commands(result, setup=False)
+    data["setup"] = [*_setup(result), *_commands(result, setup=True)]
     data.update(
         {
             "name": spec.name,

@@ -35,14 +35,27 @@ HIDDEN = "***"
 
 
 def command_runs(outcomes: Sequence[CommandOutcome]) -> list[tuple[str, str]]:
-    """(run_id, log file name) per outcome: ``commands[0]`` and ``2-commands[0].log``."""
+    """(run_id, log file name) per outcome: ``commands[0]`` and ``2-commands[0].log``. A retry
+    (``commands_retry``: the same command right after it failed) keeps its run id, as in tox; its log
+    file is its own."""
     per_phase: dict[str, int] = {}
-    runs = []
+    runs: list[tuple[str, str]] = []
+    previous: CommandOutcome | None = None
     for number, outcome in enumerate(outcomes, start=1):
-        index = per_phase.get(outcome.phase, 0)
-        per_phase[outcome.phase] = index + 1
-        run_id = f"{outcome.phase}[{index}]"
+        retry = (
+            previous is not None
+            and not previous.ok
+            and previous.phase == outcome.phase
+            and previous.command is outcome.command
+        )
+        if retry:
+            run_id = runs[-1][0]
+        else:
+            index = per_phase.get(outcome.phase, 0)
+            per_phase[outcome.phase] = index + 1
+            run_id = f"{outcome.phase}[{index}]"
         runs.append((run_id, f"{number}-{run_id}.log"))
+        previous = outcome
     return runs
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from nixtox.model import EnvResult, RealisedEnv, Status
+from nixtox.model import CommandOutcome, EnvResult, RealisedEnv, Status
 from nixtox.report._logs import LOG_DIR, write_command_logs
 from nixtox.run._commands import OutputSink, allow_commands, run_commands, stop_all_processes
 from nixtox.run._envdir import env_lock, prepare_env_dir
@@ -45,25 +45,31 @@ def run_env(realised: RealisedEnv, *, hash_seed: str, sink: OutputSink, setup_se
         for path in restore_tree_files(realised.store_path):
             sink(f"nixtox: restored {path} (the editable build of the package wrote it; it was gone)\n")
         start = time.monotonic()
-        outcomes = run_commands(
+        ran = run_commands(
             spec, environ=environ, store_path=realised.store_path, cwd=spec.config.change_dir, sink=sink
         )
-        command_seconds = time.monotonic() - start
+        elapsed = time.monotonic() - start
+        outcomes: tuple[CommandOutcome, ...] = tuple(ran.outcomes)
         write_command_logs(
             log_dir, spec, outcomes, environ=environ, cwd=spec.config.change_dir,
             env_bin=realised.store_path / "bin", default_pass_env=DEFAULT_PASS_ENV,
         )  # fmt: skip
-    failed = next((o for o in outcomes if not o.ok), None)
-    status = Status.OK if failed is None else Status.FAIL
-    exit_code = 0 if failed is None else (failed.exit_code or 1)
+    # tox counts extra_setup_commands as part of the env's setup
+    in_setup = sum(o.seconds for o in outcomes if o.phase.in_setup)
+    failed: CommandOutcome | None = ran.failed
     return EnvResult(
         spec=spec,
-        status=status,
-        reason="" if failed is None else f"exit {failed.exit_code} from {' '.join(failed.command.argv)}",
+        status=Status.OK if failed is None else Status.FAIL,
+        reason="" if failed is None else _reason(failed),
         realised=realised,
         commands=outcomes,
-        setup_seconds=setup_seconds,
-        command_seconds=command_seconds,
-        exit_code=exit_code,
+        setup_seconds=setup_seconds + in_setup,
+        command_seconds=max(elapsed - in_setup, 0.0),
+        exit_code=ran.exit_code,
         log_dir=log_dir,
     )
+
+
+def _reason(failed: CommandOutcome) -> str:
+    said = f"exit {failed.exit_code} from {' '.join(failed.command.argv)}"
+    return f"{failed.phase} failed: {said}" if failed.phase.in_setup else said

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from nixtox.model import Command, CommandOutcome, EnvSpec, Phase
 from nixtox.report._lines import command_line, exit_lines, message_line
-from nixtox.run._tox import NOT_RUNNABLE, resolve_program, run_phases, spawn
+from nixtox.run._tox import NOT_RUNNABLE, Ran, resolve_program, run_all, spawn
 
 __all__ = ["NOT_RUNNABLE", "OutputSink", "allow_commands", "run_commands", "stop_all_processes"]
 
@@ -124,17 +124,18 @@ def allow_commands() -> None:
 
 def run_commands(
     spec: EnvSpec, *, environ: Mapping[str, str], store_path: Path, cwd: Path, sink: OutputSink
-) -> tuple[CommandOutcome, ...]:
-    """The env's commands with tox's semantics (``nix/checks/tox_commands.py``): commands_pre, then
-    commands (stopping at the first failure unless ignore_errors), then commands_post (also after a
-    failure, as in tox; not after Ctrl-C); a failed pre command skips the main commands."""
+) -> Ran:
+    """The env's commands with tox's semantics (``nix/checks/tox_commands.py``): extra_setup_commands,
+    commands_pre, then commands (stopping at the first failure unless ignore_errors), then commands_post
+    (also after a failure, as in tox; not after Ctrl-C); a failed pre command skips the main commands;
+    a failing command is retried ``commands_retry`` times."""
     env_bin = store_path / "bin"
 
     def run_one(command: Command, phase: str) -> CommandOutcome:
         return _run_one(command, phase, cwd=cwd, environ=environ, spec=spec, env_bin=env_bin, sink=sink)
 
     phases = [(str(phase), commands) for phase, commands in spec.config.phases()]
-    outcomes = run_phases(
-        phases, run_one, ignore_errors=spec.config.ignore_errors, stopped=_INTERRUPTED.is_set
-    )
-    return tuple(outcomes)
+    return run_all(
+        phases, run_one, ignore_errors=spec.config.ignore_errors, retries=spec.config.commands_retry,
+        stopped=_INTERRUPTED.is_set,
+    )  # fmt: skip

@@ -44,6 +44,9 @@ def command_environ(
         patterns += ["TERM", "TERMINFO"]
     patterns += list(spec.config.pass_env)
     result = _passed(patterns, source)
+    # tox: disallow_pass_env globs remove what pass_env (with its defaults) let through
+    refused = _passed(list(spec.config.disallow_pass_env), result)
+    result = {k: v for k, v in result.items() if k not in refused}
     result["PATH"] = os.pathsep.join([str(store_path / "bin"), source.get("PATH", os.defpath)])
     result.update(
         {

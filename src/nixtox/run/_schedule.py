@@ -79,11 +79,11 @@ def schedule(
     waiting = [s for s in specs if s.key in runnable]
     running: dict[Future[EnvResult], EnvSpec] = {}
     started: dict[str, float] = {}
-    stop_launching = False
+    stopped_by = ""  # why no further env starts (a fail-fast failure)
     pool = ThreadPoolExecutor(max_workers=max(jobs, 1), thread_name_prefix="nixtox-env")
     try:
         while waiting or running:
-            if not stop_launching:
+            if not stopped_by:
                 for spec in list(waiting):
                     if len(running) >= max(jobs, 1):
                         break
@@ -100,14 +100,11 @@ def schedule(
                 result = future.result()
                 results[spec.key] = result
                 on_done(result)
-                if (
-                    fail_fast
-                    and result.status not in (Status.OK, Status.SKIP)
-                    and not spec.config.ignore_outcome
-                ):
-                    stop_launching = True
-        for spec in waiting:  # not started because of --fail-fast
-            results[spec.key] = _unrun(runnable[spec.key], Status.SKIP, "not run: --fail-fast")
+                if not stopped_by and _stops_the_run(result, fail_fast=fail_fast):
+                    flag = "--fail-fast" if fail_fast else "fail_fast"
+                    stopped_by = f"not run: {spec.label} failed ({flag})"
+        for spec in waiting:  # not started because of a fail-fast failure
+            results[spec.key] = _unrun(runnable[spec.key], Status.SKIP, stopped_by)
             on_done(results[spec.key])
     except KeyboardInterrupt:
         _interrupted(running, waiting, runnable, started, results=results, on_done=on_done)
@@ -115,6 +112,13 @@ def schedule(
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
     return results
+
+
+def _stops_the_run(result: EnvResult, *, fail_fast: bool) -> bool:
+    """tox's rule: a failure (not a skip, not ``ignore_outcome``) stops scheduling under ``--fail-fast``
+    or when the failed env itself sets ``fail_fast``."""
+    failed = result.status not in (Status.OK, Status.SKIP) and not result.spec.config.ignore_outcome
+    return failed and (fail_fast or result.spec.config.fail_fast)
 
 
 def _unrun(realised: RealisedEnv, status: Status, reason: str, command_seconds: float = 0.0) -> EnvResult:

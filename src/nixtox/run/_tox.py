@@ -18,10 +18,13 @@ from nixtox.render import nix_library_path
 __all__ = [
     "NOT_RUNNABLE",
     "PHASES",
+    "SETUP_PHASES",
+    "Ran",
     "check_module",
     "command_ok",
     "commands_protected",
     "resolve_program",
+    "run_all",
     "run_phases",
     "spawn",
     "start_protected",
@@ -52,7 +55,19 @@ class _Outcome(Protocol):
     def ok(self) -> bool: ...
 
 
+class Ran(Protocol):
+    """``tox_commands.Ran``: the outcomes, the one that fails the env, and the env's exit code."""
+
+    outcomes: list[Any]
+    failed: Any
+    failed_phase: str | None
+
+    @property
+    def exit_code(self) -> int: ...
+
+
 PHASES: tuple[str, ...] = _module.PHASES
+SETUP_PHASES: tuple[str, ...] = _module.SETUP_PHASES
 NOT_RUNNABLE: int = _module.NOT_RUNNABLE
 
 
@@ -72,16 +87,29 @@ def resolve_program(
     )
 
 
+def run_all(
+    phases: Sequence[tuple[str, Sequence[Any]]],
+    run_one: Callable[[Any, str], _Outcome],
+    *,
+    ignore_errors: bool = False,
+    retries: int = 0,
+    stopped: Callable[[], bool] = lambda: False,
+) -> Ran:
+    return cast(
+        "Ran",
+        _module.run_all(phases, run_one, ignore_errors=ignore_errors, retries=retries, stopped=stopped),
+    )
+
+
 def run_phases(
     phases: Sequence[tuple[str, Sequence[Any]]],
     run_one: Callable[[Any, str], _Outcome],
     *,
     ignore_errors: bool = False,
+    retries: int = 0,
     stopped: Callable[[], bool] = lambda: False,
 ) -> list[Any]:
-    return cast(
-        "list[Any]", _module.run_phases(phases, run_one, ignore_errors=ignore_errors, stopped=stopped)
-    )
+    return run_all(phases, run_one, ignore_errors=ignore_errors, retries=retries, stopped=stopped).outcomes
 
 
 def spawn(

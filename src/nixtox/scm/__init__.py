@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +32,14 @@ from nixtox.lock._sdist import download
 from nixtox.model import DistKind, LockedDist, LockedEnv
 from nixtox.scm._detect import VersionTool, detect_version_tool
 
-__all__ = ["VcsVersion", "VersionTool", "detect_version_tool", "pretend_env", "vcs_version"]
+__all__ = [
+    "VcsVersion",
+    "VersionTool",
+    "detect_version_tool",
+    "pretend_env",
+    "unversioned_tree",
+    "vcs_version",
+]
 
 _RUNNER = Path(__file__).with_name("_runner.py")
 
@@ -101,6 +108,21 @@ def vcs_version(root: Path, envs: Sequence[LockedEnv]) -> VcsVersion | None:
         version = answer["version"]
         return VcsVersion(tool.name, version, pretend_env(tool, version), pkg_info=tool.handoff == "pkg-info")
     return VcsVersion(tool.name, error=_explain(tool, root, answer.get("error", "")))
+
+
+def unversioned_tree(root: Path, environ: Mapping[str, str]) -> str | None:
+    """Why the project at ``root`` has no version for its build to find (None: it has one, or it does
+    not take it from version control): not a git checkout (or no git) and no PKG-INFO, and none of the
+    tool's pretend-version variables set. Locking asks before the resolver builds the project's
+    metadata, so the user reads this instead of the backend's traceback."""
+    tool = detect_version_tool(root)
+    if tool is None or (root / "PKG-INFO").is_file():
+        return None
+    if any(name in environ for name, _ in pretend_env(tool, "")):
+        return None
+    if shutil.which("git") is not None and _in_git_checkout(root):
+        return None
+    return _explain(tool, root, "")
 
 
 def _run_tool(python: Path, tool: VersionTool, root: Path, paths: list[str]) -> dict[str, str]:

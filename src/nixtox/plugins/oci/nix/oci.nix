@@ -1,7 +1,7 @@
 # An OCI image of one nixtox env: its runtime closure, the project source and a runner, as one layer.
 #
 # Type: { lib, env, src, name, tag, envName, changeDir, allowlistExternals, ignoreErrors, setEnv,
-#   commands } -> Derivation (the output is the image archive, a tar file)
+#   commands, commandsRetry } -> Derivation (the output is the image archive, a tar file)
 {
   lib,
   env,
@@ -14,6 +14,7 @@
   ignoreErrors ? false,
   setEnv ? { },
   commands ? [ ],
+  commandsRetry ? 0,
 }:
 derivation {
   inherit name tag envName changeDir;
@@ -37,7 +38,10 @@ derivation {
   src = "${src}";
   toxCommands = lib.toxCommands;
   runner = ./run_image.py;
-  specJson = builtins.toJSON {
-    inherit commands setEnv allowlistExternals ignoreErrors changeDir envName;
-  };
+  specJson = builtins.toJSON (
+    {
+      inherit commands setEnv allowlistExternals ignoreErrors changeDir envName;
+    }
+    // (if commandsRetry != 0 then { inherit commandsRetry; } else { })
+  );
 }

@@ -69,9 +69,10 @@ def main(argv: list[str]) -> int:
         return Outcome(code, ok)
 
     phases = [(phase, [c for c in commands if c["phase"] == phase]) for phase in tox_commands.PHASES]
-    outcomes = tox_commands.run_phases(phases, run_one, ignore_errors=spec["ignoreErrors"])
-    failed = next((o for o in outcomes if not o.ok), None)
-    return 0 if failed is None else (failed.exit_code or 1)
+    ran = tox_commands.run_all(
+        phases, run_one, ignore_errors=spec["ignoreErrors"], retries=spec.get("commandsRetry", 0)
+    )
+    return int(ran.exit_code)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,8 @@ from typing import cast
 
 from nixtox import __version__
 from nixtox._files import write_atomically
-from nixtox.config import expand_project, load_config
+from nixtox._process import run_process
+from nixtox.config import ExpandOptions, expand_project, load_config
 from nixtox.errors import NixtoxError
 from nixtox.lock import LockPolicy, lock_stage
 from nixtox.model import Envs, LockedEnv, Project, RenderedEnv, Status
@@ -35,7 +36,16 @@ from nixtox.session import RENDER, Events, NotifyOnly, RunOptions, Session, exec
 from nixtox.source import SourceTree, scan_source
 from nixtox.state import locked_work_dir
 
-__all__ = ["DEFAULT_OUTPUT", "LIBRARY_DIR", "ExportOptions", "ExportResult", "export_envs", "export_kind"]
+__all__ = [
+    "DEFAULT_OUTPUT",
+    "LIBRARY_DIR",
+    "LIBRARY_GITIGNORE",
+    "ExportOptions",
+    "ExportResult",
+    "export_envs",
+    "export_kind",
+    "git_ignored",
+]
 
 DEFAULT_OUTPUT = Path("nix/nixtox-envs.nix")
 #: the library copy's directory, next to the exported file
@@ -56,6 +66,8 @@ class ExportOptions:
     #: the Nix file to write; relative paths are relative to the project root
     output: Path = DEFAULT_OUTPUT
     locked: bool = False
+    #: what the command line decides about the project (``-x``, ``--workdir`` ...)
+    expand: ExpandOptions = field(default_factory=ExpandOptions)
 
 
 @dataclass(frozen=True)
@@ -70,6 +82,9 @@ class ExportResult:
     skipped: dict[str, str] = field(default_factory=dict)
     #: env label -> settings whose values come from the exporter's environment (exported without them)
     from_environment: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: written files that git still ignores (a rule on a directory above them), by path -> the rule
+    #: (``.gitignore:3:nix/``): a flake would not see them
+    ignored: dict[str, str] = field(default_factory=dict)
 
 
 def relative_nix_path(target: Path, start: Path) -> str:
@@ -93,10 +108,24 @@ def _body(text: str) -> str:
     return "\n".join(f"      {line}" if line else "" for line in body)
 
 
+#: the library copy's own ``.gitignore``: a deeper ``.gitignore`` wins over the project's, so a rule of
+#: the project that matches a library path (``lib``, ``*.py``) cannot keep it out of git and so out of a
+#: flake, which sees only the files git tracks
+LIBRARY_GITIGNORE = (
+    "# written by nixtox export: the library copy is committed whole, whatever other .gitignore files say\n"
+    "!*\n"
+)
+
+
 def _copy_library(dest: Path) -> None:
-    """Mirror nixtox's Nix library into ``dest``: same bytes, same executable bits, nothing else."""
+    """Mirror nixtox's Nix library into ``dest``: same bytes, same executable bits, and the copy's
+    ``.gitignore``; nothing else."""
     source = nix_library_path()
-    wanted: set[Path] = set()
+    ignore = dest / ".gitignore"
+    dest.mkdir(parents=True, exist_ok=True)
+    if not ignore.is_file() or ignore.read_text(encoding="utf-8") != LIBRARY_GITIGNORE:
+        ignore.write_text(LIBRARY_GITIGNORE, encoding="utf-8")
+    wanted: set[Path] = {Path(".gitignore")}
     for dirpath, dirnames, filenames in os.walk(source):
         dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
         for name in sorted(filenames):
@@ -201,8 +230,8 @@ def export_envs(options: ExportOptions) -> ExportResult:
     depend on who exported it. Settings that would have differed are reported in ``from_environment``.
     """
     raw = load_config(options.path, config_file=options.config_file)
-    project = expand_project(raw, environ=EXPORT_ENVIRON)
-    from_environment = _environment_dependent(project, expand_project(raw))
+    project = expand_project(raw, environ=EXPORT_ENVIRON, given=options.expand)
+    from_environment = _environment_dependent(project, expand_project(raw, given=options.expand))
     root = project.core.root
     output = options.output if options.output.is_absolute() else root / options.output
     output = output.resolve().parent / output.name
@@ -228,7 +257,25 @@ def export_envs(options: ExportOptions) -> ExportResult:
         fallbacks=fallbacks,
         skipped=skipped,
         from_environment={k: v for k, v in from_environment.items() if k in exported},
+        ignored=git_ignored([output, *sorted(p for p in library.rglob("*") if p.is_file())], root),
     )
+
+
+def git_ignored(paths: Sequence[Path], root: Path) -> dict[str, str]:
+    """Which of ``paths`` git ignores in the checkout at ``root`` (none outside one), each with the rule
+    (``source:line:pattern``). Tracked files never are; a ``!`` rule's match is not ignored."""
+    if shutil.which("git") is None:
+        return {}
+    listed = "\n".join(os.path.relpath(path, root) for path in paths) + "\n"
+    proc = run_process(["git", "check-ignore", "-v", "--stdin"], cwd=root, input_text=listed)
+    if proc.exit_code not in (0, 1):  # 128: not a git checkout
+        return {}
+    ignored = {}
+    for line in proc.stdout.splitlines():
+        rule, _, path = line.partition("\t")
+        if not rule.split(":", 2)[-1].startswith("!"):
+            ignored[path] = rule
+    return ignored
 
 
 def _kind_outputs(keys: Sequence[str], kind: EnvKind, output: Path | None) -> dict[str, Path]:
@@ -255,16 +302,16 @@ def export_kind(options: ExportOptions, kind_name: str, *, events: Events | None
     run_options = RunOptions(
         path=options.path, config_file=options.config_file, selection=options.selection,
         lock=LockPolicy(locked=options.locked), kinds=(kind.name,), environ=EXPORT_ENVIRON,
+        expand=options.expand,
     )  # fmt: skip
     session = Session(run_options, events or NotifyOnly())
     rendered = cast("Envs[RenderedEnv]", execute(RENDER, session))
     _check_failures(rendered)
     if not rendered.live:
         raise ExportError("nothing to export: every selected env was skipped")
-    root = rendered.project.core.root
     given = options.output if options.output != DEFAULT_OUTPUT else None
     targets = _kind_outputs([env.spec.key for env in rendered.live], kind, given)
-    work_dir = root / ".nixtox"
+    work_dir = rendered.project.core.work_dir
     with locked_work_dir(work_dir):
         built = build_kind(
             rendered.live, kind.name, work_dir=work_dir, nix=session.cache(rendered).reporting,

@@ -477,6 +477,8 @@ class CoreConfig:
     config_file: Path
     env_list: tuple[str, ...] = ()
     skip_missing_interpreters: bool = False
+    #: ``--workdir`` (absolute); None: ``.nixtox`` at the root. Read ``work_dir``.
+    given_work_dir: Path | None = None
     labels: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     packagedefs: Mapping[str, PackageDef] = field(default_factory=dict)
     #: nixpkgs for the ``nixpkgs`` interpreter provider (a path or ``<nixpkgs>``); None: NIX_PATH if set.
@@ -500,6 +502,11 @@ class CoreConfig:
     condition_envs: tuple[str, ...] = ()
     #: core keys accepted for tox compatibility that nixtox does not act on (shown by ``nixtox config``).
     unacted: Mapping[str, object] = field(default_factory=dict)
+
+    @property
+    def work_dir(self) -> Path:
+        """nixtox's work directory (tox's ``work_dir``): state, rendered Nix files, GC roots, env dirs."""
+        return self.given_work_dir or self.root / ".nixtox"
 
 
 @dataclass(frozen=True)

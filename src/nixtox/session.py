@@ -24,21 +24,31 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Protocol, cast
 
 from nixtox import _profile
-from nixtox.config import RawConfig, expand_project, load_config
+from nixtox.config import ExpandOptions, RawConfig, expand_project, load_config
 from nixtox.errors import NixtoxError
-from nixtox.lock import LockPolicy, lock_stage
-from nixtox.model import EnvResult, Envs, EnvSpec, LockedEnv, Project, RealisedEnv, RenderedEnv
+from nixtox.interpreters import env_interpreters
+from nixtox.lock import LOCK_FILE_NAME, LockFile, LockPolicy, lock_stage
+from nixtox.model import (
+    EnvResult,
+    Envs,
+    EnvSpec,
+    Interpreter,
+    LockedEnv,
+    Project,
+    RealisedEnv,
+    RenderedEnv,
+)
 from nixtox.nix import NixBackend, NixOptions
 from nixtox.plugins import get_plugin_manager
 from nixtox.pyproject import read_pyproject
 from nixtox.realise import realise_envs
 from nixtox.render import render_env, source_files_nix
 from nixtox.report import INTERRUPTED, exit_code, result_json
-from nixtox.run import allow_commands, dependency_order, run_env, schedule
+from nixtox.run import allow_commands, dependency_order, prepare_work_dir, run_env, schedule
 from nixtox.scm import vcs_version
 from nixtox.select import Selection, platform_results, select_envs
 from nixtox.source import scan_source
-from nixtox.state import locked_work_dir, selected_store
+from nixtox.state import State, locked_work_dir, selected_store, store_has
 
 if TYPE_CHECKING:
     from nixtox.cache import CacheOverrides, CacheSession
@@ -79,7 +89,16 @@ class RunOptions:
     posargs: tuple[str, ...] | None = None
     recreate: bool = False
     lock: LockPolicy = field(default_factory=LockPolicy)
+    #: PYTHONHASHSEED for commands: None = a random one per run (tox's default), ``notset`` = none
     hash_seed: str | None = None
+    #: what the command line decides about the project: ``-x`` overrides, ``--workdir``, ``-s``,
+    #: ``--develop``, ``--installpkg``, ``--skip-pkg-install``
+    expand: ExpandOptions = field(default_factory=ExpandOptions)
+    #: ``-n/--notest``: build the envs and make their directories, run no command
+    no_test: bool = False
+    #: ``--skip-env-install``: an env built before (its store path in the state, still in the store)
+    #: runs on that path as it is: not relocked, rendered or rebuilt, whatever changed since
+    skip_env_install: bool = False
     nix_options: NixOptions = field(default_factory=NixOptions)
     #: ``-p``: 0 (one env at a time), N, or "auto" (one per core)
     parallel: int | str = 0
@@ -146,6 +165,8 @@ class Session:
     backend: NixBackend | None = None
     started: float = field(default_factory=time.monotonic)
     _cache: CacheSession | None = field(default=None, init=False, repr=False)
+    #: envs ``--skip-env-install`` takes as they were built before, by key (they skip lock to realise)
+    reused: dict[str, RealisedEnv] = field(default_factory=dict, init=False, repr=False)
 
     def cache(self, envs: Envs[RenderedEnv] | Envs[RealisedEnv]) -> CacheSession:
         """The binary-cache session of this run (settings, reachable caches, the Nix backend), opened
@@ -169,7 +190,8 @@ def load(options: RunOptions, session: Session) -> RawConfig:
 
 
 def expand(raw: RawConfig, session: Session) -> Project:
-    project = expand_project(raw, posargs=session.options.posargs, environ=session.options.environ)
+    options = session.options
+    project = expand_project(raw, posargs=options.posargs, environ=options.environ, given=options.expand)
     for warning in project.core.warnings:
         session.events.notify(f"warning: {warning}\n")
     return project
@@ -183,6 +205,9 @@ def select(project: Project, session: Session) -> Envs[EnvSpec]:
 
 
 def lock(envs: Envs[EnvSpec], session: Session) -> Envs[LockedEnv]:
+    if session.options.skip_env_install:
+        session.reused = reuse_built(envs, _store(session.options))
+        envs = replace(envs, live=tuple(spec for spec in envs.live if spec.key not in session.reused))
     return lock_stage(envs, session.options.lock)
 
 
@@ -199,7 +224,9 @@ def render(envs: Envs[LockedEnv], session: Session) -> Envs[RenderedEnv]:
 
 
 def realise(envs: Envs[RenderedEnv], session: Session) -> Envs[RealisedEnv]:
-    work_dir = envs.project.core.root / ".nixtox"
+    work_dir = envs.project.core.work_dir
+    # its .gitignore keeps a --workdir inside the project out of git's file list and the source scan
+    prepare_work_dir(work_dir)
     if session.options.push:
         session.cache(envs)  # a missing secret key or push target fails before anything builds
     keys = [*(spec.key for spec in envs.project.envs), *(spec.key for spec in envs.selected)]
@@ -212,9 +239,11 @@ def realise(envs: Envs[RenderedEnv], session: Session) -> Envs[RealisedEnv]:
             shared_files=envs.work_files,
             notify=session.events.notify,
             keys=keys,
-            store=selected_store(session.options.cache.nix_store if session.options.cache else None),
+            store=_store(session.options),
         )
     realised = envs.collect(outcome.outcomes, seconds=outcome.seconds)
+    if session.reused:
+        realised = replace(realised, live=(*realised.live, *session.reused.values()))
     hook = get_plugin_manager().hook
     for env in realised.live:
         if not env.cached:
@@ -229,13 +258,15 @@ def run(envs: Envs[RealisedEnv], session: Session) -> SessionResult:
     interrupted envs marked) are the result."""
     options, events = session.options, session.events
     allow_commands()
-    hash_seed = options.hash_seed or str(random.randint(1, 4294967295))
+    hash_seed = (
+        None if options.hash_seed == "notset" else options.hash_seed or str(random.randint(1, 4294967295))
+    )
 
     def run_one(realised: RealisedEnv) -> EnvResult:
         spec = realised.spec
         result = run_env(
             realised, hash_seed=hash_seed, setup_seconds=envs.seconds.get(spec.key, 0.0),
-            sink=lambda text: events.env_output(spec, text),
+            sink=lambda text: events.env_output(spec, text), no_test=options.no_test,
         )  # fmt: skip
         _profile.note("commands", result.command_seconds)
         return result
@@ -251,9 +282,10 @@ def run(envs: Envs[RealisedEnv], session: Session) -> SessionResult:
     interrupted = False
     try:
         runnable = {env.spec.key: env for env in envs.live}
+        jobs = jobs_for(options.parallel, len(runnable))
         schedule(
-            envs.selected, envs.ended, runnable, jobs=jobs_for(options.parallel), run_one=run_one,
-            on_start=events.env_started, on_done=done, fail_fast=options.fail_fast,
+            envs.selected, envs.ended, runnable, jobs=jobs, run_one=run_one, on_start=events.env_started,
+            on_done=done, fail_fast=options.fail_fast,
         )  # fmt: skip
     except KeyboardInterrupt:
         interrupted = True
@@ -330,11 +362,44 @@ def _build_slots(options: RunOptions) -> NixOptions:
     return replace(options.nix_options, max_jobs=jobs, cores=max(cpus // jobs, 1))
 
 
-def jobs_for(parallel: int | str) -> int:
-    """``-p``: 0 = one env at a time (tox ``run``), ``auto`` = one per core, N = N."""
-    if parallel == "auto":
+def jobs_for(parallel: int | str, envs: int | None = None) -> int:
+    """``-p``: 0 = one env at a time (tox ``run``), ``auto`` = one per core, ``all`` = every env at once
+    (``envs`` of them; one per core when the count is not known yet), N = N."""
+    if parallel == "all" and envs is not None:
+        return max(envs, 1)
+    if parallel in ("auto", "all"):
         return max(os.cpu_count() or 1, 1)
     return max(int(parallel), 1)
+
+
+def _store(options: RunOptions) -> str:
+    return selected_store(options.cache.nix_store if options.cache else None)
+
+
+def reuse_built(envs: Envs[EnvSpec], store: str = "") -> dict[str, RealisedEnv]:
+    """``--skip-env-install``: the selected envs whose last build (``state.json``) is still in ``store``,
+    as realised envs on that path. Reports take their packages from the env's ``nixtox.lock`` entry."""
+    core = envs.project.core
+    state = State.read(core.work_dir, store)
+    entries = LockFile.read(core.root / LOCK_FILE_NAME, repair=True).entries
+    memo: dict[str | None, Interpreter] = {}
+    reused: dict[str, RealisedEnv] = {}
+    for spec in envs.live:
+        built = state.envs.get(spec.key)
+        if built is None or not store_has(store, built.store_path):
+            continue
+        try:
+            interpreter, build_interpreter = env_interpreters(spec, core, memo)
+        except NixtoxError:
+            continue  # the normal path reports it
+        entry = entries.get(spec.key)
+        locked = LockedEnv(
+            spec, interpreter, entry.dists if entry else (), entry.build_dists if entry else (),
+            build_interpreter, entry.lock_key if entry else "",
+        )  # fmt: skip
+        rendered = RenderedEnv(locked, attr=spec.key, fingerprint=built.fingerprint)
+        reused[spec.key] = RealisedEnv(rendered, Path(built.store_path), built.drv_path or None, cached=True)
+    return reused
 
 
 class _OnFirstUse:

@@ -5,6 +5,8 @@ nixtox's own flake evaluates against the stand-in nixpkgs (tests/fixtures/nixpkg
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -233,3 +235,45 @@ def test_own_flake_lib_builds_an_env_in_pure_evaluation(own_flake: Path, tmp_pat
         check=True,
     )
     assert probe.stdout.startswith(str(env))
+
+
+def _documented_nix_config(tmp: Path) -> str:
+    """NIX_CONFIG as docs/howto/flakes.md tells a plain Nix 2.8 user to set it: its ``export`` block,
+    plus the lines it gives for root without a daemon and for an offline machine."""
+    howto = (REPO_ROOT / "docs" / "howto" / "flakes.md").read_text()
+    match = re.search(r"export NIX_CONFIG='([^']*)'", howto)
+    assert match is not None, "the flakes how-to no longer shows its NIX_CONFIG"
+    for line in ("build-users-group =", "substituters =", "flake-registry", '{"flakes":[],"version":2}'):
+        assert line in howto, line
+    registry = tmp / "registry.json"
+    registry.write_text('{"flakes":[],"version":2}')
+    return f"{match[1]}\nbuild-users-group =\nsubstituters =\nflake-registry = {registry}\n"
+
+
+def test_a_project_gitignore_matching_lib_and_the_howto_s_plain_nix_settings(tmp_path: Path) -> None:
+    """The issue's case: the project ignores `lib`; `git add nix/` must still take the library copy's
+    lib/, and the flake must evaluate and build with nothing but the how-to's Nix settings."""
+    host_python("3.12")  # skips without it
+    root = copy_fixture_project("hatchling_proj", tmp_path)
+    (root / "tox.ini").write_text(TOX_INI)
+    (root / "flake.nix").write_text(FLAKE)
+    (root / ".gitignore").write_text("lib\n")
+    git(root, "init", "-q")
+    exported = nixtox(root, "export")
+    assert exported.returncode == 0, exported.stderr
+    assert "git ignores" not in exported.stderr
+    git(root, "add", "flake.nix", "tox.ini", "pyproject.toml", "src", "tests", ".gitignore", "nix/")
+    tracked = subprocess.run(
+        ["git", "ls-files", "nix/nixtox-lib/lib"], cwd=root, capture_output=True, text=True, check=True
+    )
+    assert "nix/nixtox-lib/lib/python.nix" in tracked.stdout.split()
+    env = {**os.environ, "NIX_CONFIG": _documented_nix_config(tmp_path)}
+    probe = "import iniconfig, sys; print(sys.prefix)"
+    shell = run(["nix", "develop", ".#py312", "--command", "python", "-c", probe], root, env=env)
+    assert shell.returncode == 0, shell.stderr
+    built = _json(run(["nix", "build", ".#py312", "--json"], root, env=env))
+    assert isinstance(built, list)
+    assert shell.stdout.split()[-1] == built[0]["outputs"]["out"]
+    assert (root / "result").resolve() == Path(built[0]["outputs"]["out"])
+    check = run(["nix", "flake", "check"], root, env=env)
+    assert check.returncode == 0, check.stderr

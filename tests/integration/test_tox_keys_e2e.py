@@ -59,7 +59,7 @@ def test_tox_keys_in_a_real_run(tmp_path: Path) -> None:
         "site": "ok", "nosite": "ok", "setup": "ok", "elsewhere": "skip",
     }  # fmt: skip
     assert envs["elsewhere"]["result"]["reason"] == "platform linux does not match win32"
-    assert [c["run_id"] for c in envs["setup"]["setup"]] == ["extra_setup_commands[0]"]
+    assert [c["run_id"] for c in envs["setup"]["setup"]] == ["nix-build", "extra_setup_commands[0]"]
     assert [c["retcode"] for c in envs["setup"]["test"]] == [5, 0]  # the retry passed
     assert (root / "setup-ran").read_text() == "yes"
     site_env = Path(envs["site"]["store_path"])

@@ -85,7 +85,15 @@ def test_list_json(root: Path) -> None:
 
 def test_list_selection(root: Path) -> None:
     assert _run(root, "list", "-e", "lint,other", "--no-desc")[1] == "lint\nother\n"
-    assert _run(root, "list", "-f", "py312", "-d")[1] == "(sdist) py312\n(wheel) py312\n"
+    assert _run(root, "list", "-f", "py312", "--no-desc")[1] == "(sdist) py312\n(wheel) py312\n"
+
+
+def test_list_d_shows_the_default_envs_only_as_tox(root: Path) -> None:
+    """tox's ``list -d``: the env_list envs; ``--no-desc`` (names only) combines with it."""
+    assert _run(root, "list", "-d")[1] == (
+        "default environments:\n(sdist) py312 -> run tests\n(wheel) py312 -> run tests\nlint          -> run tests\n"
+    )
+    assert _run(root, "list", "-d", "--no-desc")[1] == "(sdist) py312\n(wheel) py312\nlint\n"
 
 
 def test_config_text(root: Path) -> None:

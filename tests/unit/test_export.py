@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from click.testing import CliRunner
 
 from nixtox.cli import cli
 from nixtox.config import load_project
-from nixtox.export import LIBRARY_DIR, relative_nix_path, render_export
+from nixtox.export import LIBRARY_DIR, LIBRARY_GITIGNORE, git_ignored, relative_nix_path, render_export
 from nixtox.model import EnvResult, Envs, EnvSpec, LockedEnv, Project, Status
 from nixtox.render import nix_library_path
 from tests.unit._values import PY312, locked
@@ -198,3 +199,47 @@ def test_export_never_reads_the_users_environment(tmp_path: Path, monkeypatch: p
     assert dict(exported.envs[0].config.set_env)["TOKEN"] == "none"
     assert dict(as_run.envs[0].config.set_env)["TOKEN"] == "s3cret-value"
     assert _environment_dependent(exported, as_run) == {"py312": ("set_env",)}
+
+
+def _git(root: Path, *args: str) -> str:
+    proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True)
+    return proc.stdout
+
+
+def test_a_project_gitignore_never_keeps_library_files_out_of_git(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The library copy carries its own ``.gitignore``: rules of the project that match library paths
+    (``lib``, ``*.py``) do not apply inside it, so ``git add nix/`` takes every file a flake needs."""
+    _fake_lock(monkeypatch)
+    root = project.core.root
+    _git(root, "init", "-q")
+    (root / ".gitignore").write_text("lib\n*.py\n")
+    result = CliRunner().invoke(cli, ["export", "--root", str(root), "-e", "py312"])
+    assert result.exit_code == 0, result.output
+    assert "git ignores" not in result.output
+    library = root / "nix" / LIBRARY_DIR
+    assert (library / ".gitignore").read_text() == LIBRARY_GITIGNORE
+    _git(root, "add", "nix/")
+    tracked = set(_git(root, "ls-files", "nix").split())
+    written = {p.relative_to(root).as_posix() for p in (root / "nix").rglob("*") if p.is_file()}
+    assert tracked == written
+    assert "nix/nixtox-lib/lib/python.nix" in tracked
+    assert "nix/nixtox-lib/builders/mk_env.py" in tracked
+
+
+def test_files_git_still_ignores_are_one_warning_with_the_rule(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fake_lock(monkeypatch)
+    root = project.core.root
+    _git(root, "init", "-q")
+    (root / ".gitignore").write_text("# generated\nnix/\n")
+    result = CliRunner().invoke(cli, ["export", "--root", str(root), "-e", "py312"])
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.output.splitlines() if line.startswith("warning: git ignores")]
+    assert len(warnings) == 1
+    assert "(nix/nixtox-envs.nix: .gitignore:2:nix/)" in warnings[0]
+    assert "git add -f" in warnings[0]
+    assert git_ignored([root / "tox.ini"], root) == {}
+    assert git_ignored([root / "nix" / "x.nix"], root.parent) == {}  # not a checkout: nothing to say

@@ -13,8 +13,9 @@ from types import FrameType
 import click
 
 from nixtox import __version__, _profile
+from nixtox.cli._argv import normalize
 
-__all__ = ["INTERRUPTED", "STOP_SIGNALS", "cli", "main"]
+__all__ = ["CACHE_COMMANDS", "INTERRUPTED", "STOP_SIGNALS", "cli", "main"]
 
 from nixtox.report import INTERRUPTED
 
@@ -28,6 +29,13 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "list": ("list_cmd", "list_cmd"),
     "l": ("list_cmd", "list_cmd"),
     "config": ("config_cmd", "config_cmd"),
+    "c": ("config_cmd", "config_cmd"),
+    "depends": ("depends_cmd", "depends_cmd"),
+    "de": ("depends_cmd", "depends_cmd"),
+    "exec": ("exec_cmd", "exec_cmd"),
+    "e": ("exec_cmd", "exec_cmd"),
+    "devenv": ("devenv_cmd", "devenv_cmd"),
+    "d": ("devenv_cmd", "devenv_cmd"),
     "lock": ("lock_cmd", "lock_cmd"),
     "shell": ("shell_cmd", "shell_cmd"),
     "export": ("export_cmd", "export_cmd"),
@@ -37,9 +45,38 @@ _COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+#: ``nixtox cache``'s own subcommands (its options may come before them: ``cache -e py push``)
+CACHE_COMMANDS = ("keygen", "push", "pull", "status", "verify")
+
+
 class _LazyGroup(click.Group):
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """tox's shape: options before or after the subcommand, ``run`` when none is named."""
+        if not ctx.resilient_parsing:
+            args = normalize(args, _COMMANDS, groups={"cache": CACHE_COMMANDS})
+        return super().parse_args(ctx, args)
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(_COMMANDS)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """One line per command, its aliases beside it (``run (r)``), as tox's help lists them."""
+        names: dict[tuple[str, str], list[str]] = {}
+        for name, target in _COMMANDS.items():
+            names.setdefault(target, []).append(name)
+        labelled = []
+        for spelled in names.values():
+            primary = max(spelled, key=len)
+            aliases = sorted(n for n in spelled if n != primary)
+            labelled.append((f"{primary} ({', '.join(aliases)})" if aliases else primary, primary))
+        limit = formatter.width - 6 - max(len(label) for label, _ in labelled)
+        rows = []
+        for label, primary in sorted(labelled):
+            command = self.get_command(ctx, primary)
+            assert command is not None
+            rows.append((label, command.get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         found = _COMMANDS.get(cmd_name)
@@ -98,7 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(args: list[str]) -> int:
     try:
-        code = cli.main(args=_default_to_run(args), prog_name="nixtox", standalone_mode=False)
+        code = cli.main(args=args, prog_name="nixtox", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("interrupted", err=True)
         return INTERRUPTED
@@ -112,15 +149,6 @@ def _main(args: list[str]) -> int:
         return INTERRUPTED
     # with standalone_mode=False click returns ctx.exit()'s code (or the command's return value)
     return code if isinstance(code, int) else 0
-
-
-def _default_to_run(args: list[str]) -> list[str]:
-    """``nixtox`` and ``nixtox -e py312`` run, as ``tox`` and ``tox -e py312`` do."""
-    if not args:
-        return ["run"]
-    if args[0].startswith("-") and args[0] not in ("-h", "--help", "--version"):
-        return ["run", *args]
-    return args
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -22,14 +22,13 @@ import threading
 import time
 from typing import TextIO
 
+from nixtox.cli._options import DEFAULT_VERBOSITY
 from nixtox.model import EnvResult, EnvSpec
 from nixtox.report._console import MARKS, done_line
 from nixtox.report._lines import ERROR, WARNING, LogLine, Paint, message_line
 
-__all__ = ["Display", "colour_enabled"]
+__all__ = ["DEFAULT_VERBOSITY", "Display", "colour_enabled"]
 
-#: tox's default verbosity (``-v`` adds one, ``-q`` takes one away)
-DEFAULT_VERBOSITY = 2
 _FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 _ASCII_FRAMES = "|-+x*"
 _CLEAR_LINE = "\r\x1b[K"
@@ -86,6 +85,7 @@ class Display:
         stream: TextIO | None = None,
         colour: bool | None = None,
         verbosity: int = DEFAULT_VERBOSITY,
+        spinner: bool = True,
     ) -> None:
         self.out = stream or sys.stdout
         self.parallel = parallel
@@ -95,7 +95,7 @@ class Display:
         interactive = _isatty(self.out) and os.environ.get("TERM", "") != "dumb"
         ci = os.environ.get("CI", "").lower() in ("1", "true", "yes")
         #: tox's spinner: parallel, not live, on a terminal, not under CI (tox's --parallel-no-spinner)
-        self.spinner = parallel and not live and interactive and not ci
+        self.spinner = spinner and parallel and not live and interactive and not ci
         self.unicode = _encodes(self.out, _FRAMES + "".join(MARKS.values()))
         self._lock = threading.RLock()
         self._buffers: dict[str, list[str]] = {}
@@ -113,6 +113,9 @@ class Display:
         self._total = count
 
     def notify(self, text: str) -> None:
+        """A notice (build progress, a config warning); ``-q`` hides them, as tox's WARNING level."""
+        if self.verbosity < DEFAULT_VERBOSITY:
+            return
         with self._lock:
             self._write(text if text.endswith("\n") else text + "\n")
 

@@ -14,7 +14,9 @@ def render() -> str:
         "Generated from nixtox's command definitions by `python -m nixtox.cli._docs`; do not edit.",
         "",
     ]
-    ctx = click.Context(cli, info_name="nixtox")
+    # the group's context settings (-h as well as --help), as a real invocation has them: click keeps a
+    # command's help option from the first context it sees
+    ctx = click.Context(cli, info_name="nixtox", **cli.context_settings)
     assert isinstance(cli, click.Group)
     names: dict[int, list[str]] = {}
     commands: dict[int, click.Command] = {}
@@ -27,7 +29,7 @@ def render() -> str:
     for primary, key in sorted((max(n, key=len), key) for key, n in names.items()):
         command = commands[key]
         aliases = sorted(n for n in names[key] if n != primary)
-        sub = click.Context(command, info_name=f"nixtox {primary}", terminal_width=100, max_content_width=100)
+        sub = click.Context(command, info_name=primary, parent=ctx, terminal_width=100, max_content_width=100)
         lines += [f"## nixtox {primary}", ""]
         if aliases:
             lines += [f"Alias: {', '.join(f'`nixtox {a}`' for a in aliases)}", ""]

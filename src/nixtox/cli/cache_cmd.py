@@ -23,7 +23,7 @@ from nixtox.cache import (
     untrusted_in_caches,
     verify_envs,
 )
-from nixtox.cli._options import selection_options
+from nixtox.cli._options import Target, selection_options
 from nixtox.config import load_project
 from nixtox.errors import NixtoxError
 from nixtox.model import Envs, RealisedEnv, Status
@@ -81,16 +81,12 @@ def _overrides(kwargs: dict[str, Any], push_to: str | None = None) -> CacheOverr
 
 
 def _run_options(kwargs: dict[str, Any], overrides: CacheOverrides) -> RunOptions:
-    return RunOptions(
-        path=kwargs["target"].root,
-        config_file=kwargs["target"].config_file,
-        selection=kwargs["target"].selection,
-        cache=overrides,
-    )
+    target: Target = kwargs["target"]
+    return target.run_options(cache=overrides)
 
 
 def _session(options: RunOptions) -> CacheSession:
-    project = load_project(options.path, config_file=options.config_file)
+    project = load_project(options.path, config_file=options.config_file, given=options.expand)
     return open_cache(project.core.cache, NixOptions(), overrides=options.cache, notify=_notify)
 
 

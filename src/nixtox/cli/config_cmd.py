@@ -6,7 +6,8 @@ import json
 
 import click
 
-from nixtox.cli._options import Target, echo_warnings, selection_options
+from nixtox.cli._options import Output, Target, echo_warnings, selection_options
+from nixtox.cli._run_flags import RunFlags, run_flags
 from nixtox.config._show import core_settings, env_settings, to_json, to_text
 from nixtox.model import EnvSpec
 from nixtox.select import select_envs
@@ -42,21 +43,24 @@ def _emit(title: str, settings: dict[str, object]) -> None:
 
 @click.command("config")
 @selection_options
-@click.option("-k", "--key", "keys", multiple=True, metavar="KEY", help="only these keys (repeatable)")
+@run_flags("config")
+@click.option("-k", "--key", "keys", multiple=True, metavar="KEY...", help="only these keys (repeatable)")
 @click.option("--core", is_flag=True, help="also show the core section")
 @click.option("--json", "as_json", is_flag=True, help="print a JSON object: env name -> settings")
 @click.argument("more_keys", nargs=-1, metavar="[KEY]...")
 def config_cmd(
     *,
     target: Target,
+    output: Output,
+    flags: RunFlags,
     keys: tuple[str, ...],
     core: bool,
     as_json: bool,
     more_keys: tuple[str, ...],
 ) -> None:
     """Show the resolved configuration of environments."""
-    project = target.load()
-    echo_warnings(project)
+    project = flags.target(target).load()
+    echo_warnings(project, output)
     # like tox's ``-k deps commands``: words after -k are more keys
     wanted = [k for item in (*keys, *more_keys) for k in item.replace(",", " ").split()]
     envs = {name: _pick(s, wanted) for name, s in _by_name(select_envs(project, target.selection)).items()}

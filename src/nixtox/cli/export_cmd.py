@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
 
-from nixtox.cli._options import Target, selection_options
+from nixtox.cli._options import Output, Target, selection_options
 from nixtox.export import DEFAULT_OUTPUT, ExportOptions, export_envs, export_kind
 from nixtox.session import NotifyOnly
 
@@ -18,6 +19,7 @@ __all__ = ["export_cmd"]
 @click.option(
     "-o",
     "--output",
+    "output_path",
     type=click.Path(path_type=Path, dir_okay=False),
     default=DEFAULT_OUTPUT,
     show_default=True,
@@ -31,7 +33,8 @@ __all__ = ["export_cmd"]
 def export_cmd(
     *,
     target: Target,
-    output: Path,
+    output: Output,
+    output_path: Path,
     locked: bool,
     kind: str | None,
     oci: bool,
@@ -47,23 +50,31 @@ def export_cmd(
         path=target.root,
         config_file=target.config_file,
         selection=target.selection,
-        output=output,
+        output=output_path,
         locked=locked,
+        expand=target.expand,
     )
     if oci or kind:
         if oci and kind and kind != "oci":
             raise click.UsageError("--oci and --kind name different kinds; give one")
-        events = NotifyOnly(lambda text: click.echo(text, nl=False, err=True))
+        events = NotifyOnly(output.notice)
         for key, path in export_kind(options, kind or "oci", events=events).items():
             click.echo(f"{key}: wrote {path}")
         return
     result = export_envs(options)
     for label, reason in result.skipped.items():
-        click.secho(f"{label}: skipped: {reason}", fg="yellow", err=True)
+        output.warn(f"{label}: skipped: {reason}")
     for label, keys in result.from_environment.items():
         note = "take values from environment variables ({env:...}); exported with their defaults instead"
-        click.secho(f"{label}: {', '.join(keys)} {note}", fg="yellow", err=True)
+        output.warn(f"{label}: {', '.join(keys)} {note}")
     for key in result.fallbacks:
         note = "editable envs are exported as wheel envs (pure evaluation has no working tree)"
-        click.secho(f"{key}: {note}", fg="yellow", err=True)
+        output.warn(f"{key}: {note}")
+    if result.ignored:
+        first, rule = next(iter(result.ignored.items()))
+        where = os.path.relpath(result.file.parent)
+        output.warn(
+            f"git ignores {len(result.ignored)} of the written files ({first}: {rule}), and a flake sees "
+            f"only the files git tracks: change that rule, or `git add -f {where}`"
+        )
     click.echo(f"wrote {result.file} ({', '.join(result.envs)}) and the Nix library in {result.library}")

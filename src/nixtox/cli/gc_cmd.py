@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
-from nixtox.config import load_project
+from nixtox.cli._options import DEFAULT_VERBOSITY, Output, Target, project_options
 from nixtox.render import write_default_nix
 from nixtox.state import State, locked_work_dir
 
@@ -14,13 +12,12 @@ __all__ = ["gc"]
 
 
 @click.command()
-@click.option("-c", "--conf", "config_file", type=click.Path(path_type=Path), help="config file to use")
-@click.option("--root", type=click.Path(path_type=Path, file_okay=False), help="project root")
+@project_options
 @click.option("--all", "drop_all", is_flag=True, help="drop every env's root, configured or not")
-def gc(config_file: Path | None, root: Path | None, drop_all: bool) -> None:
+def gc(*, target: Target, output: Output, drop_all: bool) -> None:
     """Drop the GC roots of envs no longer configured, so nix-collect-garbage can free them."""
-    project = load_project(root, config_file=config_file)
-    work_dir = project.core.root / ".nixtox"
+    project = target.load()
+    work_dir = project.core.work_dir
     keep = set() if drop_all else {spec.key for spec in project.envs}
     dropped: list[str] = []
     with locked_work_dir(work_dir):
@@ -35,6 +32,7 @@ def gc(config_file: Path | None, root: Path | None, drop_all: bool) -> None:
         state.write()
         if (work_dir / "nix").is_dir():
             write_default_nix(work_dir)
-    for key in dropped:
-        click.echo(f"dropped {key}")
+    if output.verbosity >= DEFAULT_VERBOSITY:
+        for key in dropped:
+            click.echo(f"dropped {key}")
     click.echo(f"{len(dropped)} env root(s) dropped; run nix-collect-garbage to free the store paths")

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from nixtox.cli._options import Target, echo_warnings, selection_options
+from nixtox.cli._options import Output, Target, echo_warnings, selection_options
 from nixtox.model import EnvSpec
 from nixtox.select import select_envs
 
@@ -28,17 +28,22 @@ def env_json(spec: EnvSpec) -> dict[str, object]:
 @click.command("list")
 @selection_options
 @click.option("--json", "as_json", is_flag=True, help="print a JSON array, one object per (env, format)")
-@click.option("-d", "--no-desc", is_flag=True, help="names only")
+@click.option("--no-desc", is_flag=True, help="names only, one per line")
+@click.option("-d", "default_only", is_flag=True, help="the default envs only (env_list)")
 def list_cmd(
     *,
     target: Target,
+    output: Output,
     as_json: bool,
     no_desc: bool,
+    default_only: bool,
 ) -> None:
     """List environments: the default ones (env_list), then the additional ones."""
     project = target.load()
-    echo_warnings(project)
+    echo_warnings(project, output)
     chosen = select_envs(project, target.selection) if target.chosen else list(project.envs)
+    if default_only:
+        chosen = [spec for spec in chosen if spec.default]
     if as_json:
         click.echo(json.dumps([env_json(spec) for spec in chosen], indent=2))
         return

@@ -3,15 +3,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import click
 
-from nixtox.cli._options import Target, selection_options
+from nixtox.cli._options import Output, Target, selection_options
 from nixtox.lock import LOCK_FILE_NAME, LockPolicy, export_pylocks
 from nixtox.model import Status
 from nixtox.select import Selection
-from nixtox.session import NotifyOnly, RunOptions, lock_envs
+from nixtox.session import NotifyOnly, lock_envs
 
 __all__ = ["lock_cmd"]
 
@@ -31,6 +32,7 @@ __all__ = ["lock_cmd"]
 @click.option(
     "-o",
     "--output",
+    "pylock_output",
     type=click.Path(path_type=Path, dir_okay=False),
     help="with --export-pylock and one env: the file to write instead of pylock.<env>.toml",
 )
@@ -40,22 +42,22 @@ def lock_cmd(
     /,
     *,
     target: Target,
+    output: Output,
     upgrade: bool,
     check: bool,
     index_url: str | None,
     export_pylock: bool,
-    output: Path | None,
+    pylock_output: Path | None,
 ) -> None:
     """Pin every env's requirements (for its interpreter) to exact files in nixtox.lock."""
-    if output is not None and not export_pylock:
+    if pylock_output is not None and not export_pylock:
         raise click.UsageError("--output is the file of --export-pylock; add --export-pylock")
-    options = RunOptions(
-        path=target.root,
-        config_file=target.config_file,
-        selection=target.selection if target.chosen else Selection(env="ALL"),
-        lock=LockPolicy(locked=check, upgrade=upgrade, prune=not check, index_url=index_url),
+    if not target.chosen:
+        target = replace(target, selection=Selection(env="ALL"))
+    options = target.run_options(
+        lock=LockPolicy(locked=check, upgrade=upgrade, prune=not check, index_url=index_url)
     )
-    envs = lock_envs(options, events=NotifyOnly(lambda text: click.echo(text, nl=False, err=True)))
+    envs = lock_envs(options, events=NotifyOnly(output.notice))
     for result in envs.ended.values():
         if result.status == Status.SKIP:
             click.echo(f"warning: {result.spec.label}: skipped, {result.reason}", err=True)
@@ -70,6 +72,6 @@ def lock_cmd(
         click.echo(f"wrote {path} ({len(envs.live)} env(s))")
     if export_pylock:
         for written, locked in zip(
-            export_pylocks(envs.live, envs.project.core.root, output), envs.live, strict=True
+            export_pylocks(envs.live, envs.project.core.root, pylock_output), envs.live, strict=True
         ):
             click.echo(f"wrote {written} ({len(locked.dists)} package(s) for {locked.spec.label})")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from nixtox.cli._options import Output, output_options
 from nixtox.report import junit_xml, write_html
 from nixtox.report._read import load_result
 
@@ -16,12 +17,18 @@ _FILE = click.Path(path_type=Path, dir_okay=False)
 
 
 @click.command("report")
+@output_options
 @click.argument("source", required=False, type=_FILE)
 @click.option("--from", "from_path", type=_FILE, help="the result JSON to read (or give it as the argument)")
 @click.option("--html", "html_path", type=_FILE, help="write a self-contained HTML page of the env matrix")
 @click.option("--junit", "junit_path", type=_FILE, help="write JUnit XML (one testsuite per env)")
 def report_cmd(
-    source: Path | None, from_path: Path | None, html_path: Path | None, junit_path: Path | None
+    *,
+    output: Output,
+    source: Path | None,
+    from_path: Path | None,
+    html_path: Path | None,
+    junit_path: Path | None,
 ) -> None:
     """Render a result JSON (from `nixtox run --result-json` or `tox run --result-json`) as HTML and/or
     JUnit XML."""
@@ -35,8 +42,8 @@ def report_cmd(
     data = load_result(path)
     if html_path is not None:
         write_html(data, html_path)
-        click.echo(f"wrote {html_path}")
+        output.notice(f"wrote {html_path}")
     if junit_path is not None:
         junit_path.parent.mkdir(parents=True, exist_ok=True)
         junit_path.write_bytes(junit_xml(data))
-        click.echo(f"wrote {junit_path}")
+        output.notice(f"wrote {junit_path}")

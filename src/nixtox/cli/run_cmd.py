@@ -9,24 +9,25 @@ from typing import Any
 
 import click
 
-from nixtox.cli._display import DEFAULT_VERBOSITY, Display, colour_enabled
-from nixtox.cli._options import Target, selection_options
+from nixtox.cli._display import Display
+from nixtox.cli._options import Output, Target, selection_options
+from nixtox.cli._run_flags import RunFlags, run_flags
 from nixtox.lock import LockPolicy
 from nixtox.report import failed_log, summary_lines
-from nixtox.session import ReportFiles, RunOptions, run_session
+from nixtox.session import ReportFiles, run_session
 
 __all__ = ["run", "run_parallel"]
 
 
 def _parallel(value: str) -> int | str:
-    if value == "auto":
+    if value in ("auto", "all"):
         return value
     try:
         number = int(value)
     except ValueError:
-        raise click.BadParameter("use auto, 0 or a number of envs", param_hint="-p/--parallel") from None
+        raise click.BadParameter("use auto, all, 0 or a number of envs", param_hint="-p/--parallel") from None
     if number < 0:
-        raise click.BadParameter("use auto, 0 or a number of envs", param_hint="-p/--parallel")
+        raise click.BadParameter("use auto, all, 0 or a number of envs", param_hint="-p/--parallel")
     return number
 
 
@@ -34,7 +35,7 @@ def _options(func: Callable[..., None]) -> Callable[..., None]:
     func = click.argument("posargs", nargs=-1, type=click.UNPROCESSED)(func)
     for option in reversed(_OPTIONS):
         func = option(func)
-    return selection_options(func)
+    return selection_options(run_flags("run")(func))
 
 
 _OPTIONS = [
@@ -60,17 +61,20 @@ _OPTIONS = [
         type=click.Path(path_type=Path, dir_okay=False),
         help="write the results as a self-contained HTML matrix page",
     ),
-    click.option("--hashseed", help="PYTHONHASHSEED for commands (default: random, as tox)"),
-    click.option("-o", "--live", is_flag=True, help="with -p: stream output, each line prefixed by its env"),
     click.option(
-        "--colored",
-        type=click.Choice(["yes", "no"]),
-        help="colour the output; default: yes on a terminal, unless NO_COLOR is set or TERM=dumb",
+        "-o",
+        "--live",
+        "--parallel-live",
+        "live",
+        is_flag=True,
+        help="with -p: stream output, each line prefixed by its env",
     ),
     click.option(
-        "-v", "--verbose", count=True, help="show more: -v adds tox's `exit 0` lines of passed commands"
+        "--parallel-no-spinner",
+        "no_spinner",
+        is_flag=True,
+        help="with -p: no spinner line, even on a terminal",
     ),
-    click.option("-q", "--quiet", count=True, help="show less: -q hides command lines, -qq the summary too"),
     click.option("--fail-fast", is_flag=True, help="start no further env after one failed"),
     click.option("--push", is_flag=True, help="after building, push the envs (signed) to the cache push_to"),
 ]
@@ -81,7 +85,7 @@ def _command(name: str, default_parallel: str, doc: str) -> click.Command:
     @_options
     @click.option(
         "-p", "--parallel", default=default_parallel, show_default=True,
-        help="envs at once: 0 (one at a time), N, or auto (one per core)",
+        help="envs at once: 0 (one at a time), N, auto (one per core) or all",
     )  # fmt: skip
     @click.pass_context
     def command(ctx: click.Context, /, **kwargs: Any) -> None:
@@ -104,37 +108,34 @@ def _run(
     ctx: click.Context,
     *,
     target: Target,
+    output: Output,
+    flags: RunFlags,
     recreate: bool,
     locked: bool,
     result_json_path: Path | None,
     junit_path: Path | None,
     html_path: Path | None,
-    hashseed: str | None,
     parallel: str,
     live: bool,
+    no_spinner: bool,
     fail_fast: bool,
     push: bool,
-    colored: str | None,
-    verbose: int,
-    quiet: int,
     posargs: tuple[str, ...],
 ) -> None:
-    options = RunOptions(
-        path=target.root,
-        config_file=target.config_file,
-        selection=target.selection,
-        posargs=posargs if posargs else None,
-        recreate=recreate,
-        lock=LockPolicy(locked=locked),
-        hash_seed=hashseed,
-        parallel=_parallel(parallel),
-        fail_fast=fail_fast,
-        push=push,
+    if recreate and flags.skip_env_install:
+        raise click.UsageError("-r rebuilds the envs, --skip-env-install reuses them: give one")
+    target = flags.target(target)
+    options = target.run_options(
+        **flags.run_values(), posargs=posargs if posargs else None, recreate=recreate,
+        lock=LockPolicy(locked=locked, write=not target.expand.changes_requirements),
+        parallel=_parallel(parallel), fail_fast=fail_fast, push=push,
         report=ReportFiles(result_json=result_json_path, junit=junit_path, html=html_path),
+    )  # fmt: skip
+    verbosity = output.verbosity
+    colour = output.colour(sys.stdout)
+    display = Display(
+        parallel=options.parallel != 0, live=live, colour=colour, verbosity=verbosity, spinner=not no_spinner
     )
-    verbosity = max(DEFAULT_VERBOSITY + verbose - quiet, 0)
-    colour = colour_enabled(sys.stdout, colored)
-    display = Display(parallel=options.parallel != 0, live=live, colour=colour, verbosity=verbosity)
     try:
         session = run_session(options, events=display)
     finally:

@@ -18,12 +18,13 @@ import signal
 import subprocess
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 
 import click
 
-from nixtox.config import load_project
+from nixtox.cli._options import DEFAULT_VERBOSITY, Output, Target, project_options
 from nixtox.errors import EnvSelectionError, NixtoxError
 from nixtox.lock import LockPolicy
 from nixtox.model import EnvSpec, Project, RealisedEnv
@@ -34,7 +35,15 @@ from nixtox.run._tree_files import restore_tree_files
 from nixtox.select import Selection, select_envs
 from nixtox.session import NotifyOnly, RunOptions, prepare_envs
 
-__all__ = ["choose_env", "interactive_shell", "prompt_marker", "shell_cmd", "shell_environ"]
+__all__ = [
+    "choose_env",
+    "interactive_shell",
+    "prompt_marker",
+    "realise_one",
+    "run_in_env",
+    "shell_cmd",
+    "shell_environ",
+]
 
 #: exit code when the command cannot be started, as a shell gives
 NOT_FOUND = 127
@@ -75,10 +84,10 @@ def shell_environ(
 ) -> dict[str, str]:
     """The caller's environment with the env's variables on top (PATH, VIRTUAL_ENV, set_env, prompt)."""
     base = dict(os.environ if environ is None else environ)
+    # a shell keeps Python's own (random) hashing unless the user set it
     ours = command_environ(
-        spec, store_path=store_path, env_dir=env_dir, hash_seed="", environ=base, bytecode=bytecode
+        spec, store_path=store_path, env_dir=env_dir, hash_seed=None, environ=base, bytecode=bytecode
     )
-    ours.pop("PYTHONHASHSEED")  # a shell keeps Python's own (random) hashing unless the user set it
     result = {**base, **ours}
     result.pop("PYTHONHOME", None)  # would point the env's python at another prefix
     result["NIXTOX_ENV_KEY"] = spec.key
@@ -162,8 +171,12 @@ def run_in_env(argv: list[str], environ: Mapping[str, str], cwd: Path | None = N
     return 128 - code if code < 0 else code
 
 
-def _realise(options: RunOptions, spec: EnvSpec) -> RealisedEnv:
-    prepared = prepare_envs(options, events=NotifyOnly(lambda text: click.echo(text, nl=False, err=True)))
+def realise_one(options: RunOptions, spec: EnvSpec, output: Output | None = None) -> RealisedEnv:
+    """``spec`` built (when not up to date) with ``options``: its realised env, or the reason it is not."""
+    options = replace(
+        options, selection=Selection(env=spec.name, skip_env="", keys=(spec.key,)),
+    )  # fmt: skip
+    prepared = prepare_envs(options, events=NotifyOnly((output or Output()).notice))
     for ready in prepared.live:
         if ready.spec.key == spec.key:
             return ready
@@ -173,20 +186,28 @@ def _realise(options: RunOptions, spec: EnvSpec) -> RealisedEnv:
     raise NixtoxError(msg)
 
 
+FORMAT_OPTION = click.option(
+    "--format", "package_format", help="package format of an env with several (sdist, wheel ...)"
+)
+RECREATE_OPTION = click.option("-r", "--recreate", is_flag=True, help="rebuild the env even when up to date")
+LOCKED_OPTION = click.option(
+    "--locked", is_flag=True, help="fail when nixtox.lock is missing or stale instead of relocking"
+)
+
+
 @click.command("shell", context_settings={"ignore_unknown_options": False})
-@click.option("-c", "--conf", "config_file", type=click.Path(path_type=Path), help="config file to use")
-@click.option("--root", "root", type=click.Path(path_type=Path, file_okay=False), help="project root")
-@click.option("--format", "package_format", help="package format of an env with several (sdist, wheel ...)")
-@click.option("-r", "--recreate", is_flag=True, help="rebuild the env even when up to date")
-@click.option("--locked", is_flag=True, help="fail when nixtox.lock is missing or stale instead of relocking")
+@project_options
+@FORMAT_OPTION
+@RECREATE_OPTION
+@LOCKED_OPTION
 @click.argument("env")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 @click.pass_context
 def shell_cmd(
     ctx: click.Context,
     *,
-    config_file: Path | None,
-    root: Path | None,
+    target: Target,
+    output: Output,
     package_format: str | None,
     recreate: bool,
     locked: bool,
@@ -196,13 +217,9 @@ def shell_cmd(
     """Enter ENV in an interactive shell, or run one command in it: nixtox shell py312 -- pytest -x.
 
     ENV is an env name, or a key such as py312-sdist when the env has several package formats."""
-    project = load_project(root, config_file=config_file)
-    spec = choose_env(project, env, package_format)
-    options = RunOptions(
-        path=root, config_file=config_file, selection=Selection(env=spec.name, skip_env="", keys=(spec.key,)),
-        recreate=recreate, lock=LockPolicy(locked=locked),
-    )  # fmt: skip
-    realised = _realise(options, spec)
+    spec = choose_env(target.load(), env, package_format)
+    lock = LockPolicy(locked=locked, write=not target.expand.changes_requirements)
+    realised = realise_one(target.run_options(recreate=recreate, lock=lock), spec, output)
     env_dir = spec.env_dir
     prepare_env_dir(env_dir, realised.store_path)
     bytecode = bytecode_prefix(env_dir, warn=_warn)
@@ -213,6 +230,9 @@ def shell_cmd(
         click.secho(f"nixtox: restored {path} (the editable build of the package wrote it)", err=True)
     if command:
         ctx.exit(run_in_env(list(command), environ))
-    click.secho(f"nixtox: entering {spec.label} ({realised.store_path}); exit to leave", err=True, fg="green")
+    if output.verbosity >= DEFAULT_VERBOSITY:
+        click.secho(
+            f"nixtox: entering {spec.label} ({realised.store_path}); exit to leave", err=True, fg="green"
+        )
     argv, shell_env = interactive_shell(env_dir, spec, environ)
     ctx.exit(run_in_env(argv, shell_env))

@@ -10,10 +10,19 @@ from pathlib import Path
 
 from nixtox.model import Project
 
-from ._expand import build_project
+from ._expand import ExpandOptions, build_project
+from ._override import Override, environ_overrides
 from ._sources import RawConfig, discover
 
-__all__ = ["RawConfig", "expand_project", "load_config", "load_project"]
+__all__ = [
+    "ExpandOptions",
+    "Override",
+    "RawConfig",
+    "environ_overrides",
+    "expand_project",
+    "load_config",
+    "load_project",
+]
 
 
 def load_config(path: Path | None = None, *, config_file: Path | None = None) -> RawConfig:
@@ -27,13 +36,18 @@ def load_config(path: Path | None = None, *, config_file: Path | None = None) ->
 
 
 def expand_project(
-    raw: RawConfig, *, posargs: Sequence[str] | None = None, environ: Mapping[str, str] | None = None
+    raw: RawConfig,
+    *,
+    posargs: Sequence[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    given: ExpandOptions | None = None,
 ) -> Project:
     """The expand stage: every env x package format, in tox's listing order, settings resolved.
 
     ``posargs`` are the arguments after ``--`` (None: not given, so ``{posargs:default}`` uses its
-    default). ``environ`` is what ``{env:X}`` reads (default: the process environment)."""
-    return build_project(raw, posargs, environ)
+    default). ``environ`` is what ``{env:X}`` reads (default: the process environment). ``given``: what
+    the command line decides (``-x`` overrides, ``--workdir``, ``--develop`` ...)."""
+    return build_project(raw, posargs, environ, given)
 
 
 def load_project(
@@ -42,7 +56,8 @@ def load_project(
     config_file: Path | None = None,
     posargs: Sequence[str] | None = None,
     environ: Mapping[str, str] | None = None,
+    given: ExpandOptions | None = None,
 ) -> Project:
     """load + expand: every env x package format of the project at ``path`` (default: cwd)."""
     raw = load_config(path, config_file=config_file)
-    return expand_project(raw, posargs=posargs, environ=environ)
+    return expand_project(raw, posargs=posargs, environ=environ, given=given)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from itertools import chain
 from pathlib import Path
 from typing import Any, Final, cast
@@ -25,15 +25,41 @@ from nixtox.model import (
     PackageDef,
     Project,
 )
-from nixtox.plugins import PackageFormat, find_format, package_formats
+from nixtox.plugins import INSTALLPKG_FORMAT, PackageFormat, find_format, package_formats
 
 from ._factors import find_envs, interpreter_request, python_conflicts
 from ._ignored import ignored_key_warnings
 from ._keys import CORE_KEYS, ENV_KEYS, Scope, known_names, lookup
+from ._override import Override
 from ._resolve import Resolver, Resolvers
 from ._sources import RawConfig, RawSection
 
-__all__ = ["build_env", "build_project", "unknown_key_warnings"]
+__all__ = ["ExpandOptions", "build_env", "build_project", "unknown_key_warnings"]
+
+
+@dataclass(frozen=True)
+class ExpandOptions:
+    """What the command line decides about the project, as tox's options do (``nixtox run --develop``)."""
+
+    #: ``-x/--override`` (and ``TOX_OVERRIDE``), in the order given
+    overrides: tuple[Override, ...] = ()
+    #: ``--workdir``: nixtox's work directory instead of ``.nixtox`` at the project root
+    work_dir: Path | None = None
+    #: ``-s/--skip-missing-interpreters true|false``; None (``config``): the config's value
+    skip_missing_interpreters: bool | None = None
+    #: ``--develop``: every env that installs the package installs it editable
+    develop: bool = False
+    #: ``--installpkg``: every env that installs the package installs this wheel or sdist instead
+    install_pkg: Path | None = None
+    #: ``--skip-pkg-install``: no env installs the package (its dependencies neither), deps only
+    skip_pkg_install: bool = False
+
+    @property
+    def changes_requirements(self) -> bool:
+        """Whether the envs may need other pins than the config gives them (a one-off run's lock is
+        kept in memory, not written to ``nixtox.lock``)."""
+        return bool(self.overrides or self.develop or self.install_pkg or self.skip_pkg_install)
+
 
 #: env keys with a typed ``EnvConfig`` field; every other declared env key goes to ``unacted``.
 _ENV_FIELDS: Final = frozenset(EnvConfig.__dataclass_fields__) - {"unacted"}
@@ -152,17 +178,25 @@ def _uv_sync_format(
 
 
 def _formats(
-    res: Resolver, core: CoreConfig, root: Path
+    res: Resolver, core: CoreConfig, root: Path, given: ExpandOptions
 ) -> tuple[str, tuple[PackageFormat, ...], PackageDef | None]:
     """(tox package value, the env's formats after exclusion, packagedef), decided once."""
     if _str(res.get("runner")) == UV_LOCK_RUNNER:
         return _uv_sync_format(res, core)
+    return _tox_formats(res, core, root, given)
+
+
+def _tox_formats(
+    res: Resolver, core: CoreConfig, root: Path, given: ExpandOptions
+) -> tuple[str, tuple[PackageFormat, ...], PackageDef | None]:
     no_package = core.no_package or bool(res.get("skip_install"))
     _deps, _extras, self_editable = self_references(_strs(res.get("deps")), root)
     if no_package and self_editable is not None:
         # skip_install with `.[test]` (or `-e .`) in deps: the package comes through deps, as with pip
         package = "editable" if self_editable else "wheel"
         return package, (_format(res, "deps", package),), None
+    if not no_package and (chosen := _given_format(res, given)) is not None:
+        return chosen
     if no_package:
         package = "skip"
     elif res.get("use_develop"):
@@ -195,18 +229,35 @@ def _formats(
     return package, tuple(dict.fromkeys(f for f in formats if f not in excluded)), packagedef
 
 
-def build_env(resolvers: Resolvers, core: CoreConfig, name: str, *, default: bool) -> tuple[EnvSpec, ...]:
+def _given_format(
+    res: Resolver, given: ExpandOptions
+) -> tuple[str, tuple[PackageFormat, ...], PackageDef | None] | None:
+    """The one format the command line gives every env that installs the package, as tox's options
+    replace its ``package`` (``external`` for ``--installpkg``); None: the config decides."""
+    if given.install_pkg is not None:
+        return "external", (INSTALLPKG_FORMAT,), None
+    if given.skip_pkg_install:
+        return "skip", (_format(res, "package", "skip"),), None
+    if given.develop:
+        return "editable", (_format(res, "package", "editable"),), None
+    return None
+
+
+def build_env(
+    resolvers: Resolvers, core: CoreConfig, name: str, *, default: bool, given: ExpandOptions | None = None
+) -> tuple[EnvSpec, ...]:
     """Every EnvSpec (one per package format) of env ``name``; empty when every format was excluded."""
+    given = given or ExpandOptions()
     res = resolvers(name)
     base_python, python = _python(res, core, name)
-    package, formats, packagedef = _formats(res, core, resolvers.raw.root)
+    package, formats, packagedef = _formats(res, core, resolvers.raw.root, given)
     factors = tuple(name.split("-"))
     specs = []
     for fmt in formats:
         key = EnvSpec.key_for(name, fmt.name, len(formats))
         config = _env_config(
             resolvers(name, key), base_python=base_python, package=package, formats=formats,
-            packagedef=packagedef,
+            packagedef=packagedef, given=given,
         )  # fmt: skip
         specs.append(
             EnvSpec(
@@ -224,6 +275,25 @@ def build_env(resolvers: Resolvers, core: CoreConfig, name: str, *, default: boo
             )
         )
     return tuple(specs)
+
+
+def override_warnings(overrides: Sequence[Override]) -> tuple[str, ...]:
+    """An override that names no section, or a key its section does not have, changes nothing."""
+    out: list[str] = []
+    for override in overrides:
+        scope = override.section_kind
+        if scope is None:
+            out.append(
+                f"override -x {override}: {override.namespace!r} names no section (use tox, testenv, "
+                "testenv:NAME or packagedef:NAME; in TOML also env_run_base, env.NAME)"
+            )
+        elif lookup(cast("Scope", scope), override.key) is None:
+            other = "env" if scope == "core" and lookup("env", override.key) is not None else None
+            hint = f" (an env key: write testenv.{override.key}=...)" if other else ""
+            close = difflib.get_close_matches(override.key, known_names(cast("Scope", scope)), n=1)
+            hint = hint or (f", did you mean '{close[0]}'?" if close else "")
+            out.append(f"override -x {override}: unknown {scope} key '{override.key}'{hint}")
+    return tuple(out)
 
 
 def unknown_key_warnings(raw: RawConfig) -> tuple[str, ...]:
@@ -284,13 +354,17 @@ _CORE_TYPED: Final = frozenset(
 )  # fmt: skip
 
 
-def _core(raw: RawConfig, resolvers: Resolvers) -> CoreConfig:
+def _core(raw: RawConfig, resolvers: Resolvers, given: ExpandOptions) -> CoreConfig:
     res = resolvers(None)
+    skip_missing = given.skip_missing_interpreters
+    if skip_missing is None:
+        skip_missing = bool(res.get("skip_missing_interpreters"))
     core = CoreConfig(
         root=raw.root,
         config_file=raw.path,
+        given_work_dir=given.work_dir,
         env_list=_strs(res.get("env_list")),
-        skip_missing_interpreters=bool(res.get("skip_missing_interpreters")),
+        skip_missing_interpreters=skip_missing,
         labels=cast("dict[str, tuple[str, ...]]", res.get("labels")),
         nixpkgs=_str(res.get("nixpkgs")) or None,
         interpreter_providers=_strs(res.get("interpreter_providers")) or ("host",),
@@ -299,7 +373,7 @@ def _core(raw: RawConfig, resolvers: Resolvers) -> CoreConfig:
         parallel_show_output=bool(res.get("parallel_show_output")),
         cache=_cache_config(res),
         posargs=resolvers.posargs,
-        warnings=unknown_key_warnings(raw),
+        warnings=unknown_key_warnings(raw) + override_warnings(given.overrides),
         condition_envs=condition_envs(raw),
         unacted={key.name: res.get(key.name) for key in CORE_KEYS if key.name not in _CORE_TYPED},
     )
@@ -320,10 +394,16 @@ def _check_keys(specs: Sequence[EnvSpec], raw: RawConfig) -> None:
 
 
 def build_project(
-    raw: RawConfig, posargs: Sequence[str] | None, environ: Mapping[str, str] | None = None
+    raw: RawConfig,
+    posargs: Sequence[str] | None,
+    environ: Mapping[str, str] | None = None,
+    given: ExpandOptions | None = None,
 ) -> Project:
-    resolvers = Resolvers(raw, posargs, environ)
-    core = _core(raw, resolvers)
+    given = given or ExpandOptions()
+    if given.work_dir is not None:
+        given = replace(given, work_dir=given.work_dir.absolute())  # relative to the cwd, as tox
+    resolvers = Resolvers(raw, posargs, environ, overrides=given.overrides, work_dir=given.work_dir)
+    core = _core(raw, resolvers, given)
     defaults = core.env_list or ("py",)
     # `[testenv:.pkg]` and other names starting with a dot configure tox's packaging envs, not run envs
     sections = [name for name in raw.envs if not name.startswith(".")]
@@ -335,7 +415,7 @@ def build_project(
     specs: list[EnvSpec] = []
     dropped: dict[str, str] = {}
     for name in names:
-        built = build_env(resolvers, core, name, default=name in defaults)
+        built = build_env(resolvers, core, name, default=name in defaults, given=given)
         if not built:
             dropped[name] = "exclude_package_formats removed every package format"
         specs.extend(built)
@@ -344,7 +424,7 @@ def build_project(
     core = replace(core, dropped_envs=dropped, warnings=(*core.warnings, *ignored))
 
     def adhoc(name: str) -> tuple[EnvSpec, ...]:
-        built = build_env(resolvers, core, name, default=False)
+        built = build_env(resolvers, core, name, default=False, given=given)
         _check_keys([*specs, *built], raw)
         return built
 
@@ -358,15 +438,23 @@ def _env_config(
     package: str,
     formats: tuple[PackageFormat, ...],
     packagedef: PackageDef | None,
+    given: ExpandOptions,
 ) -> EnvConfig:
     """Every declared key's converted value in the ``EnvConfig`` field of its name (conversion by the
     key's kind gives the field's type), the values ``build_env`` decided, and the rest in ``unacted``."""
     values = {key.name: res.get(key.name) for key in ENV_KEYS}
     typed: dict[str, Any] = {name: values[name] for name in _ENV_FIELDS if name in values}
     deps, self_extras, _editable = self_references(_strs(values["deps"]), res.raw.root)
+    extras = tuple(dict.fromkeys((*_strs(values["extras"]), *self_extras)))
+    if INSTALLPKG_FORMAT in formats and given.install_pkg is not None:
+        # the given file is a requirement like any local wheel or sdist: the lock takes the package's
+        # dependencies from its metadata and pins the file by its sha256
+        deps = (*deps, f"{given.install_pkg}[{','.join(extras)}]" if extras else str(given.install_pkg))
+    if given.skip_missing_interpreters is not None:
+        typed["skip_missing_interpreters"] = given.skip_missing_interpreters
     typed.update(
         deps=deps,
-        extras=tuple(dict.fromkeys((*_strs(values["extras"]), *self_extras))),
+        extras=extras,
         base_python=base_python,
         package=package,
         package_formats=tuple(f.name for f in formats),

@@ -115,7 +115,8 @@ CORE_KEYS: Final[tuple[Key, ...]] = (
     _k(
         "work_dir",
         "path",
-        "working directory (nixtox always uses `.nixtox`)",
+        "working directory (nixtox uses `.nixtox`, or `--workdir DIR`; the key is read, not acted on, so a "
+        "config shared with tox never points nixtox at `.tox`)",
         "{tox_root}/.nixtox",
         "toxworkdir",
         acted=False,
@@ -277,11 +278,11 @@ ENV_KEYS: Final[tuple[Key, ...]] = (
     _k(
         "env_dir",
         "path",
-        "env directory (nixtox: `.nixtox/envs/<env>`)",
+        "env directory (nixtox: `<work dir>/envs/<env>`)",
         "",
         "envdir",
         acted=False,
-        ignored="nixtox keeps each env's directory at .nixtox/envs/<env> ({env_dir} points there)",
+        ignored="nixtox keeps each env's directory at <work dir>/envs/<env> ({env_dir} points there)",
     ),
     _k(
         "env_tmp_dir",
@@ -290,7 +291,7 @@ ENV_KEYS: Final[tuple[Key, ...]] = (
         "",
         "envtmpdir",
         acted=False,
-        ignored="nixtox's is .nixtox/envs/<env>/tmp ({env_tmp_dir} points there)",
+        ignored="nixtox's is <work dir>/envs/<env>/tmp ({env_tmp_dir} points there)",
     ),
     _k(
         "env_log_dir",
@@ -299,7 +300,7 @@ ENV_KEYS: Final[tuple[Key, ...]] = (
         "",
         "envlogdir",
         acted=False,
-        ignored="nixtox's is .nixtox/envs/<env>/log ({env_log_dir} points there)",
+        ignored="nixtox's is <work dir>/envs/<env>/log ({env_log_dir} points there)",
     ),
     _k(
         "system_site_packages",

@@ -11,15 +11,16 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from nixtox.errors import ConfigError
 
 from ._convert import convert
 from ._factors import active_factors, expand_factors, filter_for_env, interpreter_request, matches
 from ._keys import Key, Scope, lookup
+from ._override import Override, layered, override_error
 from ._sources import RawConfig, RawSection, core_sections, env_sections
 from ._subst import Substitutions, paths_relative_to
 from ._toml import TomlReplacements
@@ -75,12 +76,22 @@ class Resolvers:
     """One resolver per env name (None: the core section), sharing the raw config and a depth guard."""
 
     def __init__(
-        self, raw: RawConfig, posargs: Sequence[str] | None, environ: Mapping[str, str] | None = None
+        self,
+        raw: RawConfig,
+        posargs: Sequence[str] | None,
+        environ: Mapping[str, str] | None = None,
+        *,
+        overrides: Sequence[Override] = (),
+        work_dir: Path | None = None,
     ) -> None:
         self.raw = raw
         self.posargs = None if posargs is None else tuple(posargs)
         #: what ``{env:X}`` reads (default: the process environment)
         self.environ = os.environ if environ is None else environ
+        #: ``-x`` values, in the order given
+        self.overrides = tuple(overrides)
+        #: nixtox's work directory (tox's ``work_dir``): ``--workdir``, else ``.nixtox`` at the root
+        self.work_dir = work_dir or raw.root / ".nixtox"
         self.depth = 0
         self._cache: dict[tuple[str | None, str | None], Resolver] = {}
 
@@ -112,15 +123,32 @@ class Resolver(TomlReplacements):
             if env_name is None
             else env_sections(self.raw, env_name)
         )
+        #: where values come from, most specific first: each section with the overrides naming it (an
+        #: env's own overrides apply even when the file has no section for it, as in tox)
+        self.layers: list[tuple[RawSection | None, tuple[Override, ...]]] = self._layers(packagedef)
         self._values: dict[str, object] = {}
         self._active: set[str] = set()
         self._env_stack: set[str] = set()
+
+    def _layers(self, packagedef: RawSection | None) -> list[tuple[RawSection | None, tuple[Override, ...]]]:
+        given = self.owner.overrides
+        if packagedef is not None:
+            name = next((n for n, s in self.raw.packagedefs.items() if s is packagedef), "")
+            return [(packagedef, tuple(o for o in given if o.names_packagedef(name)))]
+        if self.env_name is None:
+            return [(self.raw.core, tuple(o for o in given if o.is_core))]
+        env_name = self.env_name
+        return [
+            (self.raw.envs.get(env_name), tuple(o for o in given if o.names_env(env_name))),
+            (self.raw.base, tuple(o for o in given if o.is_base)),
+        ]
 
     # --- public -----------------------------------------------------------------------------------------
 
     def is_set(self, name: str) -> bool:
         key = self._key(name)
-        return self._find(key) is not None
+        overridden = any(o.key in key.names for _section, given in self.layers for o in given)
+        return overridden or self._find(key) is not None
 
     def where(self, name: str) -> str:
         """The title of the section that sets ``name`` (the first section when none does)."""
@@ -149,15 +177,10 @@ class Resolver(TomlReplacements):
         return value
 
     def env_dir(self) -> Path:
-        """``{env_dir}``: ``.nixtox/envs/<key>``, the one directory of an (env, format)."""
+        """``{env_dir}``: ``<work dir>/envs/<key>``, the one directory of an (env, format)."""
         from nixtox.model import EnvSpec  # noqa: PLC0415 - keep the module import light
 
-        return (
-            self.raw.root
-            / ".nixtox"
-            / "envs"
-            / (self.dir_name or EnvSpec.key_for(self.env_name or "py", "", 1))
-        )
+        return self.owner.work_dir / "envs" / (self.dir_name or EnvSpec.key_for(self.env_name or "py", "", 1))
 
     # --- loading ----------------------------------------------------------------------------------------
 
@@ -170,22 +193,58 @@ class Resolver(TomlReplacements):
 
     def _find(self, key: Key) -> tuple[RawSection, str, object] | None:
         for section in self.sections:
-            for name in key.names:
-                if name not in section.values:
-                    continue
-                value = section.values[name]
-                if self.raw.fmt == "ini" and isinstance(value, str):
-                    processed = process_ini(value, self.env_name) if key.conditional else value
-                    if processed is None:
-                        continue
-                    return section, name, processed
-                return section, name, value
+            if (found := self._find_in(section, key)) is not None:
+                return found
         return None
 
+    def _find_in(self, section: RawSection, key: Key) -> tuple[RawSection, str, object] | None:
+        for name in key.names:
+            if name not in section.values:
+                continue
+            value = section.values[name]
+            if self.raw.fmt == "ini" and isinstance(value, str):
+                processed = process_ini(value, self.env_name) if key.conditional else value
+                if processed is None:
+                    continue
+                return section, name, processed
+            return section, name, value
+        return None
+
+    def _layered(
+        self,
+        key: Key,
+        read: Callable[[tuple[RawSection, str, object]], Any],
+        given: Callable[[Override], Any],
+        default: Callable[[], Any],
+    ) -> Any:
+        """``key``'s value from the layers with their overrides, in tox's order (``_override.layered``)."""
+        layers = [
+            (
+                None if section is None else self._find_in(section, key),
+                [o for o in overrides if o.key in key.names],
+            )
+            for section, overrides in self.layers
+        ]
+        return layered(layers, read, given, default)
+
     def _load(self, key: Key) -> object:
-        found = self._find(key)
-        if found is None:
-            return self._default(key)
+        return self._layered(
+            key,
+            lambda found: self._value(key, found),
+            lambda o: self._given(key, o),
+            lambda: self._default(key),
+        )
+
+    def _given(self, key: Key, override: Override) -> object:
+        """An override's text as the key's value: substituted and converted as an ini value is."""
+        try:
+            return convert(key.kind, self._subs(key).expand(override.value), self.raw.root)
+        except ConfigError:
+            raise
+        except (ValueError, TypeError, KeyError, RecursionError) as exc:
+            raise override_error(override, str(exc) or exc.__class__.__name__) from None
+
+    def _value(self, key: Key, found: tuple[RawSection, str, object]) -> object:
         section, name, value = found
         try:
             if self.raw.fmt == "ini" or isinstance(value, str):
@@ -208,12 +267,13 @@ class Resolver(TomlReplacements):
 
     def _default(self, key: Key) -> object:
         root = self.raw.root
+        work_dir = self.owner.work_dir
         paths = {
             "change_dir": root,
             "tox_root": root,
             "package_root": root,
-            "work_dir": root / ".nixtox",
-            "temp_dir": root / ".nixtox" / ".tmp",
+            "work_dir": work_dir,
+            "temp_dir": work_dir / ".tmp",
             "env_dir": self.env_dir(),
             "env_tmp_dir": self.env_dir() / "tmp",
             "env_log_dir": self.env_dir() / "log",
@@ -274,15 +334,15 @@ class Resolver(TomlReplacements):
         return paths_relative_to(posargs, change_dir, Path.cwd())
 
     def _constants(self) -> dict[str, str]:
-        root = self.raw.root
+        root, work_dir = self.raw.root, self.owner.work_dir
         consts = {
             "tox_root": str(root),
             "toxinidir": str(root),
-            "work_dir": str(root / ".nixtox"),
-            "toxworkdir": str(root / ".nixtox"),
+            "work_dir": str(work_dir),
+            "toxworkdir": str(work_dir),
             "package_root": str(root),
             "setupdir": str(root),
-            "temp_dir": str(root / ".nixtox" / ".tmp"),
+            "temp_dir": str(work_dir / ".tmp"),
             "config_file_path": str(self.raw.path),
             "tox_root_name": root.name,
             "home": str(Path.home()),
@@ -365,13 +425,17 @@ class Resolver(TomlReplacements):
         return self.owner.environ.get(name)
 
     def _set_env_raw(self) -> dict[str, str]:
-        found = self._find(self._key("set_env"))
-        if found is None:
-            return {}
-        value = found[2]
-        if isinstance(value, dict):
-            return {str(k): v for k, v in value.items() if isinstance(v, str)}
-        if not isinstance(value, str):
-            return {}
-        pairs = (row.partition("=") for row in value.split("\n"))
-        return {k.strip(): v.strip() for k, sep, v in pairs if sep}
+        """``set_env`` unsubstituted (what ``{env:X}`` of another key reads), overrides applied."""
+        raw: dict[str, str] = self._layered(
+            self._key("set_env"), lambda found: _raw_pairs(found[2]), lambda o: _raw_pairs(o.value), dict
+        )
+        return raw
+
+
+def _raw_pairs(value: object) -> dict[str, str]:
+    if isinstance(value, dict):
+        return {str(k): v for k, v in value.items() if isinstance(v, str)}
+    if not isinstance(value, str):
+        return {}
+    pairs = (row.partition("=") for row in value.split("\n"))
+    return {k.strip(): v.strip() for k, sep, v in pairs if sep}

@@ -332,6 +332,9 @@ class LockPolicy:
     prune: bool = False
     #: the index to lock against (``lock -i URL``); None: the environment's or PyPI
     index_url: str | None = None
+    #: False: resolve what is missing or stale for this run only, leaving the file as it is (a run whose
+    #: config the command line changes: ``-x``, ``--develop``, ``--installpkg``)
+    write: bool = True
 
 
 @dataclass
@@ -475,6 +478,6 @@ def lock_stage(
         # two runs locking different envs of one project both keep theirs
         fresh = {key: entry for key, entry in run.lock.entries.items() if before.get(key) != entry}
         keep = {spec.key for spec in envs.project.envs} if policy.prune else None
-        if not policy.locked and (fresh or keep is not None):
+        if policy.write and not policy.locked and (fresh or keep is not None):
             LockFile.update(path, put=fresh, keep=keep, repair=policy.prune)
     return locked

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nixtox.plugins._formats import PackageContext, PackageFormat
+from nixtox.plugins._formats import INSTALLPKG_FORMAT, PackageContext, PackageFormat
 from nixtox.plugins._kinds import EnvKind, KindCommand, KindContext
 from nixtox.plugins._manager import (
     env_kinds,
@@ -15,6 +15,7 @@ from nixtox.plugins._manager import (
 from nixtox.plugins._spec import hookimpl, hookspec
 
 __all__ = [
+    "INSTALLPKG_FORMAT",
     "EnvKind",
     "KindCommand",
     "KindContext",

@@ -27,7 +27,7 @@ from nixtox.plugins._spec import hookimpl
 if TYPE_CHECKING:
     from nixtox.model import PackageDef
 
-__all__ = ["BUILTIN_FORMATS", "BuiltinFormats", "PackageContext", "PackageFormat"]
+__all__ = ["BUILTIN_FORMATS", "INSTALLPKG_FORMAT", "BuiltinFormats", "PackageContext", "PackageFormat"]
 
 _TEMPLATES = Path(__file__).parent / "templates"
 
@@ -129,6 +129,20 @@ BUILTIN_FORMATS = (
         aliases=("deps-only", "deps_only", "none"),
         depends_on="nothing",
     ),
+)
+
+
+#: ``--installpkg PATH`` (tox's "external" package): every env that installs the package installs that
+#: wheel or sdist instead of a build of the tree. The expand stage chooses it and adds the file to the
+#: env's deps, so it is a requirement like any local file: the lock takes the package's dependencies from
+#: the file's metadata (never the tree) and pins the file by its sha256 (a new file relocks), and an
+#: sdist is built in Nix. It builds nothing of its own and follows no source; a config cannot name it
+#: (a file is given on the command line only), so it is not among the registered formats.
+INSTALLPKG_FORMAT = PackageFormat(
+    "installpkg",
+    "a given wheel or sdist (--installpkg PATH) instead of a build of the tree",
+    None,
+    depends_on="nothing",
 )
 
 

@@ -7,7 +7,7 @@ import time
 from nixtox.model import CommandOutcome, EnvResult, RealisedEnv, Status
 from nixtox.report._logs import LOG_DIR, write_command_logs
 from nixtox.run._commands import OutputSink, allow_commands, run_commands, stop_all_processes
-from nixtox.run._envdir import env_lock, prepare_env_dir
+from nixtox.run._envdir import env_lock, link_env, prepare_env_dir, prepare_work_dir
 from nixtox.run._environ import DEFAULT_PASS_ENV, command_environ
 from nixtox.run._pycache import bytecode_prefix, pycache_dir, seed_pycache  # noqa: F401
 from nixtox.run._schedule import dependency_order, schedule
@@ -19,7 +19,9 @@ __all__ = [
     "allow_commands",
     "command_environ",
     "dependency_order",
+    "link_env",
     "prepare_env_dir",
+    "prepare_work_dir",
     "restore_tree_files",
     "run_env",
     "schedule",
@@ -28,8 +30,16 @@ __all__ = [
 ]
 
 
-def run_env(realised: RealisedEnv, *, hash_seed: str, sink: OutputSink, setup_seconds: float) -> EnvResult:
-    """The env's commands in its directory; a second nixtox running the same env waits for this one."""
+def run_env(
+    realised: RealisedEnv,
+    *,
+    hash_seed: str | None,
+    sink: OutputSink,
+    setup_seconds: float,
+    no_test: bool = False,
+) -> EnvResult:
+    """The env's commands in its directory (none with ``no_test``: ``-n`` makes the env dir and runs
+    nothing); a second nixtox running the same env waits for this one."""
     spec = realised.spec
     env_dir = spec.env_dir
     log_dir = env_dir / LOG_DIR
@@ -44,6 +54,8 @@ def run_env(realised: RealisedEnv, *, hash_seed: str, sink: OutputSink, setup_se
             seed_pycache(realised.store_path, bytecode)
         for path in restore_tree_files(realised.store_path):
             sink(f"nixtox: restored {path} (the editable build of the package wrote it; it was gone)\n")
+        if no_test:
+            return EnvResult(spec=spec, status=Status.OK, realised=realised, setup_seconds=setup_seconds)
         start = time.monotonic()
         ran = run_commands(
             spec, environ=environ, store_path=realised.store_path, cwd=spec.config.change_dir, sink=sink

@@ -15,10 +15,11 @@ import contextlib
 import fcntl
 import os
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["SITE_PACKAGES", "env_lock", "prepare_env_dir", "prepare_work_dir"]
+__all__ = ["SITE_PACKAGES", "env_lock", "link_env", "prepare_env_dir", "prepare_work_dir"]
 
 #: the name of ``{env_site_packages_dir}`` inside ``{env_dir}``
 SITE_PACKAGES = "site-packages"
@@ -50,7 +51,8 @@ def _link(link: Path, target: Path) -> None:
         return
     if link.is_dir() and not link.is_symlink():
         shutil.rmtree(link)
-    tmp = link.with_name(f".{link.name}.nixtox-link")
+    # a name of this process and thread: two nixtox runs of one env at once each make their own link
+    tmp = link.with_name(f".{link.name}.{os.getpid()}-{threading.get_ident()}.nixtox-link")
     tmp.unlink(missing_ok=True)
     tmp.symlink_to(target)
     os.replace(tmp, link)
@@ -75,6 +77,20 @@ def prepare_env_dir(env_dir: Path, store_path: Path) -> None:
     caller holds ``env_lock(env_dir)`` when a run follows."""
     env_dir.mkdir(parents=True, exist_ok=True)
     prepare_work_dir(env_dir.parent.parent)
+    link_env(env_dir, store_path)
+    tmp = env_dir / "tmp"
+    if tmp.is_symlink() or tmp.is_file():
+        tmp.unlink(missing_ok=True)
+    elif tmp.is_dir():
+        shutil.rmtree(tmp, ignore_errors=True)  # another run of this env may be emptying it too
+    tmp.mkdir(exist_ok=True)
+    (env_dir / "log").mkdir(exist_ok=True)
+
+
+def link_env(env_dir: Path, store_path: Path) -> None:
+    """The venv-shaped links of ``env_dir`` into ``store_path`` (``bin``, ``lib``, ``pyvenv.cfg``,
+    ``site-packages``), replacing the links of an earlier build (``nixtox devenv`` makes only these)."""
+    env_dir.mkdir(parents=True, exist_ok=True)
     for name in _LINKED:
         target = store_path / name
         link = env_dir / name
@@ -85,10 +101,3 @@ def prepare_env_dir(env_dir: Path, store_path: Path) -> None:
     purelib = _site_packages(store_path)
     if purelib is not None:
         _link(env_dir / SITE_PACKAGES, purelib)
-    tmp = env_dir / "tmp"
-    if tmp.is_symlink() or tmp.is_file():
-        tmp.unlink()
-    elif tmp.is_dir():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
-    (env_dir / "log").mkdir(exist_ok=True)

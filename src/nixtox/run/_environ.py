@@ -32,12 +32,13 @@ def command_environ(
     *,
     store_path: Path,
     env_dir: Path,
-    hash_seed: str,
+    hash_seed: str | None,
     environ: Mapping[str, str] | None = None,
     bytecode: Path | None = None,
 ) -> dict[str, str]:
     """Variables for one env's commands. pass_env values go to the process only, never to Nix.
-    ``bytecode``: the ``PYTHONPYCACHEPREFIX`` (None: the env's own bytecode, the store read-only)."""
+    ``bytecode``: the ``PYTHONPYCACHEPREFIX`` (None: the env's own bytecode, the store read-only);
+    ``hash_seed`` None (``--hashseed notset``): PYTHONHASHSEED is not set (a passed-through one stays)."""
     source = os.environ if environ is None else environ
     patterns = list(DEFAULT_PASS_ENV)
     if sys.stdout.isatty():
@@ -57,12 +58,13 @@ def command_environ(
             # many test suites and conftest files look for tox's names
             "TOX_ENV_NAME": spec.name,
             "TOX_ENV_DIR": str(env_dir),
-            "PYTHONHASHSEED": hash_seed,
         }
     )
     if bytecode is not None:
         # the store is writable for commands here: bytecode goes to .nixtox/pycache (seeded with the
         # env's own pycs), never next to the env's sources, whose store path it would corrupt
         result["PYTHONPYCACHEPREFIX"] = str(bytecode)
+    if hash_seed is not None:
+        result["PYTHONHASHSEED"] = hash_seed
     result.update(dict(spec.config.set_env))
     return result

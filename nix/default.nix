@@ -21,8 +21,8 @@ let
   fetch = import ./lib/fetch.nix { inherit names; };
   tools = import ./lib/tools.nix { inherit (fetch) fetchDist; };
   pythonLib = import ./lib/python.nix { inherit names tools; };
-  build = import ./lib/build.nix { inherit pythonLib; };
   env = import ./lib/env.nix { inherit pythonLib; };
+  build = import ./lib/build.nix { inherit pythonLib env; };
   shell = import ./lib/shell.nix;
   source = import ./lib/source.nix { inherit names; };
   check = import ./lib/check.nix { inherit names; };

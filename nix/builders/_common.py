@@ -110,6 +110,21 @@ def create_venv(python: str, target: str) -> str:
     return os.path.join(target, "bin", "python")
 
 
+def create_venv_here(target: str) -> dict[str, str]:
+    """A venv of the interpreter running this builder at ``target``, made in-process (no subprocess:
+    this builder is that interpreter); return its install scheme, as ``venv_scheme`` does."""
+    import sysconfig
+    import venv
+
+    venv.EnvBuilder(symlinks=True, with_pip=False).create(target)
+    scheme = "venv" if "venv" in sysconfig.get_scheme_names() else "posix_prefix"
+    paths = sysconfig.get_paths(scheme, vars={"base": target, "platbase": target})
+    result = {key: paths[key] for key in ("purelib", "platlib", "scripts", "data")}
+    pyver = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    result["headers"] = os.path.join(target, "include", "site", f"python{pyver}")
+    return result
+
+
 def venv_scheme(venv_python: str, prefix: str) -> dict[str, str]:
     """The install scheme of a venv: its own sysconfig paths, headers as pip puts them in a venv."""
     code = (

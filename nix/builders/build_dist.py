@@ -52,16 +52,14 @@ class Build:
     # -- the build environment ------------------------------------------------------------------
 
     def create_build_env(self) -> None:
-        self.venv_python = _common.create_venv(self.python, self.venv)
-        scheme = _common.venv_scheme(self.venv_python, self.venv)
-        installer = _common.Installer(scheme, self.venv_python, compile_bytecode=False)
-        wheels = _common.resolve_wheels(
-            os.environ.get("buildRequiresJson", "[]"), os.path.join(self.tmp, "wheels")
-        )
-        for path, filename in wheels:
-            installer.install(path, filename)
-        self.installed = {_common.canonical_name(d["name"]): d["version"] for d in installer.installed}
-        shown = ", ".join(f"{d['name']} {d['version']}" for d in installer.installed) or "nothing"
+        """The build environment is a derivation of its own (an ``mkEnv`` of the pinned build
+        requirements, shared by every build with the same interpreter and requirements): use it."""
+        self.venv = os.environ["buildEnv"]
+        self.venv_python = os.path.join(self.venv, "bin", "python")
+        with open(os.path.join(self.venv, "nix-support", "nixtox-env.json"), encoding="utf-8") as handle:
+            dists = json.load(handle)["dists"]
+        self.installed = {_common.canonical_name(d["name"]): d["version"] for d in dists}
+        shown = ", ".join(f"{d['name']} {d['version']}" for d in dists) or "nothing"
         log(f"build environment of {self.pname}: {shown}")
 
     def missing(self, requirements: list[str]) -> list[str]:
@@ -111,28 +109,42 @@ class Build:
         env.update(extra_environ or {})
         env["PATH"] = os.path.join(self.venv, "bin") + os.pathsep + env.get("PATH", "")
         env["VIRTUAL_ENV"] = self.venv
+        # the build environment is a store path: its layers' bytecode is precompiled, nothing to write
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
         sys.stdout.flush()
         sys.stderr.flush()
         subprocess.check_call(cmd, cwd=cwd, env=env)
 
+    def _missing_dynamic(self, hooks, kind: str) -> None:  # type: ignore[no-untyped-def]
+        """After a failed build: name what ``get_requires_for_build_<kind>`` asks for and the build
+        environment lacks (asked only then: every hook call starts the backend afresh)."""
+        try:
+            requires = getattr(hooks, f"get_requires_for_build_{kind}")(self.config_settings)
+        except Exception:  # the build's own error is the one to show
+            return
+        absent = self.missing(requires)
+        if absent:
+            raise BuilderError(
+                f"the build backend {self.backend!r} of {self.pname} needs {', '.join(absent)} to build "
+                f"its {kind}, missing from its build environment: "
+                "add them to the packagedef's build_requires"
+            )
+
     def call(self, srcdir: str, kind: str, outdir: str) -> str:
-        """Run get_requires_for_build_<kind> and build_<kind> in ``srcdir``; the built file's path."""
+        """Run build_<kind> in ``srcdir``; the built file's path. When it fails, the backend's dynamic
+        build requirements (``get_requires_for_build_<kind>``) say whether one was missing."""
         from pyproject_hooks import BackendUnavailable, HookMissing
 
         hooks = self.hooks(srcdir)
         what = f"{self.pname} ({self.format})"
         log(f"{kind} of {what} with {self.backend!r}")
         try:
-            requires = getattr(hooks, f"get_requires_for_build_{kind}")(self.config_settings)
-            absent = self.missing(requires)
-            if absent:
-                raise BuilderError(
-                    f"the build backend {self.backend!r} of {self.pname} needs {', '.join(absent)} to build "
-                    f"its {kind}, missing from its build environment: "
-                    "add them to the packagedef's build_requires"
-                )
             os.makedirs(outdir, exist_ok=True)
-            built = getattr(hooks, f"build_{kind}")(outdir, self.config_settings)
+            try:
+                built = getattr(hooks, f"build_{kind}")(outdir, self.config_settings)
+            except subprocess.CalledProcessError:
+                self._missing_dynamic(hooks, kind)
+                raise
         except BackendUnavailable as exc:
             sys.stderr.write(getattr(exc, "traceback", "") or "")
             hint = (

@@ -2,10 +2,11 @@
 
 Inputs (derivation attributes, seen as environment variables): ``envName``, ``layersJson`` (the
 ``installLayer`` outputs), ``pythonExecutable``, ``pythonVersion``, ``systemSitePackages`` ("1": the
-venv also sees the interpreter's site-packages), ``out``. The layers were installed
-and byte-compiled once per interpreter (checked-hash pycs, valid wherever they are), so the env only
-hard-links their files into an ordinary venv layout and writes the console scripts for its own
-``bin/python``: a rebuilt env (a changed package, one more dependency) costs links, not compiles.
+venv also sees the interpreter's site-packages), ``out``. The layers were installed and byte-compiled
+once per interpreter (checked-hash pycs, valid wherever they are), so the env is an ordinary venv whose
+site-packages links to their entries (a symlink forest, directory-level links where it can) plus the
+console scripts for its own ``bin/python``: a rebuilt env (a changed package, one more dependency) costs
+a few dozen links, not thousands, and the layers are its references.
 """
 
 # Derivation attributes reach a builder as camelCase environment variables.
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -25,31 +25,44 @@ from install_layer import PLACEHOLDER_INTERPRETER
 
 
 class Linker:
-    """Puts files into the env, remembering which wheel each came from."""
+    """Links layers into the env as a symlink forest, remembering which wheel each link came from.
+
+    An entry (a package directory, a module, a dist-info) that only one layer has is one symlink to it;
+    where two layers meet in a directory (a namespace package, the top-level ``__pycache__``), that
+    directory is unfolded into a real one holding links to both, as nixpkgs' ``buildEnv`` does. Two
+    wheels with the same file are fine when its content is the same, else an error naming both."""
 
     def __init__(self) -> None:
         self.owners: dict[str, str] = {}
 
-    def place(self, source: str, target: str, wheel: str) -> None:
-        if os.path.lexists(target):
-            if _same_content(source, target):
-                return  # e.g. the same namespace __init__.py shipped by two wheels
-            owner = self.owners.get(target, "the venv")
-            raise _common.BuilderError(f"conflicting file {target}: written by both {owner} and {wheel}")
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        try:
-            os.link(source, target)
-        except OSError:  # another file system (a check build, a chroot store): copy
-            shutil.copy2(source, target)
-        self.owners[target] = wheel
+    def _unfold(self, target: str) -> None:
+        """A link to a layer's directory, turned into a directory of links to its entries."""
+        source = os.readlink(target)
+        owner = self.owners.get(target, "the venv")
+        os.unlink(target)
+        os.mkdir(target)
+        for name in os.listdir(source):
+            link = os.path.join(target, name)
+            os.symlink(os.path.join(source, name), link)
+            self.owners[link] = owner
 
-    def place_tree(self, source_dir: str, target_dir: str, wheel: str) -> None:
-        for dirpath, _dirnames, filenames in os.walk(source_dir):
-            rel = os.path.relpath(dirpath, source_dir)
-            for name in filenames:
-                self.place(
-                    os.path.join(dirpath, name), os.path.normpath(os.path.join(target_dir, rel, name)), wheel
-                )
+    def link_tree(self, source_dir: str, target_dir: str, wheel: str) -> None:
+        os.makedirs(target_dir, exist_ok=True)
+        for name in sorted(os.listdir(source_dir)):
+            source, target = os.path.join(source_dir, name), os.path.join(target_dir, name)
+            if not os.path.lexists(target):
+                os.symlink(source, target)
+                self.owners[target] = wheel
+                continue
+            both_dirs = os.path.isdir(source) and not os.path.islink(source) and os.path.isdir(target)
+            if both_dirs:
+                if os.path.islink(target):
+                    self._unfold(target)
+                self.link_tree(source, target, wheel)
+            elif not (os.path.isfile(target) and _same_content(source, target)):
+                # e.g. the same namespace __init__.py shipped by two wheels is fine; anything else is not
+                owner = self.owners.get(target, "the venv")
+                raise _common.BuilderError(f"conflicting file {target}: written by both {owner} and {wheel}")
 
     def script(self, source: str, target: str, wheel: str, python: str) -> None:
         """A layer's script with the env's interpreter in place of the placeholder."""
@@ -87,10 +100,9 @@ def main() -> None:
     out = os.environ["out"]
     name = os.environ["envName"]
     python = os.environ["pythonExecutable"]
-    venv_python = _common.create_venv(python, out)
+    scheme = _common.create_venv_here(out)  # this builder is the env's interpreter
     if os.environ.get("systemSitePackages") == "1":
         include_system_site_packages(out)
-    scheme = _common.venv_scheme(venv_python, out)
     env_python = os.path.join(out, "bin", "python")
     linker = Linker()
     dists = []
@@ -100,13 +112,11 @@ def main() -> None:
         wheel = info.pop("wheel")
         dists.append(info)
         _common.log(f"linking {wheel}")
-        linker.place_tree(os.path.join(layer, "site-packages"), scheme["purelib"], wheel)
+        linker.link_tree(os.path.join(layer, "site-packages"), scheme["purelib"], wheel)
         if os.path.isdir(os.path.join(layer, "data")):
-            linker.place_tree(os.path.join(layer, "data"), scheme["data"], wheel)
+            linker.link_tree(os.path.join(layer, "data"), scheme["data"], wheel)
         if os.path.isdir(os.path.join(layer, "headers")):
-            pyver = ".".join(os.environ["pythonVersion"].split(".")[:2])
-            headers = os.path.join(out, "include", "site", f"python{pyver}")
-            linker.place_tree(os.path.join(layer, "headers"), headers, wheel)
+            linker.link_tree(os.path.join(layer, "headers"), scheme["headers"], wheel)
         bin_dir = os.path.join(layer, "bin")
         for script in sorted(os.listdir(bin_dir)) if os.path.isdir(bin_dir) else ():
             linker.script(

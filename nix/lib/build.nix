@@ -1,6 +1,6 @@
 # Building a distribution (the project, or a dependency published only as an sdist) with its PEP 517
 # backend, in an isolated build environment that holds only the declared build requirements.
-{ pythonLib }:
+{ pythonLib, env }:
 let
   validVcsVersion =
     v:
@@ -15,9 +15,10 @@ let
   /*
     Build one wheel with the project's PEP 517 backend.
 
-    The build environment is a venv (`--without-pip`) of `python` holding exactly `buildRequires`;
-    the backend's `get_requires_for_build_*` answers are checked against it, and anything missing is
-    named in the error. The output is a directory holding exactly one `.whl` and
+    The build environment is an `mkEnv` of `python` holding exactly `buildRequires`, a derivation of
+    its own shared by every build with the same interpreter and requirements; when a build fails, the
+    backend's `get_requires_for_build_*` answers are checked against it, and anything missing is named
+    in the error. The output is a directory holding exactly one `.whl` and
     `nix-support/nixtox-dist.json` (name, version, wheel file name, format).
 
     * format "wheel": build the wheel from the `src` tree.
@@ -81,6 +82,13 @@ let
             src = "${src}";
             srcFilename = if builtins.isAttrs src then src.filename or "" else "";
           };
+      # the build environment is a derivation of its own: built once per (interpreter, build
+      # requirements) and shared by every package with the same ones
+      buildEnv = env.mkEnv {
+        name = "nixtox-build-env";
+        inherit python;
+        wheels = buildRequires;
+      };
       drv = pythonLib.pythonDerivation {
         name = "${pname}-${format}";
         inherit python;
@@ -89,7 +97,7 @@ let
           srcAttrs
           // {
             inherit pname format;
-            buildRequiresJson = pythonLib.distsJson buildRequires;
+            buildEnv = "${buildEnv}";
             configSettingsJson = builtins.toJSON configSettings;
           }
           // (if vcsVersion == null then { } else { vcsVersionJson = builtins.toJSON vcsVersion; });

@@ -20,7 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["BuildProgress", "store_root"]
+from nixtox import _profile
+
+__all__ = ["BuildProgress", "read_drv", "store_root"]
 
 _PLAN = re.compile(r"^these (\d+) (derivations|paths) will be (built|fetched)")
 _PLANNED = re.compile(r"^\s+(/nix/store/\S+)\s*$")
@@ -143,13 +145,7 @@ class BuildProgress:
         return name
 
     def _read_drv(self, drv: str) -> tuple[str | None, str]:
-        """The derivation's ``out`` path and builder (a .drv is a small ATerm text file)."""
-        try:
-            text = Path(self.store_dir + drv).read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return None, ""
-        out, builder = _DRV_OUT.match(text), _DRV_BUILDER.search(text)
-        return (out["out"] if out else None), (builder["builder"] if builder else "")
+        return read_drv(drv, self.store_dir)
 
     def _output_there(self, step: _Step) -> bool:
         if step.output is None:
@@ -175,6 +171,7 @@ class BuildProgress:
         step.done = True
         self.finished[step.kind] += 1
         seconds = self.clock() - step.started
+        _profile.note(f"{step.kind}:{step.shown}", seconds)
         if ok and self.verbosity < _DEFAULT:
             return
         verb = step.kind if ok else "failed to build"
@@ -185,6 +182,17 @@ class BuildProgress:
             return ""
         total = len(self.plan.announced[kind] | {p for p, s in self.steps.items() if s.kind == kind})
         return f"[{self.finished[kind]}/{total}] "
+
+
+def read_drv(drv: str, store_dir: str = "") -> tuple[str | None, str]:
+    """A derivation's ``out`` path and builder, read from the .drv file (a small ATerm text file) in the
+    store rooted at ``store_dir`` ("" = the default one): no Nix call."""
+    try:
+        text = Path(store_dir + drv).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None, ""
+    out, builder = _DRV_OUT.match(text), _DRV_BUILDER.search(text)
+    return (out["out"] if out else None), (builder["builder"] if builder else "")
 
 
 def store_root(store: str) -> str:

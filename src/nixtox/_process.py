@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from nixtox import _profile
 from nixtox.errors import NixtoxError
 
 __all__ = ["ProcessOutcome", "find_program", "run_process"]
@@ -76,7 +77,15 @@ def run_process(
         except KeyboardInterrupt:
             _interrupt(proc)
             raise
-    return ProcessOutcome(tuple(args), proc.returncode, stdout, stderr, time.monotonic() - start)
+    seconds = time.monotonic() - start
+    _profile.note(f"call:{_call_name(args)}", seconds)
+    return ProcessOutcome(tuple(args), proc.returncode, stdout, stderr, seconds)
+
+
+def _call_name(args: Sequence[str]) -> str:
+    """``nix-store --realise``, ``uv pip``: the program and its first word that says what it does."""
+    what = next((a for a in args[1:] if not a.startswith("--option") and a not in ("", "-q")), "")
+    return f"{os.path.basename(args[0])} {what}".strip()
 
 
 def _follow_stderr(proc: subprocess.Popen[str], on_line: Callable[[str], None]) -> tuple[str, str]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from nixtox._build_progress import BuildProgress, store_root
+from nixtox._build_progress import BuildProgress, read_drv, store_root
 from nixtox._nix_log import BuildWatcher, NixLogReader
 from nixtox._process import ProcessOutcome, find_program, run_process
 from nixtox.errors import BuildError, NixError
@@ -208,9 +208,14 @@ class RealNix:
         return _printed_paths(self._run(argv, "nix-instantiate").stdout)
 
     def output_path(self, drv: str) -> Path:
+        """The ``out`` path of ``drv``, read from the .drv file when the store is a local directory (no
+        Nix call), else asked of Nix."""
+        if not self.options.store or store_root(self.options.store):
+            out, _builder = read_drv(drv, store_root(self.options.store))
+            if out is not None:
+                return Path(out)
         argv = ["nix-store", *self._store_argv(), "--query", "--outputs", drv]
-        out = self._run(argv, "nix-store --query").stdout.split()
-        return Path(out[0])
+        return Path(self._run(argv, "nix-store --query").stdout.split()[0])
 
     def realise(
         self, drvs: Sequence[str], *, root: Path | None = None, watcher: BuildWatcher | None = None

@@ -158,7 +158,9 @@ def _build(
         by_key = {e.spec.key: e for e in envs}
         for key, drv in drvs.items():
             out = nix.output_path(drv)
-            if not nix.is_valid(out):  # valid in the store Nix uses (NIXTOX_NIX_STORE may be another one)
+            # after a realisation that built everything, every output is valid; after a partial one, ask
+            # (valid in the store Nix uses: NIXTOX_NIX_STORE may be another one)
+            if not (outcome is not None and outcome.ok) and not nix.is_valid(out):
                 outcomes[key] = BuildError(failure_reason(drv, nix, outcome))
                 continue
             nix.add_root(out, _gcroot(work_dir, key, state.store))  # lasting root, while the temporary holds

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Protocol, cast
 
+from nixtox import _profile
 from nixtox.config import ExpandOptions, RawConfig, expand_project, load_config
 from nixtox.errors import NixtoxError
 from nixtox.interpreters import env_interpreters
@@ -354,10 +355,12 @@ def run(envs: Envs[RealisedEnv], session: Session) -> SessionResult:
 
     def run_one(realised: RealisedEnv) -> EnvResult:
         spec = realised.spec
-        return run_env(
+        result = run_env(
             realised, hash_seed=hash_seed, setup_seconds=envs.seconds.get(spec.key, 0.0),
             sink=lambda text: events.env_output(spec, text), no_test=options.no_test,
         )  # fmt: skip
+        _profile.note("commands", result.command_seconds)
+        return result
 
     collected: dict[str, EnvResult] = dict(envs.ended)
 
@@ -421,7 +424,8 @@ def execute(stages: Sequence[Stage], session: Session) -> Any:
     """Run ``stages`` in order, each on the value the one before returned."""
     value: Any = session.options
     for stage in stages:
-        value = stage(value, session)
+        with _profile.phase(f"stage:{stage.__name__}"):
+            value = stage(value, session)
     return value
 
 

@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from nixtox import _profile
 from nixtox._gitignore import IgnoreRules
 
 __all__ = [
@@ -82,10 +83,11 @@ def _git_files(root: Path) -> list[tuple[str, bool]] | None:
     outside a checkout."""
     if shutil.which("git") is None:
         return None
-    proc = subprocess.run(
-        ["git", "ls-files", "-z", "-t", "--cached", "--others", "--exclude-standard"],
-        cwd=root, capture_output=True, check=False,
-    )  # fmt: skip
+    with _profile.phase("call:git ls-files"):
+        proc = subprocess.run(
+            ["git", "ls-files", "-z", "-t", "--cached", "--others", "--exclude-standard"],
+            cwd=root, capture_output=True, check=False,
+        )  # fmt: skip
     if proc.returncode != 0:
         return None
     # "-t": a status letter and a space before each name; "?" = untracked

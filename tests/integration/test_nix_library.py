@@ -267,10 +267,15 @@ def test_env_is_venv_shaped_with_metadata_json(matrix: Matrix) -> None:
 
 
 PYC_CHECK = """
-import importlib.util, pathlib, sys
+import importlib.util, os, pathlib, sys
 site = pathlib.Path(sys.argv[1])
 checked = bad = 0
-for pyc in site.rglob("__pycache__/*.pyc"):
+# the env links its layers' directories: walk through the links
+pycs = [
+    pathlib.Path(d, f) for d, _, files in os.walk(site, followlinks=True)
+    if os.path.basename(d) == "__pycache__" for f in files if f.endswith(".pyc")
+]
+for pyc in pycs:
     name = pyc.name.split(".")[0]
     source = pyc.parent.parent / (name + ".py")
     if not source.exists():

@@ -6,12 +6,13 @@ import contextlib
 import importlib
 import signal
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from types import FrameType
 
 import click
 
-from nixtox import __version__
+from nixtox import __version__, _profile
 from nixtox.cli._argv import normalize
 
 __all__ = ["CACHE_COMMANDS", "INTERRUPTED", "STOP_SIGNALS", "cli", "main"]
@@ -123,8 +124,13 @@ def _stop_signals_interrupt() -> Iterator[None]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: returns the exit code instead of raising SystemExit."""
-    with _stop_signals_interrupt():
-        return _main(list(sys.argv[1:] if argv is None else argv))
+    _profile.startup()
+    start = time.monotonic()
+    try:
+        with _stop_signals_interrupt():
+            return _main(list(sys.argv[1:] if argv is None else argv))
+    finally:
+        _profile.write(time.monotonic() - start)
 
 
 def _main(args: list[str]) -> int:

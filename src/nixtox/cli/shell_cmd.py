@@ -29,7 +29,7 @@ from nixtox.errors import EnvSelectionError, NixtoxError
 from nixtox.lock import LockPolicy
 from nixtox.model import EnvSpec, Project, RealisedEnv
 from nixtox.run import command_environ, prepare_env_dir, seed_pycache
-from nixtox.run._pycache import pycache_dir
+from nixtox.run._pycache import bytecode_prefix
 from nixtox.run._tox import start_protected
 from nixtox.run._tree_files import restore_tree_files
 from nixtox.select import Selection, select_envs
@@ -75,12 +75,19 @@ def choose_env(project: Project, name: str, package_format: str | None) -> EnvSp
 
 
 def shell_environ(
-    spec: EnvSpec, *, store_path: Path, env_dir: Path, environ: Mapping[str, str] | None = None
+    spec: EnvSpec,
+    *,
+    store_path: Path,
+    env_dir: Path,
+    environ: Mapping[str, str] | None = None,
+    bytecode: Path | None = None,
 ) -> dict[str, str]:
     """The caller's environment with the env's variables on top (PATH, VIRTUAL_ENV, set_env, prompt)."""
     base = dict(os.environ if environ is None else environ)
     # a shell keeps Python's own (random) hashing unless the user set it
-    ours = command_environ(spec, store_path=store_path, env_dir=env_dir, hash_seed=None, environ=base)
+    ours = command_environ(
+        spec, store_path=store_path, env_dir=env_dir, hash_seed=None, environ=base, bytecode=bytecode
+    )
     result = {**base, **ours}
     result.pop("PYTHONHOME", None)  # would point the env's python at another prefix
     result["NIXTOX_ENV_KEY"] = spec.key
@@ -215,8 +222,10 @@ def shell_cmd(
     realised = realise_one(target.run_options(recreate=recreate, lock=lock), spec, output)
     env_dir = spec.env_dir
     prepare_env_dir(env_dir, realised.store_path)
-    environ = shell_environ(spec, store_path=realised.store_path, env_dir=env_dir)
-    seed_pycache(realised.store_path, pycache_dir(env_dir))
+    bytecode = bytecode_prefix(env_dir, warn=_warn)
+    environ = shell_environ(spec, store_path=realised.store_path, env_dir=env_dir, bytecode=bytecode)
+    if bytecode is not None:
+        seed_pycache(realised.store_path, bytecode)
     for path in restore_tree_files(realised.store_path):
         click.secho(f"nixtox: restored {path} (the editable build of the package wrote it)", err=True)
     if command:

@@ -10,7 +10,6 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from nixtox.model import EnvSpec
-from nixtox.run._pycache import pycache_dir
 
 __all__ = ["DEFAULT_PASS_ENV", "command_environ"]
 
@@ -35,9 +34,10 @@ def command_environ(
     env_dir: Path,
     hash_seed: str | None,
     environ: Mapping[str, str] | None = None,
+    bytecode: Path | None = None,
 ) -> dict[str, str]:
     """Variables for one env's commands. pass_env values go to the process only, never to Nix.
-
+    ``bytecode``: the ``PYTHONPYCACHEPREFIX`` (None: the env's own bytecode, the store read-only);
     ``hash_seed`` None (``--hashseed notset``): PYTHONHASHSEED is not set (a passed-through one stays)."""
     source = os.environ if environ is None else environ
     patterns = list(DEFAULT_PASS_ENV)
@@ -51,10 +51,6 @@ def command_environ(
     result["PATH"] = os.pathsep.join([str(store_path / "bin"), source.get("PATH", os.defpath)])
     result.update(
         {
-            # Bytecode goes to .nixtox/pycache (seeded with the env's own pycs), never next to the
-            # sources: an env is an immutable store path, and root without a daemon could otherwise write
-            # __pycache__ files (pytest's rewritten plugins) into it, corrupting it (nix-store --verify).
-            "PYTHONPYCACHEPREFIX": str(pycache_dir(env_dir)),
             "VIRTUAL_ENV": str(store_path),
             "NIXTOX_ENV_NAME": spec.name,
             "NIXTOX_ENV_DIR": str(env_dir),
@@ -64,6 +60,10 @@ def command_environ(
             "TOX_ENV_DIR": str(env_dir),
         }
     )
+    if bytecode is not None:
+        # the store is writable for commands here: bytecode goes to .nixtox/pycache (seeded with the
+        # env's own pycs), never next to the env's sources, whose store path it would corrupt
+        result["PYTHONPYCACHEPREFIX"] = str(bytecode)
     if hash_seed is not None:
         result["PYTHONHASHSEED"] = hash_seed
     result.update(dict(spec.config.set_env))

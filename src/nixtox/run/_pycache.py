@@ -1,24 +1,33 @@
-"""Bytecode for commands: a writable cache beside the project, seeded from the env's own pycs.
+"""Bytecode for commands.
 
-Commands run with ``PYTHONPYCACHEPREFIX=.nixtox/pycache`` so nothing is ever written into an env (as
-root without a daemon the store is writable, and pytest caches its rewritten plugin modules next to
-them). Python then looks for bytecode only under that prefix, so before an env's first command nixtox
-links the env's precompiled pycs (checked-hash pycs, valid wherever they are) into the prefix: no
-command compiles a dependency again.
+Where commands run with the store read-only (``nix/checks/readonly.py``: a daemon's store, or a private
+mount namespace), they use the env's own precompiled bytecode (checked-hash pycs, valid wherever they
+are) directly, and write bytecode only for the project's working tree, as under tox. Only where the store
+stays writable for them do they get ``PYTHONPYCACHEPREFIX=.nixtox/pycache``, so nothing is written into
+an env; Python then looks for bytecode only under that prefix, so before an env's first command nixtox
+links the env's pycs into it: no command compiles a dependency again.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["pycache_dir", "seed_pycache"]
+from nixtox.run._tox import commands_protected
+
+__all__ = ["bytecode_prefix", "pycache_dir", "seed_pycache"]
 
 
 def pycache_dir(env_dir: Path) -> Path:
     """``.nixtox/pycache`` for an env dir ``.nixtox/envs/<key>``."""
     return env_dir.parent.parent / "pycache"
+
+
+def bytecode_prefix(env_dir: Path, *, warn: Callable[[str], None] | None = None) -> Path | None:
+    """The ``PYTHONPYCACHEPREFIX`` commands need: None where the store is read-only for them."""
+    return None if commands_protected(warn) else pycache_dir(env_dir)
 
 
 def seed_pycache(store_path: Path, prefix: Path) -> bool:
@@ -30,7 +39,7 @@ def seed_pycache(store_path: Path, prefix: Path) -> bool:
     marker = prefix / str(store_path).lstrip(os.sep) / ".nixtox-seeded"
     if marker.exists():
         return False
-    for dirpath, dirnames, filenames in os.walk(store_path):
+    for dirpath, dirnames, filenames in os.walk(store_path, followlinks=True):
         if os.path.basename(dirpath) != "__pycache__":
             continue
         dirnames.clear()

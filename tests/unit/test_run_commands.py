@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from nixtox.model import Command
-from nixtox.run import command_environ
+from nixtox.run import command_environ, pycache_dir
 from nixtox.run._commands import NOT_RUNNABLE, run_commands
 from tests.unit._values import spec
 
@@ -160,10 +160,14 @@ def test_pycache_is_seeded_once_with_the_envs_own_bytecode(tmp_path: Path) -> No
 
 
 def test_commands_write_bytecode_to_the_prefix_not_the_env(store: Path, tmp_path: Path) -> None:
-    environ = command_environ(
-        spec(), store_path=store, env_dir=tmp_path / "w" / "envs" / "py312", hash_seed="1", environ={}
+    env_dir = tmp_path / "w" / "envs" / "py312"
+    given = command_environ(
+        spec(), store_path=store, env_dir=env_dir, hash_seed="1", environ={}, bytecode=pycache_dir(env_dir)
     )
-    assert environ["PYTHONPYCACHEPREFIX"] == str(tmp_path / "w" / "pycache")
+    assert given["PYTHONPYCACHEPREFIX"] == str(tmp_path / "w" / "pycache")
+    # where the store is read-only for commands they use the env's own bytecode: no prefix
+    protected = command_environ(spec(), store_path=store, env_dir=env_dir, hash_seed="1", environ={})
+    assert "PYTHONPYCACHEPREFIX" not in protected
 
 
 def test_env_python_through_the_env_dirs_bin_is_part_of_the_env(store: Path, tmp_path: Path) -> None:

@@ -131,14 +131,46 @@ def _realise_rooted(drvs: Sequence[str], nix: NixBackend, roots: Path) -> Realis
     removed one in between, Nix builds it again rather than nixtox handing out a deleted path."""
     outcome = nix.realise(drvs, root=roots / "out")
     if not outcome.ok:
+        present = [drv for drv in drvs if nix.is_valid(Path(drv))]
         failed = {*outcome.failed_drvs, *outcome.hash_mismatches}
         if failed:
-            retry = [drv for drv in drvs if not failed & nix.requisites(drv)]
+            retry = [drv for drv in present if not failed & nix.requisites(drv)]
         else:  # a failure Nix did not attribute: do not build anything twice
-            retry = [drv for drv in drvs if nix.is_valid(nix.output_path(drv))]
+            retry = [drv for drv in present if nix.is_valid(nix.output_path(drv))]
         if retry:
             nix.realise(retry, root=roots / "built")
     return outcome
+
+
+def _instantiate_and_realise(
+    envs: Sequence[RenderedEnv], default_nix: Path, nix: NixBackend, roots: Path
+) -> tuple[dict[str, str], dict[str, str], dict[str, RealiseOutcome]]:
+    """(env key -> drv, env key -> evaluation error, env key -> the realisation that built it).
+
+    Nix 2.8's collector can delete a derivation that an evaluation running beside it found valid and
+    returned (NixOS/nix#6757); Nix then cannot build it ("does not exist and cannot be created"). Such
+    envs are evaluated and built once more, which writes their derivations again."""
+    drvs, failed = _instantiate(envs, default_nix, nix, roots)
+    if not drvs:
+        return drvs, failed, {}
+    outcome = _realise_rooted(list(drvs.values()), nix, roots)
+    made = dict.fromkeys(drvs, outcome)
+    lost = [] if outcome.ok else [key for key, drv in drvs.items() if not nix.is_valid(Path(drv))]
+    if lost:
+        again = roots / "again"
+        again.mkdir()
+        for key in lost:
+            del drvs[key], made[key]
+        try:
+            more, more_failed = _instantiate([e for e in envs if e.spec.key in lost], default_nix, nix, again)
+        except BuildError as exc:
+            more, more_failed = {}, dict.fromkeys(lost, exc.message)
+        failed.update(more_failed)
+        if more:
+            second = _realise_rooted(list(more.values()), nix, again)
+            drvs.update(more)
+            made.update(dict.fromkeys(more, second))
+    return drvs, failed, made
 
 
 def _build(
@@ -149,19 +181,20 @@ def _build(
     default_nix = write_default_nix(work_dir, keys)
     with temporary_roots() as roots:
         try:
-            drvs, failed = _instantiate(envs, default_nix, nix, roots)
+            drvs, failed, made = _instantiate_and_realise(envs, default_nix, nix, roots)
         except BuildError as exc:
             return {e.spec.key: exc for e in envs}
         outcomes: dict[str, RealisedEnv | NixtoxError] = {key: BuildError(why) for key, why in failed.items()}
-        outcome = _realise_rooted(list(drvs.values()), nix, roots) if drvs else None
-        where = built_on(outcome.stderr) if outcome is not None else {}
+        where: dict[str, str] = {}
+        for realisation in {id(o): o for o in made.values()}.values():  # one or two Nix calls
+            where.update(built_on(realisation.stderr))
         by_key = {e.spec.key: e for e in envs}
         for key, drv in drvs.items():
             out = nix.output_path(drv)
-            # after a realisation that built everything, every output is valid; after a partial one, ask
-            # (valid in the store Nix uses: NIXTOX_NIX_STORE may be another one)
-            if not (outcome is not None and outcome.ok) and not nix.is_valid(out):
-                outcomes[key] = BuildError(failure_reason(drv, nix, outcome))
+            # valid in the store Nix uses (NIXTOX_NIX_STORE may be another one); a planning backend
+            # (`nixtox cache status`) realises nothing, so success of the call alone does not say it
+            if not nix.is_valid(out):
+                outcomes[key] = BuildError(failure_reason(drv, nix, made[key]))
                 continue
             nix.add_root(out, _gcroot(work_dir, key, state.store))  # lasting root, while the temporary holds
             env = by_key[key]
@@ -214,15 +247,14 @@ def build_kind(
     targets = [dataclasses.replace(env, attr=f"kinds.{env.spec.key}.{kind}") for env in envs]
     with temporary_roots() as roots:
         try:
-            drvs, failed = _instantiate(targets, default_nix, nix, roots)
+            drvs, failed, made = _instantiate_and_realise(targets, default_nix, nix, roots)
         except BuildError as exc:
             return {e.spec.key: exc for e in envs}
         outcomes: dict[str, Path | NixtoxError] = {key: BuildError(why) for key, why in failed.items()}
-        outcome = _realise_rooted(list(drvs.values()), nix, roots) if drvs else None
         for key, drv in drvs.items():
             out = nix.output_path(drv)
             if not nix.is_valid(out):
-                outcomes[key] = BuildError(failure_reason(drv, nix, outcome))
+                outcomes[key] = BuildError(failure_reason(drv, nix, made[key]))
                 continue
             nix.add_root(out, _gcroot(work_dir, f"{key}.{kind}", store))
             outcomes[key] = out

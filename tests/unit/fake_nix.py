@@ -20,6 +20,8 @@ class FakeNix:
         self.calls: list[str] = []
         #: (root name, path) of every temporary root a call added
         self.roots_added: list[tuple[str, str]] = []
+        #: the derivations an evaluation wrote (valid until a fake collection removes them)
+        self.written: set[str] = set()
 
     def _drv(self, expr_file: Path, attr: str) -> str:
         env_file = expr_file.parent / "nix" / f"{attr.split('.', 1)[1]}.nix"
@@ -31,6 +33,7 @@ class FakeNix:
         if broken := [a for a in attrs if a in self.broken_eval]:
             raise BuildError(f"error: evaluation of {broken[0]} failed")
         drvs = [self._drv(expr_file, a) for a in attrs]
+        self.written |= set(drvs)
         self._add_roots(root, drvs)
         return drvs
 
@@ -67,6 +70,8 @@ class FakeNix:
         return f"building...\nnixtox: builder of {drv} said: boom\n"
 
     def is_valid(self, path: Path) -> bool:
+        if path.name.endswith(".drv"):
+            return str(path) in self.written
         return path.exists()
 
     def add_root(self, store_path: Path, link: Path) -> None:

@@ -8,6 +8,7 @@ import pytest
 
 from nixtox.errors import NixtoxError
 from nixtox.model import RealisedEnv
+from nixtox.nix import RealiseOutcome
 from nixtox.realise import RealiseResult, realise_envs
 from nixtox.render import render_env
 from tests.unit._values import ATTRS, SDIST_ONLY, locked, spec
@@ -132,6 +133,9 @@ class CollectingNix(FakeNix):
             if str(out) not in live:
                 out.rmdir()
 
+    def is_valid(self, path: Path) -> bool:
+        return str(path) in self.drvs if path.name.endswith(".drv") else super().is_valid(path)
+
     def instantiate(self, expr_file: Path, attrs, *, root: Path | None = None) -> list[str]:  # type: ignore[no-untyped-def]
         drvs = super().instantiate(expr_file, attrs, root=root)
         self.drvs |= set(drvs)
@@ -159,3 +163,36 @@ def test_a_collection_between_nix_calls_never_deletes_what_a_run_built(
     assert {name for name, _ in nix.roots_added} >= {"drvs", "drvs-2"}
     # temporary roots are removed afterwards
     assert not list(Path(tempfile.gettempdir()).glob(f"nixtox-roots-{os.getpid()}-*"))
+
+
+class RacingCollectorNix(FakeNix):
+    """Nix 2.8's race (NixOS/nix#6757): the collector deletes a derivation the evaluation just returned,
+    so the first realisation cannot build it; evaluating again writes it again."""
+
+    def __init__(self, store: Path, lose: str) -> None:
+        super().__init__(store)
+        self.lose = lose
+        self.raced = False
+
+    def realise(self, drvs, *, root: Path | None = None, watcher=None):  # type: ignore[no-untyped-def]
+        victim = next((d for d in drvs if d.endswith(f"-{self.lose}.drv")), None)
+        if victim is None or self.raced:
+            return super().realise(drvs, root=root, watcher=watcher)
+        self.raced = True
+        self.written.discard(victim)
+        self.calls.append(f"realise {len(drvs)}")
+        for drv in drvs:
+            if drv != victim:
+                self.output_path(drv).mkdir(parents=True, exist_ok=True)
+        said = f"error: path '{victim}' does not exist and cannot be created"
+        return RealiseOutcome(False, (), {}, said, 0.0)
+
+
+def test_a_derivation_a_concurrent_collection_deleted_is_evaluated_and_built_again(
+    project: Path, tmp_path: Path
+) -> None:
+    nix = RacingCollectorNix(tmp_path / "store", lose="envs.py312")
+    result = realise_envs(_render(project, "py311", "py312"), work_dir=project / ".nixtox", nix=nix)
+    assert set(realised_of(result)) == {"py311", "py312"}, failed_of(result)
+    assert nix.calls.count("instantiate envs.py312") == 1  # only the lost env is evaluated again
+    assert realised_of(result)["py312"].store_path.is_dir()

@@ -256,6 +256,13 @@ class FakeStore:
     def is_valid(self, path: Path) -> bool:
         return path in self.valid
 
+    def keep(self, path: Path, link: Path) -> bool:
+        if path not in self.valid:
+            return False
+        link.unlink(missing_ok=True)
+        link.symlink_to(path)
+        return True
+
 
 @pytest.fixture
 def fake_importer(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
@@ -473,3 +480,67 @@ def test_validity_of_a_copy_is_asked_of_the_file_system(
     assert chroot.is_valid(Path(path))
     assert not chroot.is_valid(Path(path + "x"))
     assert calls == []  # no Nix call
+
+
+def test_an_import_is_rooted_so_a_collection_never_takes_it(
+    tmp_path: Path, fake_importer: list[Path]
+) -> None:
+    store = FakeStore(tmp_path / "store")
+    records = tmp_path / "records"
+    first = import_interpreter(HOST, store=store, records=records)
+    assert first.imported is not None
+    roots = list(records.glob("*.root"))
+    assert [os.readlink(r) for r in roots] == [str(first.imported.path)]
+    roots[0].unlink()  # a root lost (the user cleaned up): made again, no second import
+    assert import_interpreter(HOST, store=store, records=records) == first
+    assert len(fake_importer) == 1
+    assert [os.readlink(r) for r in records.glob("*.root")] == [str(first.imported.path)]
+
+
+def test_the_systems_own_python_is_not_copied(tmp_path: Path) -> None:
+    system = dataclasses.replace(HOST, executable=Path("/usr/bin/python3.12"))
+    with pytest.raises(BuildError, match=r"system's Python \(prefix /usr"):
+        import_interpreter(system, store=FakeStore(tmp_path / "store"), records=tmp_path / "records")
+
+
+def test_the_lock_stage_keeps_the_host_interpreter_where_no_copy_can_serve(
+    tmp_path: Path, fake_importer: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nixtox.lock import LockPolicy, lock_stage
+    from nixtox.model import CoreConfig, EnvConfig, Envs, EnvSpec, Project
+    from nixtox.plugins import find_format
+
+    monkeypatch.setenv("NIXTOX_CACHE_DIR", str(tmp_path / "cache"))
+    skip = find_format("skip")
+    assert skip is not None
+    site = EnvSpec("site", skip, ("site",), "py312", True, EnvConfig(system_site_packages=True))
+    system = EnvSpec("sys", skip, ("sys",), "py311", True, EnvConfig())
+    project = Project(CoreConfig(root=tmp_path, config_file=tmp_path / "tox.ini"), (site, system))
+    debian = dataclasses.replace(HOST, executable=Path("/usr/bin/python3.11"), fingerprint="debian")
+    heard: list[str] = []
+    locked = lock_stage(
+        Envs(project, (site, system), (site, system)), LockPolicy(),
+        interpreters={"py312": HOST, "py311": debian}, interpreter_store=FakeStore(tmp_path / "store"),
+        notify=heard.append,
+    )  # fmt: skip
+    by_name = {env.spec.name: env for env in locked.live}
+    assert by_name["site"].interpreter.imported is None  # it sees the host's site-packages
+    assert by_name["sys"].interpreter.imported is None
+    assert not fake_importer
+    assert any("system's Python" in h and "built on the host interpreter" in h for h in heard), heard
+
+
+def test_a_copy_collected_before_its_root_is_added_again(tmp_path: Path, fake_importer: list[Path]) -> None:
+    class CollectedOnce(FakeStore):
+        def add_fixed(self, directory: Path) -> Path:
+            path = super().add_fixed(directory)
+            if self.added == 1:
+                self.valid.discard(path)  # a collection ran between --add-fixed and the root
+            return path
+
+    store = CollectedOnce(tmp_path / "store")
+    got = import_interpreter(HOST, store=store, records=tmp_path / "records")
+    assert got.imported is not None
+    assert store.added == 2  # added again from the same copy,
+    assert len(fake_importer) == 1  # not copied from the host again
+    assert store.is_valid(got.imported.path)

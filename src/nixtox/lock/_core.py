@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nixtox._reqlines import root_relative
-from nixtox.errors import LockError
+from nixtox.errors import LockError, NixtoxError
 from nixtox.interpreters import InterpreterStore, env_interpreters, import_interpreter
 from nixtox.lock._engines import ResolutionError, ResolverEngine, ResolveRequest, default_engine
 from nixtox.lock._existing import PinSource, existing_lock
@@ -358,21 +358,31 @@ class _LockRun:
     notify: Callable[[str], None] | None = None
     _imported: dict[str, Interpreter] = field(default_factory=dict)
 
-    def _in_store(self, interpreter: Interpreter) -> Interpreter:
-        if self.interpreter_store is None:
+    def _in_store(self, interpreter: Interpreter, spec: EnvSpec) -> Interpreter:
+        """The interpreter envs are built on: its copy in the store where it can be; the host one for an
+        env that sees the interpreter's own site-packages (``system_site_packages``: not
+        self-contained by its nature) and where the copy cannot be made (a warning says so)."""
+        if self.interpreter_store is None or spec.config.system_site_packages:
             return interpreter
         if interpreter.fingerprint not in self._imported:
-            self._imported[interpreter.fingerprint] = import_interpreter(
-                interpreter, store=self.interpreter_store, notify=self.notify
-            )
+            try:
+                copy = import_interpreter(interpreter, store=self.interpreter_store, notify=self.notify)
+            except NixtoxError as exc:
+                if self.notify is not None:
+                    self.notify(
+                        f"nixtox: warning: {exc.message}; envs on it are built on the host interpreter"
+                        " (they run on this machine; remote builders and caches cannot have it)\n"
+                    )
+                copy = interpreter
+            self._imported[interpreter.fingerprint] = copy
         return self._imported[interpreter.fingerprint]
 
     def lock_one(self, spec: EnvSpec) -> LockedEnv:
         core = self.project.core
         interpreter, build_interpreter = env_interpreters(spec, core, self.interpreters)
         # the copies in the store only change what envs are built on, not what is locked for them
-        interpreter = self._in_store(interpreter)
-        build_interpreter = self._in_store(build_interpreter) if build_interpreter else None
+        interpreter = self._in_store(interpreter, spec)
+        build_interpreter = self._in_store(build_interpreter, spec) if build_interpreter else None
         source = existing_lock(spec, core)
         requirements = source.requirements if source is not None else env_requirements(spec, core)
         set_env = dict(spec.config.set_env)

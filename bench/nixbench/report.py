@@ -72,6 +72,29 @@ def render_setup_table(scenarios: Sequence[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def render_phase_table(scenarios: Sequence[dict[str, Any]], tool: str = "nixtox") -> str:
+    """Where nixtox's time goes: median seconds per phase (NIXTOX_PROFILE) of each scenario's samples."""
+    columns = []
+    for sc in scenarios:
+        samples = [
+            s for s in sc.get("tools", {}).get(tool, {}).get("samples", []) if s.get("ok") and "phases" in s
+        ]
+        if samples and sc.get("status") == "ok":
+            columns.append((sc["key"], samples))
+    if not columns:
+        return ""
+    names = list(columns[0][1][0]["phases"])
+    lines = ["| phase | " + " | ".join(key for key, _ in columns) + " |", "|---|" + "---:|" * len(columns)]
+    for name in names:
+        cells = []
+        for _key, samples in columns:
+            values = sorted(s["phases"].get(name, 0.0) for s in samples)
+            cells.append(f"{values[len(values) // 2]:.2f}")
+        label = f"**{name}**" if name == "total" else name
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def _load_note(results: dict[str, Any]) -> str:
     machine = results["machine"]
     cores = machine.get("nproc") or 1
@@ -120,7 +143,17 @@ def render_block(results: dict[str, Any]) -> str:
             "",
             setup,
         ]
-    if "†" in parts[-1]:
+    phases = render_phase_table(results["scenarios"])
+    if phases:
+        parts += [
+            "",
+            "Where nixtox's time goes (median seconds per phase, from `NIXTOX_PROFILE`; the Nix build"
+            " steps overlap when Nix builds in parallel, and the realise stage holds evaluation, builds and"
+            " queries; the rest of the total is the process's own start and exit):",
+            "",
+            phases,
+        ]
+    if "†" in "\n".join(parts):
         parts += [
             "",
             "† some samples were warmer than cold: store outputs rooted elsewhere on the machine could not "

@@ -12,6 +12,7 @@ A scenario is (project, family, matrix size, sequential or parallel). Families:
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -152,6 +153,10 @@ class Bench:
             f.unlink(missing_ok=True)
         env = tool_environ(self.cache_dir(tool), tool.path_prefix + self.python_bins)
         env["BENCH_COMMAND_TIMES"] = str(times_file)
+        profile_file = scratch / f"{_slug(tool.name)}-profile.jsonl"
+        profile_file.unlink(missing_ok=True)
+        if tool.kind == "nixtox":
+            env["NIXTOX_PROFILE"] = str(profile_file)  # where its time goes (src/nixtox/_profile.py)
         argv = tool.argv(sc.envs(), result_json=result_json, parallel=sc.parallel, posargs=posargs)
         load_before = os.getloadavg()[0]
         start = time.perf_counter()
@@ -173,6 +178,9 @@ class Bench:
             "loadavg_before": round(load_before, 2),
             "loadavg_after": round(os.getloadavg()[0], 2),
         }
+        phases = read_profile(profile_file)
+        if phases is not None:
+            sample["phases"] = phases
         if code != 0:
             sample["output_tail"] = output[-3000:]
             sample["argv"] = argv
@@ -348,6 +356,41 @@ class Bench:
             out["tools"][tool.name]["samples"].append(sample)
         summarise_scenario(out)
         return out
+
+
+#: the profile's events, grouped into the phases of the per-phase table (first match wins)
+PHASE_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("interpreter start-up and imports", ("startup",)),
+    ("config: load, expand, select", ("stage:load", "stage:expand", "stage:select")),
+    ("lock: interpreters, pins", ("stage:lock",)),
+    ("render and fingerprint (git ls-files)", ("stage:render",)),
+    ("Nix evaluation (nix-instantiate)", ("call:nix-instantiate",)),
+    ("Nix build steps (sum over steps)", ("build:",)),
+    ("commands", ("commands",)),
+    ("reports", ("stage:report",)),
+)
+
+
+def read_profile(path: Path) -> dict[str, float] | None:
+    """Seconds per phase group of the last nixtox invocation profiled into ``path`` (None: none),
+    plus ``realise`` (the whole stage: evaluation, build, queries) and ``total``."""
+    try:
+        lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        data = json.loads(lines[-1])
+    except (OSError, ValueError, IndexError):
+        return None
+    phases = dict.fromkeys([name for name, _ in PHASE_GROUPS], 0.0)
+    stages: dict[str, float] = {}
+    for name, seconds in data["events"]:
+        if name.startswith("stage:"):
+            stages[name] = stages.get(name, 0.0) + seconds
+        for group, prefixes in PHASE_GROUPS:
+            if any(name == p or (p.endswith(":") and name.startswith(p)) for p in prefixes):
+                phases[group] += seconds
+                break
+    phases["realise stage (evaluation, builds, queries)"] = stages.get("stage:realise", 0.0)
+    phases["total"] = float(data["total"])
+    return {k: round(v, 4) for k, v in phases.items()}
 
 
 def summarise_scenario(out: dict[str, Any]) -> None:

@@ -27,7 +27,15 @@ from nixbench.projects import (
     render_tox_ini,
     write_project,
 )
-from nixbench.scenarios import GROUPS, QUICK, Scenario, applies, parse_scenarios, summarise_scenario
+from nixbench.scenarios import (
+    GROUPS,
+    QUICK,
+    Scenario,
+    applies,
+    parse_scenarios,
+    read_profile,
+    summarise_scenario,
+)
 from nixbench.tools import Tool, command_seconds_from_result_json, make_tools, tool_environ
 
 # ---------------------------------------------------------------------------- statistics
@@ -379,3 +387,30 @@ def test_quick_run_writes_results(tmp_path: Path) -> None:
             assert sc["tools"][name]["summary"] is not None, (name, sc["tools"][name])
     assert results["machine"]["nproc"] >= 1
     assert results["pins"]["tox"]
+
+
+def test_a_profile_line_becomes_the_phases_of_the_per_phase_table(tmp_path: Path) -> None:
+    profile = tmp_path / "p.jsonl"
+    events = [
+        ["startup", 0.1], ["stage:load", 0.02], ["stage:expand", 0.03], ["call:git ls-files", 0.01],
+        ["stage:render", 0.05], ["call:nix-instantiate", 0.4], ["build:demo-1.0.whl", 0.7],
+        ["build:nixtox-env-py312", 0.2], ["stage:realise", 1.5], ["commands", 0.6],
+    ]  # fmt: skip
+    profile.write_text(
+        json.dumps({"total": 9.0, "events": []}) + "\n" + json.dumps({"total": 2.5, "events": events})
+    )
+    phases = read_profile(profile)
+    assert phases is not None
+    assert phases["total"] == 2.5  # the last invocation's
+    assert phases["config: load, expand, select"] == 0.05
+    assert phases["Nix build steps (sum over steps)"] == pytest.approx(0.9)
+    assert phases["realise stage (evaluation, builds, queries)"] == 1.5
+    assert phases["commands"] == 0.6
+    assert read_profile(tmp_path / "missing.jsonl") is None
+    scenario = {"key": "src-1", "status": "ok", "tools": {"nixtox": {"samples": [
+        {"ok": True, "phases": phases}, {"ok": True, "phases": {**phases, "commands": 0.8}},
+        {"ok": False, "phases": {**phases, "commands": 9.0}},
+    ]}}}  # fmt: skip
+    table = report.render_phase_table([scenario])
+    assert "| phase | src-1 |" in table
+    assert "| commands | 0.80 |" in table  # median of the successful samples

@@ -181,6 +181,7 @@ class Bench:
         phases = read_profile(profile_file)
         if phases is not None:
             sample["phases"] = phases
+            sample["profile_events"] = read_profile_events(profile_file)
         if code != 0:
             sample["output_tail"] = output[-3000:]
             sample["argv"] = argv
@@ -365,7 +366,9 @@ PHASE_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("lock: interpreters, pins", ("stage:lock",)),
     ("render and fingerprint (git ls-files)", ("stage:render",)),
     ("Nix evaluation (nix-instantiate)", ("call:nix-instantiate",)),
-    ("Nix build steps (sum over steps)", ("build:",)),
+    ("Nix realisation (nix-store --realise)", ("call:nix-store --realise",)),
+    ("other Nix queries", ("call:nix-store", "call:nix")),
+    ("Nix build steps (sum over steps)", ("built:", "fetched:", "copied:", "build:")),
     ("commands", ("commands",)),
     ("reports", ("stage:report",)),
 )
@@ -385,12 +388,21 @@ def read_profile(path: Path) -> dict[str, float] | None:
         if name.startswith("stage:"):
             stages[name] = stages.get(name, 0.0) + seconds
         for group, prefixes in PHASE_GROUPS:
-            if any(name == p or (p.endswith(":") and name.startswith(p)) for p in prefixes):
+            if any(name == p or name.startswith(p if p.endswith(":") else p + " ") for p in prefixes):
                 phases[group] += seconds
                 break
     phases["realise stage (evaluation, builds, queries)"] = stages.get("stage:realise", 0.0)
     phases["total"] = float(data["total"])
     return {k: round(v, 4) for k, v in phases.items()}
+
+
+def read_profile_events(path: Path) -> list[list[Any]] | None:
+    """The raw events of the last invocation in ``path`` (kept in the results, to regroup later)."""
+    try:
+        lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        return list(json.loads(lines[-1])["events"])
+    except (OSError, ValueError, IndexError, KeyError):
+        return None
 
 
 def summarise_scenario(out: dict[str, Any]) -> None:

@@ -57,8 +57,7 @@ def test_backend_matrix_passes_on_two_interpreters_and_three_formats(
             ["nix-store", "--verify-path", env["store_path"]], capture_output=True, text=True, check=False
         )
         assert verify.returncode == 0, verify.stderr
-    # (the project's own modules get their bytecode beside them, as under tox, where the store is
-    # read-only for commands; in .nixtox/pycache where it is writable)
+    assert list((root / "src").rglob("__pycache__")) == []  # bytecode went to .nixtox/pycache
     assert sorted(envs) == sorted(f"({f}) py3{v}" for v in (11, 12) for f in ("sdist", "wheel", "editable"))
     for label, env in envs.items():
         assert env["result"]["success"], label

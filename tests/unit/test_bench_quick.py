@@ -393,8 +393,9 @@ def test_a_profile_line_becomes_the_phases_of_the_per_phase_table(tmp_path: Path
     profile = tmp_path / "p.jsonl"
     events = [
         ["startup", 0.1], ["stage:load", 0.02], ["stage:expand", 0.03], ["call:git ls-files", 0.01],
-        ["stage:render", 0.05], ["call:nix-instantiate", 0.4], ["build:demo-1.0.whl", 0.7],
-        ["build:nixtox-env-py312", 0.2], ["stage:realise", 1.5], ["commands", 0.6],
+        ["stage:render", 0.05], ["call:nix-instantiate /w/default.nix", 0.4], ["built:demo-1.0.whl", 0.7],
+        ["fetched:attrs-25.4.0-py3-none-any.whl", 0.2], ["call:nix-store --realise", 1.0],
+        ["call:nix-store --query", 0.05], ["stage:realise", 1.5], ["commands", 0.6],
     ]  # fmt: skip
     profile.write_text(
         json.dumps({"total": 9.0, "events": []}) + "\n" + json.dumps({"total": 2.5, "events": events})
@@ -404,6 +405,9 @@ def test_a_profile_line_becomes_the_phases_of_the_per_phase_table(tmp_path: Path
     assert phases["total"] == 2.5  # the last invocation's
     assert phases["config: load, expand, select"] == 0.05
     assert phases["Nix build steps (sum over steps)"] == pytest.approx(0.9)
+    assert phases["Nix evaluation (nix-instantiate)"] == 0.4
+    assert phases["Nix realisation (nix-store --realise)"] == 1.0
+    assert phases["other Nix queries"] == 0.05
     assert phases["realise stage (evaluation, builds, queries)"] == 1.5
     assert phases["commands"] == 0.6
     assert read_profile(tmp_path / "missing.jsonl") is None

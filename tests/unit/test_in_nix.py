@@ -22,6 +22,7 @@ from nixtox.report import summary_lines
 from nixtox.report._lines import LogLine
 from nixtox.run import InNixOptions, nix_run_spec, refused_pass_env, run_in_nix, runs_in_nix
 from nixtox.state import State
+from tests.unit._heard import Heard
 from tests.unit._values import locked, spec
 from tests.unit.fake_nix import FakeNix
 
@@ -100,20 +101,6 @@ def write_record(out: Path, code: int, *, output: str = "", host: str | None = N
     }  # fmt: skip
     (out / "result.json").write_text(json.dumps(record))
     (out / "exit-code").write_text(f"{code}\n")
-
-
-class Heard:
-    def __init__(self) -> None:
-        self.events: list[tuple[str, str, str]] = []
-
-    def env_started(self, spec: EnvSpec) -> None:
-        self.events.append(("started", spec.key, ""))
-
-    def env_output(self, spec: EnvSpec, text: str) -> None:
-        self.events.append(("output", spec.key, text))
-
-    def env_done(self, result: EnvResult) -> None:
-        self.events.append(("done", result.spec.key, str(result.status)))
 
 
 @pytest.fixture

@@ -11,13 +11,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from nixtox._nix_log import NixLogReader, machine_host
-from nixtox.model import EnvResult, EnvSpec, NixRun, Status
+from nixtox.model import EnvResult, NixRun, Status
 from nixtox.nix import NixOptions, nix_options_argv, parse_realise_errors, resolve_builders
 from nixtox.realise import built_on
 from nixtox.report import summary_lines
 from nixtox.report._console import done_line
 from nixtox.run._streams import OneAtATime
 from nixtox.state import CheckState, EnvState, State
+from tests.unit._heard import Heard
 from tests.unit._report_samples import make_spec, ok
 from tests.unit._values import spec
 
@@ -115,20 +116,6 @@ def test_builders_come_from_the_command_line_then_the_environment_then_the_confi
 
 
 # -- one env's output at a time -----------------------------------------------------------------------
-
-
-class Heard:
-    def __init__(self) -> None:
-        self.events: list[tuple[str, str, str]] = []
-
-    def env_started(self, spec: EnvSpec) -> None:
-        self.events.append(("started", spec.key, ""))
-
-    def env_output(self, spec: EnvSpec, text: str) -> None:
-        self.events.append(("output", spec.key, text))
-
-    def env_done(self, result: EnvResult) -> None:
-        self.events.append(("done", result.spec.key, ""))
 
 
 SPECS = [spec(f"py31{i}") for i in range(4)]

@@ -23,7 +23,7 @@ import pytest
 
 from nixtox.errors import BuildError
 from nixtox.interpreters import _store, import_interpreter
-from nixtox.model import ImportedInterpreter, Interpreter
+from nixtox.model import CoreConfig, EnvConfig, Envs, EnvSpec, ImportedInterpreter, Interpreter, Project
 from nixtox.nix import NixOptions, nix_options_argv
 from nixtox.render import python_expr
 
@@ -434,18 +434,27 @@ def test_bad_arguments_name_the_value(change: str, message: str) -> None:
     assert message in result.stderr
 
 
+def _skip_envs(
+    root: Path, monkeypatch: pytest.MonkeyPatch, *named: tuple[str, str, EnvConfig]
+) -> tuple[Project, tuple[EnvSpec, ...]]:
+    """A project of package-less envs (name, interpreter request, config), its cache dir under ``root``."""
+    from nixtox.plugins import find_format
+
+    monkeypatch.setenv("NIXTOX_CACHE_DIR", str(root / "cache"))
+    skip = find_format("skip")
+    assert skip is not None
+    specs = tuple(EnvSpec(n, skip, (n,), request, True, config) for n, request, config in named)
+    return Project(CoreConfig(root=root, config_file=root / "tox.ini"), specs), specs
+
+
 def test_the_lock_stage_builds_envs_on_the_copy_and_locks_as_before(
     tmp_path: Path, fake_importer: list[Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from nixtox.lock import LockPolicy, lock_stage
-    from nixtox.model import CoreConfig, EnvConfig, Envs, EnvSpec, Project
-    from nixtox.plugins import find_format
 
-    monkeypatch.setenv("NIXTOX_CACHE_DIR", str(tmp_path / "cache"))
-    skip = find_format("skip")
-    assert skip is not None
-    specs = tuple(EnvSpec(n, skip, (n,), "py312", True, EnvConfig()) for n in ("a", "b"))
-    project = Project(CoreConfig(root=tmp_path, config_file=tmp_path / "tox.ini"), specs)
+    project, specs = _skip_envs(
+        tmp_path, monkeypatch, ("a", "py312", EnvConfig()), ("b", "py312", EnvConfig())
+    )
     store = FakeStore(tmp_path / "store")
     plain = lock_stage(Envs(project, specs, specs), LockPolicy(), interpreters={"py312": HOST})
     (tmp_path / "nixtox.lock").unlink(missing_ok=True)
@@ -507,15 +516,13 @@ def test_the_lock_stage_keeps_the_host_interpreter_where_no_copy_can_serve(
     tmp_path: Path, fake_importer: list[Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from nixtox.lock import LockPolicy, lock_stage
-    from nixtox.model import CoreConfig, EnvConfig, Envs, EnvSpec, Project
-    from nixtox.plugins import find_format
 
-    monkeypatch.setenv("NIXTOX_CACHE_DIR", str(tmp_path / "cache"))
-    skip = find_format("skip")
-    assert skip is not None
-    site = EnvSpec("site", skip, ("site",), "py312", True, EnvConfig(system_site_packages=True))
-    system = EnvSpec("sys", skip, ("sys",), "py311", True, EnvConfig())
-    project = Project(CoreConfig(root=tmp_path, config_file=tmp_path / "tox.ini"), (site, system))
+    project, (site, system) = _skip_envs(
+        tmp_path,
+        monkeypatch,
+        ("site", "py312", EnvConfig(system_site_packages=True)),
+        ("sys", "py311", EnvConfig()),
+    )
     debian = dataclasses.replace(HOST, executable=Path("/usr/bin/python3.11"), fingerprint="debian")
     heard: list[str] = []
     locked = lock_stage(

@@ -1,11 +1,12 @@
 """Bytecode for commands.
 
-Where commands run with the store read-only (``nix/checks/readonly.py``: a daemon's store, or a private
-mount namespace), they use the env's own precompiled bytecode (checked-hash pycs, valid wherever they
-are) directly, and write bytecode only for the project's working tree, as under tox. Only where the store
-stays writable for them do they get ``PYTHONPYCACHEPREFIX=.nixtox/pycache``, so nothing is written into
-an env; Python then looks for bytecode only under that prefix, so before an env's first command nixtox
-links the env's pycs into it: no command compiles a dependency again.
+Commands run with ``PYTHONPYCACHEPREFIX=.nixtox/pycache``, so nothing is ever written into an env. The
+prefix is needed even where the store is read-only for commands (``nix/checks/readonly.py``): pytest
+keeps its assertion-rewritten copies of plugin modules (every module of hypothesis, pytest-asyncio ...)
+where Python keeps bytecode, and without a writable place it rewrites them on every run (0.6 s for
+hypothesis, measured with the benchmark's project). Python looks for bytecode only under the prefix, so
+before an env's first command nixtox links the env's precompiled pycs into it: no command compiles a
+dependency again.
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ def pycache_dir(env_dir: Path) -> Path:
 
 
 def bytecode_prefix(env_dir: Path, *, warn: Callable[[str], None] | None = None) -> Path | None:
-    """The ``PYTHONPYCACHEPREFIX`` commands need: None where the store is read-only for them."""
-    return None if commands_protected(warn) else pycache_dir(env_dir)
+    """The ``PYTHONPYCACHEPREFIX`` commands get (``warn`` hears, once, that the store cannot be made
+    read-only for them)."""
+    commands_protected(warn)
+    return pycache_dir(env_dir)
 
 
 def seed_pycache(store_path: Path, prefix: Path) -> bool:

@@ -23,23 +23,9 @@ REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
 from nixbench import peers, report  # noqa: E402
-from nixbench.machine import machine_info, version_of  # noqa: E402
+from nixbench.machine import find_pythons, machine_info, version_of  # noqa: E402
 from nixbench.scenarios import GROUPS, QUICK, Bench, parse_scenarios  # noqa: E402
 from nixbench.tools import make_tools  # noqa: E402
-
-PYENV = Path("/root/.pyenv/versions")
-PYTHONS = ("3.11", "3.12", "3.13")
-
-
-def find_pythons() -> dict[str, str]:
-    """Host interpreters by minor version: pyenv first, then PATH."""
-    found: dict[str, str] = {}
-    for minor in PYTHONS:
-        candidates = sorted(PYENV.glob(f"{minor}.*/bin/python{minor}")) if PYENV.is_dir() else []
-        exe = str(candidates[-1]) if candidates else shutil.which(f"python{minor}")
-        if exe:
-            found[minor] = exe
-    return found
 
 
 def nixtox_parallel(nixtox: Path) -> bool:

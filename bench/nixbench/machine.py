@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import platform
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
-__all__ = ["machine_info", "version_of"]
+__all__ = ["find_pythons", "machine_info", "version_of"]
 
 
 def version_of(argv: list[str]) -> str:
@@ -47,3 +48,18 @@ def machine_info(repo: Path, pythons: dict[str, str]) -> dict[str, Any]:
         "nixtox_commit": _git(repo, "rev-parse", "HEAD"),
         "nixtox_dirty": bool(_git(repo, "status", "--porcelain", "--", "src", "nix")),
     }
+
+
+PYENV = Path("/root/.pyenv/versions")
+PYTHONS = ("3.11", "3.12", "3.13")
+
+
+def find_pythons() -> dict[str, str]:
+    """Host interpreters by minor version: pyenv first, then PATH."""
+    found: dict[str, str] = {}
+    for minor in PYTHONS:
+        candidates = sorted(PYENV.glob(f"{minor}.*/bin/python{minor}")) if PYENV.is_dir() else []
+        exe = str(candidates[-1]) if candidates else shutil.which(f"python{minor}")
+        if exe:
+            found[minor] = exe
+    return found

@@ -142,11 +142,19 @@ def reset_nixtox(project: Path, *, empty_store: bool) -> StoreReset:
     targets = set(closure.built)
     if empty_store:
         targets |= closure.fetched | closure.recipes
+    # the envs' interpreter is the host's, copied into the store once per machine (an import nixtox
+    # roots): it stays, as the host interpreters stay for every tool
+    targets = {p for p in targets if not _is_interpreter_copy(p)}
     deleted, alive = delete_dead(targets)
     missing = sum(1 for p in closure.fetched if not Path(p).exists())
     names = tuple(Path(p).name.split("-", 1)[-1] for p in alive)
     outputs = sum(1 for p in alive if p in closure.built or p in closure.fetched)
     return StoreReset(deleted, len(alive), missing, kept_alive_names=names, kept_alive_outputs=outputs)
+
+
+def _is_interpreter_copy(path: str) -> bool:
+    name = Path(path).name.split("-", 1)[-1].removesuffix(".drv")
+    return name.startswith(("cpython-", "pypy-")) and name.split("-", 1)[1][:1].isdigit()
 
 
 def fetched_present(project: Path) -> bool:

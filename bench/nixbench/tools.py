@@ -19,6 +19,28 @@ from nixbench import nixstore
 
 __all__ = ["Tool", "command_seconds_from_result_json", "make_tools", "tool_environ"]
 
+#: what a cold reset keeps of a tool's cache dir: nixtox's records of the host interpreters it copied
+#: into the store (the copies stay too, as the host interpreters stay for every tool)
+_KEPT = ("xdg/nixtox/imported-interpreters",)
+
+
+def _empty_keeping(cache_dir: Path, kept: Sequence[str]) -> None:
+    """Empty ``cache_dir`` but for the ``kept`` subdirectories."""
+    aside = cache_dir.with_name(cache_dir.name + ".kept")
+    shutil.rmtree(aside, ignore_errors=True)
+    for rel in kept:
+        if (cache_dir / rel).is_dir():
+            (aside / rel).parent.mkdir(parents=True, exist_ok=True)
+            (cache_dir / rel).rename(aside / rel)
+    shutil.rmtree(cache_dir, ignore_errors=True)
+    cache_dir.mkdir(parents=True)
+    for rel in kept:
+        if (aside / rel).is_dir():
+            (cache_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+            (aside / rel).rename(cache_dir / rel)
+    shutil.rmtree(aside, ignore_errors=True)
+
+
 NOOP_COMMAND = ("python", "-c", "pass")
 
 
@@ -127,8 +149,7 @@ class Tool:
         self, project: Path, cache_dir: Path, prime: Callable[[], bool], envs: Sequence[str] = ()
     ) -> dict[str, Any]:
         """Bring the tool to "nothing cached"; returns what was done (kept in the raw sample)."""
-        shutil.rmtree(cache_dir, ignore_errors=True)
-        cache_dir.mkdir(parents=True)
+        _empty_keeping(cache_dir, _KEPT)
         info: dict[str, Any] = {}
         if self.kind == "nixtox":
             info.update(self._reset_nixtox(project, cache_dir, prime, envs))
@@ -156,8 +177,7 @@ class Tool:
             if ready:
                 nixstore.reset_nixtox(project, empty_store=False)
             info["primed"] = prime()
-            shutil.rmtree(cache_dir, ignore_errors=True)
-            cache_dir.mkdir(parents=True)
+            _empty_keeping(cache_dir, _KEPT)
         reset = nixstore.reset_nixtox(project, empty_store=empty)
         info.update(
             deleted=reset.deleted,

@@ -141,21 +141,3 @@ def _unprotected(
         _STATE["namespace_failed"] = True
     warning_once(warn or _default_sink, _UNPROTECTED.format(why=why))
     return subprocess.Popen(args, **popen_kwargs)
-
-
-def commands_protected(warn: Callable[[str], None] | None = None) -> bool:
-    """Whether test commands of this process run with the store read-only: the store is read-only for us
-    already, or a private namespace can make it so (probed once, with a command that does nothing). Then
-    commands can use an env's own precompiled bytecode: nothing they do can write next to it."""
-    store = store_dir()
-    if not store_needs_protection(store):
-        return True
-    if "probed" not in _STATE:
-        true = "/bin/true" if os.path.exists("/bin/true") else "/usr/bin/true"
-        try:
-            with start_protected([true], warn=warn) as probe:
-                probe.wait()
-        except OSError:
-            pass
-        _STATE["probed"] = True
-    return not _STATE["namespace_failed"]

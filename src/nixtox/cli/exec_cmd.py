@@ -27,7 +27,7 @@ from nixtox.cli.shell_cmd import (
 )
 from nixtox.lock import LockPolicy
 from nixtox.run import command_environ, prepare_env_dir, seed_pycache
-from nixtox.run._pycache import bytecode_prefix
+from nixtox.run._pycache import pycache_dir
 from nixtox.run._tox import resolve_program
 
 __all__ = ["exec_cmd"]
@@ -75,14 +75,11 @@ def exec_cmd(
         ctx.exit(0)
     seed = flags.seed()
     hash_seed = None if seed == "notset" else seed or str(random.randint(1, HASH_SEED_MAX))
-    bytecode = bytecode_prefix(
-        spec.env_dir, warn=lambda text: click.secho(text.rstrip("\n"), fg="yellow", err=True)
-    )
+    bytecode = pycache_dir(spec.env_dir)
     environ = command_environ(
         spec, store_path=store_path, env_dir=spec.env_dir, hash_seed=hash_seed, bytecode=bytecode
     )
-    if bytecode is not None:
-        seed_pycache(store_path, bytecode)
+    seed_pycache(store_path, bytecode)
     program, reason = resolve_program(
         command[0],
         env_bin=store_path / "bin",

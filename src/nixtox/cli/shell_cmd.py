@@ -29,7 +29,7 @@ from nixtox.errors import EnvSelectionError, NixtoxError
 from nixtox.lock import LockPolicy
 from nixtox.model import EnvSpec, Project, RealisedEnv
 from nixtox.run import command_environ, prepare_env_dir, seed_pycache
-from nixtox.run._pycache import bytecode_prefix
+from nixtox.run._pycache import pycache_dir
 from nixtox.run._tox import start_protected
 from nixtox.run._tree_files import restore_tree_files
 from nixtox.select import Selection, select_envs
@@ -222,10 +222,9 @@ def shell_cmd(
     realised = realise_one(target.run_options(recreate=recreate, lock=lock), spec, output)
     env_dir = spec.env_dir
     prepare_env_dir(env_dir, realised.store_path)
-    bytecode = bytecode_prefix(env_dir, warn=_warn)
+    bytecode = pycache_dir(env_dir)
     environ = shell_environ(spec, store_path=realised.store_path, env_dir=env_dir, bytecode=bytecode)
-    if bytecode is not None:
-        seed_pycache(realised.store_path, bytecode)
+    seed_pycache(realised.store_path, bytecode)
     for path in restore_tree_files(realised.store_path):
         click.secho(f"nixtox: restored {path} (the editable build of the package wrote it)", err=True)
     if command:

@@ -19,7 +19,7 @@ from nixtox.run._in_nix import (
     run_in_nix,
     runs_in_nix,
 )
-from nixtox.run._pycache import bytecode_prefix, pycache_dir, seed_pycache  # noqa: F401
+from nixtox.run._pycache import pycache_dir, seed_pycache
 from nixtox.run._schedule import dependency_order, schedule
 from nixtox.run._tree_files import restore_tree_files
 
@@ -63,12 +63,11 @@ def run_env(
     with env_lock(env_dir):
         prepare_env_dir(env_dir, realised.store_path)
         spec.config.change_dir.mkdir(parents=True, exist_ok=True)  # as tox does
-        bytecode = bytecode_prefix(env_dir, warn=sink)
+        bytecode = pycache_dir(env_dir)
         environ = command_environ(
             spec, store_path=realised.store_path, env_dir=env_dir, hash_seed=hash_seed, bytecode=bytecode
         )
-        if bytecode is not None:
-            seed_pycache(realised.store_path, bytecode)
+        seed_pycache(realised.store_path, bytecode)
         for path in restore_tree_files(realised.store_path):
             sink(f"nixtox: restored {path} (the editable build of the package wrote it; it was gone)\n")
         if no_test:

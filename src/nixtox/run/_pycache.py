@@ -13,24 +13,14 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 
-from nixtox.run._tox import commands_protected
-
-__all__ = ["bytecode_prefix", "pycache_dir", "seed_pycache"]
+__all__ = ["pycache_dir", "seed_pycache"]
 
 
 def pycache_dir(env_dir: Path) -> Path:
     """``.nixtox/pycache`` for an env dir ``.nixtox/envs/<key>``."""
     return env_dir.parent.parent / "pycache"
-
-
-def bytecode_prefix(env_dir: Path, *, warn: Callable[[str], None] | None = None) -> Path | None:
-    """The ``PYTHONPYCACHEPREFIX`` commands get (``warn`` hears, once, that the store cannot be made
-    read-only for them)."""
-    commands_protected(warn)
-    return pycache_dir(env_dir)
 
 
 def seed_pycache(store_path: Path, prefix: Path) -> bool:

@@ -22,7 +22,6 @@ __all__ = [
     "Ran",
     "check_module",
     "command_ok",
-    "commands_protected",
     "resolve_program",
     "run_all",
     "run_phases",
@@ -126,11 +125,6 @@ def spawn(
         "tuple[int, str, float]",
         _module.spawn(list(argv), cwd=cwd, environ=environ, sink=sink, started=started, warn=warn),
     )
-
-
-def commands_protected(warn: Callable[[str], None] | None = None) -> bool:
-    """Whether commands run with the store read-only (see ``nix/checks/readonly.py``)."""
-    return cast("bool", check_module("readonly").commands_protected(warn))
 
 
 def start_protected(args: Sequence[str], *, warn: Callable[[str], None] | None = None, **popen: Any) -> Any:

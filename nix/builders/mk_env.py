@@ -21,6 +21,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import _common
+import pytest_bytecode
 from install_layer import PLACEHOLDER_INTERPRETER
 
 
@@ -95,6 +96,24 @@ def include_system_site_packages(prefix: str) -> None:
         handle.write("\n".join([*kept, f"{key} = true"]) + "\n")
 
 
+def link_pytest_bytecode(linker: Linker, site: str, out: str, layers: list[str]) -> None:
+    """pytest's rewritten bytecode for the env's plugins, beside the layers' own: the dependencies'
+    from their ``pytestBytecode``, and for plugins among the project's own layers (which change with
+    every edit) written here, so no test run of this env rewrites a plugin."""
+    shared = os.environ.get("pytestBytecode")
+    if not shared:
+        return  # rewritePytestPlugins = false
+    linker.link_tree(os.path.join(shared, "site-packages"), site, "pytest's rewritten plugin bytecode")
+    project = json.loads(os.environ.get("projectLayersJson") or "[]")
+    project_sites = [os.path.join(layer, "site-packages") for layer in project]
+    if not any(pytest_bytecode.plugin_dists(s) for s in project_sites):
+        return
+    own = os.path.join(out, "nix-support", "pytest-bytecode")
+    sites = [os.path.join(layer, "site-packages") for layer in layers]
+    if pytest_bytecode.write_rewritten(sites, project_sites, own):
+        linker.link_tree(own, site, "pytest's rewritten bytecode of the project's plugins")
+
+
 def main() -> None:
     _common.prepare()
     out = os.environ["out"]
@@ -106,7 +125,8 @@ def main() -> None:
     env_python = os.path.join(out, "bin", "python")
     linker = Linker()
     dists = []
-    for layer in json.loads(os.environ["layersJson"]):
+    layers = json.loads(os.environ["layersJson"])
+    for layer in layers:
         with open(os.path.join(layer, "nix-support", "nixtox-layer.json"), encoding="utf-8") as handle:
             info = json.load(handle)
         wheel = info.pop("wheel")
@@ -122,6 +142,7 @@ def main() -> None:
             linker.script(
                 os.path.join(bin_dir, script), os.path.join(scheme["scripts"], script), wheel, env_python
             )
+    link_pytest_bytecode(linker, scheme["purelib"], out, layers)
     dists.sort(key=lambda d: (_common.canonical_name(d["name"]), d["version"]))
     _common.write_json(
         os.path.join(out, "nix-support", "nixtox-env.json"),

@@ -1,6 +1,6 @@
 """Start test commands with the Nix store read-only, so no command can change a built store path.
 
-Envs hard-link the files of shared per-wheel layers, so one write into an env's ``site-packages``
+Envs link the files of shared per-wheel layers, so one write into an env's ``site-packages``
 changes every env (and every cache) holding that layer. Where the store is writable for us (root
 without a daemon, or a single-user install owned by us), each command starts in a private mount
 namespace in which the store is bind-mounted read-only: ``unshare(CLONE_NEWNS)`` and ``mount`` through
@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # annotations only: subscripting collections.abc.Callable needs 3.9
     from collections.abc import Callable
 
-__all__ = ["start_protected", "store_dir", "store_needs_protection", "warning_once"]
+__all__ = ["read_only_expected", "start_protected", "store_dir", "store_needs_protection", "warning_once"]
 
 CLONE_NEWNS = 0x00020000
 MS_RDONLY = 0x1
@@ -119,8 +119,10 @@ def start_protected(
     When the namespace cannot be made (the first failure tells), this and every later command of the
     process start unprotected, after one warning on ``warn`` (default: stderr)."""
     store = store_dir()
-    if "preexec_fn" in popen_kwargs or _STATE["namespace_failed"] or not store_needs_protection(store):
+    if "preexec_fn" in popen_kwargs or not store_needs_protection(store):
         return subprocess.Popen(args, **popen_kwargs)
+    if _STATE["namespace_failed"]:
+        return subprocess.Popen(args, **_without_bytecode_writes(popen_kwargs))
     try:
         preexec = _readonly_preexec(store)
     except (OSError, AttributeError) as exc:  # no loadable libc, or one without unshare
@@ -140,4 +142,22 @@ def _unprotected(
     with _STATE_LOCK:
         _STATE["namespace_failed"] = True
     warning_once(warn or _default_sink, _UNPROTECTED.format(why=why))
-    return subprocess.Popen(args, **popen_kwargs)
+    return subprocess.Popen(args, **_without_bytecode_writes(popen_kwargs))
+
+
+def read_only_expected() -> bool:
+    """Whether the next command will see the store read-only: it is read-only already, or the private
+    namespace has not failed yet. Callers that plan for it (no ``PYTHONPYCACHEPREFIX``: the env's own
+    bytecode, read in place) are safe when the namespace then fails: see ``_without_bytecode_writes``."""
+    return not store_needs_protection() or not _STATE["namespace_failed"]
+
+
+def _without_bytecode_writes(popen_kwargs: Any) -> Any:
+    """An unprotected command whose Python would write bytecode next to its sources, into the store
+    (no ``PYTHONPYCACHEPREFIX`` elsewhere): ``PYTHONDONTWRITEBYTECODE=1``, so it writes none."""
+    env = popen_kwargs.get("env")
+    env = dict(os.environ if env is None else env)
+    if env.get("PYTHONPYCACHEPREFIX"):
+        return popen_kwargs
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return dict(popen_kwargs, env=env)

@@ -88,6 +88,7 @@ let
         name = "nixtox-build-env";
         inherit python;
         wheels = buildRequires;
+        rewritePytestPlugins = false; # no test runs in it
       };
       drv = pythonLib.pythonDerivation {
         name = "${pname}-${format}";

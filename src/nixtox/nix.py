@@ -111,6 +111,13 @@ class RealiseOutcome:
     seconds: float
     #: Nix's whole stderr (``copying path ... from`` / ``building ...`` lines, substituter warnings).
     stderr: str = ""
+    #: whether the call built (False: a planning backend's dry run, after which nothing is valid).
+    built: bool = True
+
+    @property
+    def outputs_valid(self) -> bool:
+        """Every output of the call's derivations is valid in its store, without asking Nix again."""
+        return self.ok and self.built
 
 
 def _hex(nix_hash: str) -> str:

@@ -191,9 +191,10 @@ def _build(
         by_key = {e.spec.key: e for e in envs}
         for key, drv in drvs.items():
             out = nix.output_path(drv)
-            # valid in the store Nix uses (NIXTOX_NIX_STORE may be another one); a planning backend
-            # (`nixtox cache status`) realises nothing, so success of the call alone does not say it
-            if not nix.is_valid(out):
+            # a failed call (--keep-going) may still have built this one: ask the store Nix uses
+            # (NIXTOX_NIX_STORE may be another one); a planning backend (`nixtox cache status`)
+            # realises nothing, so its success alone does not say it
+            if not made[key].outputs_valid and not nix.is_valid(out):
                 outcomes[key] = BuildError(failure_reason(drv, nix, made[key]))
                 continue
             nix.add_root(out, _gcroot(work_dir, key, state.store))  # lasting root, while the temporary holds

@@ -19,6 +19,7 @@ import json
 import lzma
 import os
 import shutil
+import signal
 import subprocess
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -212,6 +213,15 @@ def copy_fixture_project(name: str, dest_dir: Path) -> Path:
         ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "build", "dist"),
     )
     return dest
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A suite started in the background (``cmd &`` in a script) inherits SIGINT ignored, and so would
+    every nixtox it starts: Python then installs no KeyboardInterrupt handler, and the tests that press
+    Ctrl-C would test nothing (or hang). Commands from a terminal get SIGINT, so the tests' do too."""
+    del config
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # exec resets it to SIG_DFL in children
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -151,9 +152,9 @@ def test_ctrl_c_during_a_command_stops_it_and_the_next_run_works(tmp_path: Path)
 def test_ctrl_c_during_a_build_leaves_nothing_half_done(tmp_path: Path) -> None:
     ini = "[tox]\nenv_list = slow\n[testenv]\npackage_formats = wheel\nbase_python = python3.12\ncommands = python -c pass\n"
     root = make_project(tmp_path, "setuptools_proj", ini)
-    (root / "setup.py").write_text(
-        "import time\nfrom setuptools import setup\nprint('nixtox-test: slow build', flush=True)\n"
-        "time.sleep(120)\nsetup()\n"
+    (root / "setup.py").write_text(  # a build of its own: never one an earlier run left in the store
+        f"# {uuid.uuid4()}\nimport time\nfrom setuptools import setup\n"
+        "print('nixtox-test: slow build', flush=True)\ntime.sleep(120)\nsetup()\n"
     )
     proc = start_nixtox(root, "run")
     seen: list[str] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import uuid
 from pathlib import Path
@@ -77,11 +78,13 @@ def test_gc_drops_roots_of_envs_no_longer_configured(tmp_path: Path) -> None:
 
 
 def test_running_commands_never_modifies_the_env_store_path(tmp_path: Path) -> None:
-    """pytest rewrites and caches the modules of its plugins (hypothesis's here); as root without a
-    daemon the store is writable, so a __pycache__ written into the env would corrupt the store path."""
+    """pytest rewrites the modules of its plugins (hypothesis's here) and keeps them where Python keeps
+    bytecode; as root without a daemon the store is writable, so one written into the env would corrupt
+    the store path. The env holds them, rewritten when it was built: the run reads them, writes none."""
     ini = (
         "[tox]\nenv_list = py312\n[testenv]\npackage_formats = wheel\n"
-        "deps =\n    pytest\n    hypothesis\ncommands = pytest -q -p no:cacheprovider tests\n"
+        "deps =\n    pytest\n    hypothesis\nset_env = PYTEST_DEBUG = 1\n"
+        "commands = pytest -q -p no:cacheprovider tests\n"
     )
     root = make_project(tmp_path, "setuptools_proj", ini)
     (root / "src" / "setuptools_proj" / "_fresh.py").write_text(f"# {uuid.uuid4()}\n")
@@ -92,8 +95,12 @@ def test_running_commands_never_modifies_the_env_store_path(tmp_path: Path) -> N
         ["nix-store", "--verify-path", store_path], capture_output=True, text=True, check=False
     )
     assert verify.returncode == 0, verify.stderr
-    assert not list(Path(store_path).rglob("*pytest-*.pyc"))
-    assert list((root / ".nixtox" / "pycache").rglob("*.pyc"))  # where bytecode went instead
+    site = next(Path(store_path, "lib").glob("python3.*/site-packages"))
+    assert list((site / "hypothesis" / "internal").glob("__pycache__/*-pytest-*.pyc"))
+    said = out.stdout + out.stderr  # pytest's trace (PYTEST_DEBUG): what it found and what it rewrote
+    assert f"found cached rewritten pyc for {site}/hypothesis/core.py" in said
+    assert not re.search(r"rewriting PosixPath\('[^']*/site-packages/", said)
+    assert not (root / ".nixtox" / "pycache").exists()
 
 
 def test_each_wheel_is_installed_once_per_interpreter_and_shared_by_envs(tmp_path: Path) -> None:

@@ -86,3 +86,48 @@ def test_an_unstartable_program_is_the_callers_error_not_a_fallback(store: Path)
     with pytest.raises(FileNotFoundError):
         start_protected([str(store / "no-such-program")], warn=said.append)
     assert said == []
+
+
+@needs_root
+def test_unprotected_commands_write_no_bytecode_next_to_store_files(
+    store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Commands planned for a read-only store (no PYTHONPYCACHEPREFIX) that end up unprotected write no
+    bytecode at all; those given a prefix keep it; and after the first refusal nixtox plans for it."""
+
+    def refuse(_store: str) -> object:
+        def preexec() -> None:
+            raise OSError(1, "unshare(CLONE_NEWNS)")
+
+        return preexec
+
+    monkeypatch.setattr(_readonly, "_readonly_preexec", refuse)
+    monkeypatch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
+    assert _readonly.read_only_expected()
+    show = ["sh", "-c", 'echo "${PYTHONDONTWRITEBYTECODE:-unset}"']
+    said: list[str] = []
+    assert _run(show, said) == (0, "1\n")
+    assert not _readonly.read_only_expected()  # the next env gets a prefix
+    with_prefix = dict(os.environ, PYTHONPYCACHEPREFIX=str(store.parent / "pycache"))
+    with start_protected(show, warn=said.append, env=with_prefix, stdout=subprocess.PIPE) as proc:
+        assert proc.communicate()[0] == b"unset\n"
+    # a Python command planned without a prefix compiles nothing into the writable store
+    (store / "abc-pkg" / "mod.py").write_text("x = 1\n")
+    argv = [
+        "python3",
+        "-c",
+        "import sys; sys.path.insert(0, sys.argv[1]); import mod",
+        str(store / "abc-pkg"),
+    ]
+    assert _run(argv, said)[0] == 0
+    assert not (store / "abc-pkg" / "__pycache__").exists()
+
+
+@needs_root
+def test_after_a_refusal_only_a_store_that_needs_no_protection_is_expected_read_only(
+    store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(_readonly._STATE, "namespace_failed", True)
+    assert not _readonly.read_only_expected()  # writable to us, and the namespace failed
+    monkeypatch.setenv("NIX_STORE_DIR", str(tmp_path / "no-store"))
+    assert _readonly.read_only_expected()  # nothing a command could write into

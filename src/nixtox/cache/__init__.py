@@ -188,7 +188,7 @@ class PlanOnlyNix(CacheReportingNix):
         self, drvs: Sequence[str], *, root: Path | None = None, watcher: BuildWatcher | None = None
     ) -> RealiseOutcome:
         self.plan(drvs)
-        return RealiseOutcome(True, (), {}, "", 0.0)
+        return RealiseOutcome(True, (), {}, "", 0.0, built=False)
 
     def drv_for(self, key: str) -> str | None:
         return next((drv for drv, attr in self.labels.items() if attr == key), None)

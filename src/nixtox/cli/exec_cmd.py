@@ -26,8 +26,7 @@ from nixtox.cli.shell_cmd import (
     run_in_env,
 )
 from nixtox.lock import LockPolicy
-from nixtox.run import command_environ, prepare_env_dir, seed_pycache
-from nixtox.run._pycache import pycache_dir
+from nixtox.run import command_bytecode, command_environ, prepare_env_dir
 from nixtox.run._tox import resolve_program
 
 __all__ = ["exec_cmd"]
@@ -75,11 +74,10 @@ def exec_cmd(
         ctx.exit(0)
     seed = flags.seed()
     hash_seed = None if seed == "notset" else seed or str(random.randint(1, HASH_SEED_MAX))
-    bytecode = pycache_dir(spec.env_dir)
+    bytecode = command_bytecode(spec.env_dir, store_path)
     environ = command_environ(
         spec, store_path=store_path, env_dir=spec.env_dir, hash_seed=hash_seed, bytecode=bytecode
     )
-    seed_pycache(store_path, bytecode)
     program, reason = resolve_program(
         command[0],
         env_bin=store_path / "bin",

@@ -28,8 +28,7 @@ from nixtox.cli._options import DEFAULT_VERBOSITY, Output, Target, project_optio
 from nixtox.errors import EnvSelectionError, NixtoxError
 from nixtox.lock import LockPolicy
 from nixtox.model import EnvSpec, Project, RealisedEnv
-from nixtox.run import command_environ, prepare_env_dir, seed_pycache
-from nixtox.run._pycache import pycache_dir
+from nixtox.run import command_bytecode, command_environ, prepare_env_dir
 from nixtox.run._tox import start_protected
 from nixtox.run._tree_files import restore_tree_files
 from nixtox.select import Selection, select_envs
@@ -222,9 +221,8 @@ def shell_cmd(
     realised = realise_one(target.run_options(recreate=recreate, lock=lock), spec, output)
     env_dir = spec.env_dir
     prepare_env_dir(env_dir, realised.store_path)
-    bytecode = pycache_dir(env_dir)
+    bytecode = command_bytecode(env_dir, realised.store_path)
     environ = shell_environ(spec, store_path=realised.store_path, env_dir=env_dir, bytecode=bytecode)
-    seed_pycache(realised.store_path, bytecode)
     for path in restore_tree_files(realised.store_path):
         click.secho(f"nixtox: restored {path} (the editable build of the package wrote it)", err=True)
     if command:

@@ -41,6 +41,18 @@ _AFTER_LOCK: Final = frozenset(
 )  # fmt: skip
 #: env keys whose default is the core section's value of the same key
 _CORE_DEFAULTED: Final = frozenset({"skip_missing_interpreters", "parallel_show_output"})
+_PATH_DEFAULTS: Final = frozenset(
+    {
+        "change_dir",
+        "tox_root",
+        "package_root",
+        "work_dir",
+        "temp_dir",
+        "env_dir",
+        "env_tmp_dir",
+        "env_log_dir",
+    }
+)
 
 
 def process_ini(value: str, env_name: str | None) -> str | None:
@@ -288,21 +300,20 @@ class Resolver(TomlReplacements):
         except ValueError as exc:
             raise self.fail("base_python_file", str(exc)) from None
 
+    def _default_path(self, name: str) -> Path:
+        if name in {"change_dir", "tox_root", "package_root"}:
+            return self.raw.root
+        if name == "work_dir":
+            return self.owner.work_dir
+        if name == "temp_dir":
+            return self.owner.work_dir / ".tmp"
+        env_dir = self.env_dir()
+        return {"env_dir": env_dir, "env_tmp_dir": env_dir / "tmp", "env_log_dir": env_dir / "log"}[name]
+
     def _default(self, key: Key) -> object:
         root = self.raw.root
-        work_dir = self.owner.work_dir
-        paths = {
-            "change_dir": root,
-            "tox_root": root,
-            "package_root": root,
-            "work_dir": work_dir,
-            "temp_dir": work_dir / ".tmp",
-            "env_dir": self.env_dir(),
-            "env_tmp_dir": self.env_dir() / "tmp",
-            "env_log_dir": self.env_dir() / "log",
-        }
-        if key.name in paths:
-            return paths[key.name]
+        if key.name in _PATH_DEFAULTS:
+            return self._default_path(key.name)
         if key.name == "base_python" and self.env_name is not None:
             return self._default_base_python(self.env_name)
         if key.name in _CORE_DEFAULTED and self.scope == "env":

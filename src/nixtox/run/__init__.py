@@ -19,7 +19,7 @@ from nixtox.run._in_nix import (
     run_in_nix,
     runs_in_nix,
 )
-from nixtox.run._pycache import pycache_dir, seed_pycache
+from nixtox.run._pycache import command_bytecode, pycache_dir, seed_pycache
 from nixtox.run._schedule import dependency_order, schedule
 from nixtox.run._tree_files import restore_tree_files
 
@@ -29,12 +29,14 @@ __all__ = [
     "InNixOutcome",
     "OutputSink",
     "allow_commands",
+    "command_bytecode",
     "command_environ",
     "dependency_order",
     "link_env",
     "nix_run_spec",
     "prepare_env_dir",
     "prepare_work_dir",
+    "pycache_dir",
     "recorded_results",
     "refused_pass_env",
     "restore_tree_files",
@@ -63,11 +65,10 @@ def run_env(
     with env_lock(env_dir):
         prepare_env_dir(env_dir, realised.store_path)
         spec.config.change_dir.mkdir(parents=True, exist_ok=True)  # as tox does
-        bytecode = pycache_dir(env_dir)
+        bytecode = command_bytecode(env_dir, realised.store_path)
         environ = command_environ(
             spec, store_path=realised.store_path, env_dir=env_dir, hash_seed=hash_seed, bytecode=bytecode
         )
-        seed_pycache(realised.store_path, bytecode)
         for path in restore_tree_files(realised.store_path):
             sink(f"nixtox: restored {path} (the editable build of the package wrote it; it was gone)\n")
         if no_test:

@@ -1,12 +1,14 @@
 """Bytecode for commands.
 
-Commands run with ``PYTHONPYCACHEPREFIX=.nixtox/pycache``, so nothing is ever written into an env. The
-prefix is needed even where the store is read-only for commands (``nix/checks/readonly.py``): pytest
-keeps its assertion-rewritten copies of plugin modules (every module of hypothesis, pytest-asyncio ...)
-where Python keeps bytecode, and without a writable place it rewrites them on every run (0.6 s for
-hypothesis, measured with the benchmark's project). Python looks for bytecode only under the prefix, so
-before an env's first command nixtox links the env's precompiled pycs into it: no command compiles a
-dependency again.
+Where the store is read-only for commands (``nix/checks/readonly.py``), commands read an env's own
+bytecode in place: every layer was byte-compiled when it was installed (checked-hash pycs, valid
+wherever the files are) and ``pytestBytecode`` holds pytest's rewritten copies of its plugins' modules,
+so no command compiles or rewrites a dependency, and a changed env path (an edit) costs no bytecode.
+Python writes the project's own bytecode next to its sources, as under tox.
+
+Where the store stays writable (the private namespace was refused), commands run with
+``PYTHONPYCACHEPREFIX=.nixtox/pycache``, so nothing is written into an env; Python looks for bytecode
+only under the prefix, so before an env's first command nixtox links the env's pycs into it.
 """
 
 from __future__ import annotations
@@ -15,12 +17,24 @@ import os
 import shutil
 from pathlib import Path
 
-__all__ = ["pycache_dir", "seed_pycache"]
+from nixtox.run._tox import check_module
+
+__all__ = ["command_bytecode", "pycache_dir", "seed_pycache"]
 
 
 def pycache_dir(env_dir: Path) -> Path:
     """``.nixtox/pycache`` for an env dir ``.nixtox/envs/<key>``."""
     return env_dir.parent.parent / "pycache"
+
+
+def command_bytecode(env_dir: Path, store_path: Path) -> Path | None:
+    """The ``PYTHONPYCACHEPREFIX`` for commands of the env at ``store_path`` (seeded), or None where the
+    store is read-only for them and they read the env's bytecode in place."""
+    if check_module("readonly").read_only_expected():
+        return None
+    prefix = pycache_dir(env_dir)
+    seed_pycache(store_path, prefix)
+    return prefix
 
 
 def seed_pycache(store_path: Path, prefix: Path) -> bool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import importlib
 import io
 import json
 import sys
@@ -14,22 +13,14 @@ from types import ModuleType
 
 import pytest
 
-BUILDERS = Path(__file__).resolve().parents[2] / "nix" / "builders"
+from tests.unit._builders import builder_modules
 
 
 @pytest.fixture(scope="module")
-def builders() -> Iterator[tuple[ModuleType, ModuleType]]:
+def builders() -> Iterator[tuple[ModuleType, ...]]:
     """``(_common, build_dist)``, imported without leaving pycs next to them."""
-    saved_path, saved_flag = list(sys.path), sys.dont_write_bytecode
-    sys.dont_write_bytecode = True
-    sys.path.insert(0, str(BUILDERS))
-    try:
-        yield importlib.import_module("_common"), importlib.import_module("build_dist")
-    finally:
-        sys.path[:] = saved_path
-        sys.dont_write_bytecode = saved_flag
-        for name in ("_common", "_tree_files", "build_dist"):
-            sys.modules.pop(name, None)
+    with builder_modules("_common", "build_dist") as modules:
+        yield modules
 
 
 def test_dist_filename_strips_the_store_hash(builders: tuple[ModuleType, ModuleType]) -> None:

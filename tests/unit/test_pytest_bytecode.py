@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -14,21 +12,13 @@ from _pytest.config import _iter_rewritable_modules
 from hypothesis import given
 from hypothesis import strategies as st
 
-BUILDERS = Path(__file__).resolve().parents[2] / "nix" / "builders"
+from tests.unit._builders import builder_modules
 
 
 @pytest.fixture(scope="module")
 def builder() -> Iterator[ModuleType]:
-    saved_path, saved_flag = list(sys.path), sys.dont_write_bytecode
-    sys.dont_write_bytecode = True
-    sys.path.insert(0, str(BUILDERS))
-    try:
-        yield importlib.import_module("pytest_bytecode")
-    finally:
-        sys.path[:] = saved_path
-        sys.dont_write_bytecode = saved_flag
-        for name in ("_common", "pytest_bytecode"):
-            sys.modules.pop(name, None)
+    with builder_modules("pytest_bytecode") as (module,):
+        yield module
 
 
 _part = st.sampled_from(["pkg", "src", "setup", "__editable__x", "mod", "tests", "__init__"])

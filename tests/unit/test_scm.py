@@ -392,3 +392,51 @@ def test_the_tool_does_not_see_nixtox_own_files_as_untracked(
     found = vcs_version(root, [_builder(tool)])
     assert found is not None
     assert found.version == "1.0+new-txt"
+
+
+COUNTING = """
+    import os
+    with open(os.environ["CALLS"], "a") as calls:
+        calls.write("x")
+    print(open(os.environ["VERSION_FILE"]).read().strip())  # outside the checkout: git does not see it
+"""
+
+
+def test_the_tool_runs_once_per_state_of_the_checkout_not_per_edit(
+    nixtox_project: ProjectFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An edit of a file's content keeps the answer; a commit, a tag or a new untracked file asks the
+    tool again (they can change its version)."""
+    root = nixtox_project(SCM_PROJECT)
+    calls = tmp_path / "calls"
+    said = tmp_path / "version"
+    monkeypatch.setenv("CALLS", str(calls))
+    monkeypatch.setenv("VERSION_FILE", str(said))
+    said.write_text("1.0\n")
+    (root / "mod.py").write_text("x = 1\n")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(root)]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "one"], check=True)
+    envs = [_builder(_fake_tool_wheel(tmp_path, COUNTING))]
+
+    def version() -> tuple[str, int]:
+        found = vcs_version(root, envs)
+        assert found is not None
+        return found.version, len(calls.read_text())
+
+    assert version() == ("1.0", 1)
+    (root / "mod.py").write_text("x = 2\n")
+    assert version() == ("1.0", 2)  # the tree became dirty: asked again
+    (root / "mod.py").write_text("x = 3\n")
+    assert version() == ("1.0", 2)  # still dirty, the same files: the answer stands
+    subprocess.run([*git, "tag", "v9"], check=True)
+    said.write_text("9\n")  # what the fake tool says; a real one reads the tag
+    assert version() == ("9", 3)
+    (root / "new.py").write_text("")
+    said.write_text("9.1\n")
+    assert version() == ("9.1", 4)  # a new untracked file
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "two"], check=True)
+    said.write_text("9.2\n")
+    assert version() == ("9.2", 5)  # a commit

@@ -26,8 +26,8 @@ from nixtox.interpreters import _store, import_interpreter
 from nixtox.model import CoreConfig, EnvConfig, Envs, EnvSpec, ImportedInterpreter, Interpreter, Project
 from nixtox.nix import NixOptions, nix_options_argv
 from nixtox.render import python_expr
+from tests.unit._builders import BUILDERS, builder_modules
 
-BUILDERS = Path(__file__).resolve().parents[2] / "nix" / "builders"
 NIX_LIBRARY = BUILDERS.parent
 HOST = Interpreter(None, "cpython", (3, 12, 1), Path("/opt/py/bin/python3.12"), "fp312")
 
@@ -35,16 +35,8 @@ HOST = Interpreter(None, "cpython", (3, 12, 1), Path("/opt/py/bin/python3.12"), 
 @pytest.fixture(scope="module")
 def importer() -> Iterator[ModuleType]:
     """nix/builders/import_python.py, imported without leaving pycs next to it."""
-    saved_path, saved_flag = list(sys.path), sys.dont_write_bytecode
-    sys.dont_write_bytecode = True
-    sys.path.insert(0, str(BUILDERS))
-    try:
-        yield importlib.import_module("import_python")
-    finally:
-        sys.path[:] = saved_path
-        sys.dont_write_bytecode = saved_flag
-        for name in ("_common", "import_python"):
-            sys.modules.pop(name, None)
+    with builder_modules("import_python") as (module,):
+        yield module
 
 
 @pytest.mark.parametrize(

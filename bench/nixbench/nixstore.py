@@ -96,6 +96,10 @@ def collect_closure(work_dir: Path) -> ClosureInfo:
         elif path.endswith(".drv"):
             drvs.add(path)
     built: set[str] = set(p for p in outputs if not p.endswith(".drv"))
+    # and what they refer to (layers, pytest's bytecode): a path's recorded deriver can be an older
+    # derivation with the same outputs, whose closure names other build inputs
+    if built:
+        built |= set(_nix_store("-qR", *sorted(built)).split())
     fetched: set[str] = set()
     recipes: set[str] = set()
     if drvs:
@@ -116,9 +120,16 @@ def delete_dead(paths: set[str]) -> tuple[int, list[str]]:
     present = {p for p in paths if Path(p).exists()}
     if not present:
         return 0, []
-    dead = present & dead_paths()
-    # a concurrent Nix process may root a path between --print-dead and --delete: drop it and retry
-    for _ in range(20):
+    garbage = dead_paths()
+    dead = present & garbage
+    # Nix refuses to delete a path that a valid path refers to, even a dead one (an env of an earlier run
+    # referring to a shared layer): those dead referrers go too, as a collection would delete them
+    if dead:
+        dead |= garbage & set(_nix_store("--query", "--referrers-closure", *sorted(dead)).split())
+    # Nix stops at the first path it finds alive (a concurrent process rooted it after --print-dead, or
+    # a recipe kept for a live output) and deletes nothing: drop that one and try again, as often as it
+    # takes (a fixed number of tries could end with nothing deleted and the sample warm)
+    for _ in range(len(dead) + 1):
         if not dead:
             break
         try:
@@ -129,7 +140,7 @@ def delete_dead(paths: set[str]) -> tuple[int, list[str]]:
             if revived is None or revived["path"] not in dead:
                 raise
             dead.discard(revived["path"])
-    return len(dead), sorted(present - dead)
+    return len(dead & present), sorted(present - dead)
 
 
 def reset_nixtox(project: Path, *, empty_store: bool) -> StoreReset:

@@ -320,6 +320,8 @@ def test_a_path_revived_between_print_dead_and_delete_is_skipped(monkeypatch: py
 
     def fake_nix_store(*args: str) -> str:
         calls.append(args)
+        if args[0] == "--query":
+            return ""  # no referrers
         if "/nix/store/a-x" in args:
             raise RuntimeError(
                 "error: Cannot delete path '/nix/store/a-x' since it is still alive. To find out why"
@@ -332,6 +334,32 @@ def test_a_path_revived_between_print_dead_and_delete_is_skipped(monkeypatch: py
         ["/nix/store/a-x", "/nix/store/c-z"],
     )
     assert calls[-1] == ("--delete", "/nix/store/b-y")
+
+
+def test_every_path_nix_finds_alive_is_skipped_and_dead_referrers_go_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Nix's --delete stops at the first live path and deletes nothing: past any number of them the rest
+    is deleted, with the dead paths that still refer to it (an earlier run's env sharing a layer)."""
+    alive = {f"/nix/store/{i:02d}-recipe.drv" for i in range(30)}
+    layer, old_env = "/nix/store/layer-x", "/nix/store/old-env"
+    deleted: list[tuple[str, ...]] = []
+    monkeypatch.setattr(nixstore, "dead_paths", lambda: {*alive, layer, old_env})
+    monkeypatch.setattr(nixstore.Path, "exists", lambda self: True)
+
+    def fake_nix_store(*args: str) -> str:
+        if args[0] == "--query":
+            return f"{layer}\n{old_env}\n" if layer in args else ""
+        first_alive = next((a for a in sorted(args) if a in alive), None)
+        if first_alive is not None:
+            raise RuntimeError(f"error: Cannot delete path '{first_alive}' since it is still alive.")
+        deleted.append(args)
+        return ""
+
+    monkeypatch.setattr(nixstore, "_nix_store", fake_nix_store)
+    count, kept = nixstore.delete_dead({*alive, layer})
+    assert deleted == [("--delete", layer, old_env)]
+    assert (count, sorted(kept)) == (1, sorted(alive))
 
 
 def test_roots_must_cover_every_selected_env(tmp_path: Path) -> None:

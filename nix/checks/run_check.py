@@ -47,8 +47,6 @@ import tox_commands
 
 #: the version of ``result.json``'s layout (nixtox reads 2 and up; 1 had no outputs and no times)
 RESULT_VERSION = 2
-#: options with which a test runner writes JUnit XML (pytest's spellings), as nixtox's reports know them
-JUNIT_OPTIONS = ("--junitxml", "--junit-xml")
 #: a JUnit file counts as the command's when it was written after the command started (this much slack)
 JUNIT_SLACK = 2.0
 #: what a structured line on stderr starts with (nixtox's live display reads it)
@@ -73,20 +71,6 @@ def escape_hashes(text: str, pattern: re.Pattern) -> str:  # type: ignore[type-a
 def elide_hashes(text: str, pattern: re.Pattern) -> str:  # type: ignore[type-arg]
     """Text with every store hash written as ``eeee…``: readable, and no reference for Nix to find."""
     return pattern.sub(lambda m: m.group(1)[:-16] + _NO_HASH + "-", text)
-
-
-def junit_values(argv: list) -> list:  # type: ignore[type-arg]
-    """The JUnit files ``argv`` asks for (``--junitxml=P``, ``--junit-xml P``), as written."""
-    found = []
-    for index, arg in enumerate(argv):
-        option, sep, value = arg.partition("=")
-        if option not in JUNIT_OPTIONS:
-            continue
-        if not sep:
-            value = argv[index + 1] if index + 1 < len(argv) else ""
-        if value:
-            found.append(value)
-    return found
 
 
 class Outcome:
@@ -223,7 +207,7 @@ class Run:
 
     def junit_files(self, argv: list, started: float) -> list:  # type: ignore[type-arg]
         found = []
-        for value in junit_values(argv):
+        for value in tox_commands.junit_values(argv):
             path = os.path.join(self.cwd, value)
             try:
                 mtime = os.stat(path).st_mtime

@@ -59,6 +59,25 @@ def command_ok(exit_code: int, *, ignore_exit_code: bool = False, invert_exit_co
     return exit_code == 0
 
 
+#: options with which a test runner writes JUnit XML (pytest's spellings)
+JUNIT_OPTIONS = ("--junitxml", "--junit-xml")
+
+
+def junit_values(argv):  # type: ignore[no-untyped-def]
+    """The JUnit files ``argv`` asks for (``--junitxml=P``, ``--junit-xml P``), as written: what the
+    check builder collects inside Nix and what the host's reports merge."""
+    found = []
+    for index, arg in enumerate(argv):
+        option, sep, value = arg.partition("=")
+        if option not in JUNIT_OPTIONS:
+            continue
+        if not sep:
+            value = argv[index + 1] if index + 1 < len(argv) else ""
+        if value:
+            found.append(value)
+    return found
+
+
 def resolve_program(program, *, env_bin, path, allowlist):  # type: ignore[no-untyped-def]
     """``(executable, "")`` or ``(None, reason)``: programs outside the env need allowlist_externals."""
     env_bin = str(env_bin)

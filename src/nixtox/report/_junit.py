@@ -24,8 +24,6 @@ from nixtox.report._text import clean_output
 
 __all__ = ["junit_paths", "junit_xml", "merged_tests", "write_junit"]
 
-#: command-line options with which a test runner writes its own JUnit XML (pytest's spellings).
-JUNIT_OPTIONS = ("--junitxml", "--junit-xml")
 #: a JUnit file counts as written by a command when its mtime is this close to the command's run.
 MTIME_SLACK = 2.0
 #: a ``start`` before this (2001-09-09) is a monotonic clock reading (tox writes those), not a date.
@@ -41,19 +39,11 @@ _CHILD_ATTRS = {
 
 
 def junit_paths(argv: Sequence[str], cwd: Path) -> list[Path]:
-    """The JUnit files ``argv`` asks a test runner to write (``--junitxml=P``, ``--junit-xml P``)."""
-    found = []
-    for index, arg in enumerate(argv):
-        option, sep, value = arg.partition("=")
-        if option not in JUNIT_OPTIONS:
-            continue
-        if not sep:
-            if index + 1 >= len(argv):
-                continue
-            value = argv[index + 1]
-        if value:
-            found.append(cwd / value)
-    return found
+    """The JUnit files ``argv`` asks a test runner to write (``--junitxml=P``, ``--junit-xml P``): the rule
+    the check builder follows inside Nix, from the same module."""
+    from nixtox.run._tox import junit_values  # noqa: PLC0415 - the run package imports this one
+
+    return [cwd / value for value in junit_values(argv)]
 
 
 def _iso(epoch: float) -> str:

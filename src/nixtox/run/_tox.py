@@ -22,6 +22,7 @@ __all__ = [
     "Ran",
     "check_module",
     "command_ok",
+    "junit_values",
     "resolve_program",
     "run_all",
     "run_phases",
@@ -75,6 +76,11 @@ def command_ok(exit_code: int, *, ignore_exit_code: bool = False, invert_exit_co
         "bool",
         _module.command_ok(exit_code, ignore_exit_code=ignore_exit_code, invert_exit_code=invert_exit_code),
     )
+
+
+def junit_values(argv: Sequence[str]) -> list[str]:
+    """The JUnit files ``argv`` asks a test runner to write, as written (``nix/checks/tox_commands.py``)."""
+    return cast("list[str]", _module.junit_values(list(argv)))
 
 
 def resolve_program(

@@ -32,10 +32,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import _common
 
-if TYPE_CHECKING:  # annotations only: subscripting collections.abc.Callable needs 3.9
+if TYPE_CHECKING:  # annotations only: subscripting collections.abc.Callable or tuple needs 3.9
     from collections.abc import Callable
 
-Job = tuple[str, str]  # (source, pyc)
+    Job = tuple[str, str]  # (source, pyc)
 
 
 def _entry_point_groups(path: str) -> set[str]:

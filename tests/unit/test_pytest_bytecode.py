@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -68,3 +69,25 @@ def test_plugins_are_rewritten_where_pytest_reads_them_back(builder: ModuleType,
     assert not (target / "other").exists()
     (site / "plug" / "sub" / "deep.py").write_text("x = 2\n")  # an edited source: pytest rewrites it
     assert _read_pyc(site / "plug/sub/deep.py", target / "plug/sub/__pycache__" / ("deep" + PYC_TAIL)) is None
+
+
+def test_every_builder_and_check_loads_on_the_oldest_supported_python() -> None:
+    """They run inside Nix builds and test commands on the env's own interpreter, 3.8 and up: a module
+    that only newer Pythons can load (``tuple[str, str]`` outside an annotation) fails every 3.8 env."""
+    oldest = sorted(Path.home().glob(".pyenv/versions/3.8.*/bin/python3.8"))
+    if not oldest:
+        pytest.skip("no CPython 3.8 under ~/.pyenv/versions")
+    library = Path(__file__).resolve().parents[2] / "nix"
+    for module in sorted([*library.glob("builders/*.py"), *library.glob("checks/*.py")]):
+        load = (
+            "import importlib.util, sys; sys.path.insert(0, sys.argv[1].rsplit('/', 1)[0]); "
+            "spec = importlib.util.spec_from_file_location('m', sys.argv[1]); "
+            "spec.loader.exec_module(importlib.util.module_from_spec(spec))"
+        )
+        done = subprocess.run(
+            [str(oldest[-1]), "-I", "-B", "-c", load, str(module)],
+            check=False,
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, f"{module.name}: {done.stderr.strip().splitlines()[-1:]}"

@@ -27,6 +27,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from nixtox._files import write_atomically
 from nixtox._process import run_process
 from nixtox.errors import NixtoxError
 from nixtox.interpreters._probe import cache_dir
@@ -151,7 +152,8 @@ def _run_tool(python: Path, tool: VersionTool, root: Path, paths: list[str]) -> 
         if isinstance(answer, dict):
             answer = {str(k): str(v) for k, v in answer.items()}
             if cached is not None and "version" in answer:
-                _write_atomically(cached, json.dumps(answer))
+                with contextlib.suppress(OSError):  # a cache: a failed write costs the next run a call
+                    write_atomically(cached, json.dumps(answer))
             return answer
     last = (outcome.stderr.strip().splitlines() or [f"exit {outcome.exit_code}"])[-1]
     return {"error": last}
@@ -185,14 +187,6 @@ def _checkout_key(root: Path, request: object) -> str | None:
 
 
 _ANSWER_SCHEMA = 1
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    with contextlib.suppress(OSError):  # a cache: a failed write costs the next run one tool call
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.{os.getpid()}")
-        temporary.write_text(text, encoding="utf-8")
-        os.replace(temporary, path)
 
 
 def _explain(tool: VersionTool, root: Path, said: str) -> str:
